@@ -1,0 +1,140 @@
+//===- Reference.h - the mHC math on the host -------------------*- C++ -*-===//
+//
+// The mHC static layer computed on the host, templated on the arithmetic type.
+// It is what the Sinkhorn and gate folders evaluate, and, instantiated with
+// double, the float64 reference the numeric tests compare kernels against.
+// Header-only and free of MLIR so that the runtime and tests can use it too.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MHC_SUPPORT_REFERENCE_H
+#define MHC_SUPPORT_REFERENCE_H
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace mhc::reference {
+
+enum class SinkhornInit { Exp, Softmax };
+enum class MixOrientation { Direct, Transposed };
+
+/// Divides `v` by `sum`; a sum that underflowed to zero leaves `v` as it is
+/// (it is then zero too), so finite inputs never give NaN.
+template <typename T> T safeDivide(T v, T sum) {
+  return sum > T(0) ? v / sum : v;
+}
+
+/// Projects the n x n row-major `logits` onto the doubly stochastic matrices.
+template <typename T>
+void sinkhorn(const T *logits, int64_t n, int64_t iters, SinkhornInit init,
+              T eps, T *m) {
+  for (int64_t i = 0; i < n; ++i) {
+    T rowMax = logits[i * n];
+    for (int64_t j = 1; j < n; ++j)
+      rowMax = std::max(rowMax, logits[i * n + j]);
+    for (int64_t j = 0; j < n; ++j)
+      m[i * n + j] = std::exp(logits[i * n + j] - rowMax);
+  }
+  auto normalizeRows = [&](T addend) {
+    for (int64_t i = 0; i < n; ++i) {
+      T sum = 0;
+      for (int64_t j = 0; j < n; ++j)
+        sum += m[i * n + j];
+      for (int64_t j = 0; j < n; ++j)
+        m[i * n + j] = safeDivide(m[i * n + j], sum + addend);
+    }
+  };
+  auto normalizeColumns = [&](T addend) {
+    for (int64_t j = 0; j < n; ++j) {
+      T sum = 0;
+      for (int64_t i = 0; i < n; ++i)
+        sum += m[i * n + j];
+      for (int64_t i = 0; i < n; ++i)
+        m[i * n + j] = safeDivide(m[i * n + j], sum + addend);
+    }
+  };
+  if (init == SinkhornInit::Exp) {
+    for (int64_t it = 0; it < iters; ++it) {
+      normalizeRows(T(0));
+      normalizeColumns(T(0));
+    }
+    return;
+  }
+  // softmax(dim=row) + eps, then column normalization: the first round.
+  normalizeRows(T(0));
+  for (int64_t k = 0; k < n * n; ++k)
+    m[k] += eps;
+  normalizeColumns(eps);
+  for (int64_t it = 1; it < iters; ++it) {
+    normalizeRows(eps);
+    normalizeColumns(eps);
+  }
+}
+
+/// scale * sigmoid(h) + bias, without overflow for large |h|.
+template <typename T> T gate(T h, T scale, T bias) {
+  T s = h >= T(0) ? T(1) / (T(1) + std::exp(-h))
+                  : std::exp(h) / (T(1) + std::exp(h));
+  return scale * s + bias;
+}
+
+struct LayerConfig {
+  int64_t n = 4;
+  int64_t channels = 0;
+  double eps = 1e-6;
+  int64_t sinkhornIters = 20;
+  SinkhornInit init = SinkhornInit::Exp;
+  double sinkhornEps = 1e-6;
+  double preEps = 0.0;
+  MixOrientation orientation = MixOrientation::Direct;
+};
+
+/// The whole static layer, all arithmetic in T. `weight` is given already
+/// converted to T (a bf16 weight is exact in any wider type).
+template <typename T, typename In, typename W, typename Out>
+void staticLayer(const LayerConfig &cfg, int64_t batch, const In *x,
+                 const In *hRes, const In *hPre, const In *hPost,
+                 const W *weight, Out *out) {
+  const int64_t n = cfg.n, c = cfg.channels;
+  std::vector<T> logits(n * n), m(n * n), sPre(n), sPost(n), y(c);
+  for (int64_t k = 0; k < n * n; ++k)
+    logits[k] = T(hRes[k]);
+  sinkhorn<T>(logits.data(), n, cfg.sinkhornIters, cfg.init,
+              T(cfg.sinkhornEps), m.data());
+  for (int64_t i = 0; i < n; ++i) {
+    sPre[i] = gate<T>(T(hPre[i]), T(1), T(cfg.preEps));
+    sPost[i] = gate<T>(T(hPost[i]), T(2), T(0));
+  }
+  auto mixCoeff = [&](int64_t i, int64_t j) {
+    return cfg.orientation == MixOrientation::Direct ? m[i * n + j]
+                                                     : m[j * n + i];
+  };
+  for (int64_t b = 0; b < batch; ++b) {
+    const In *xb = x + b * n * c;
+    T sumSq = 0;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      T acc = 0;
+      for (int64_t i = 0; i < n; ++i)
+        acc += sPre[i] * T(xb[i * c + ch]);
+      y[ch] = acc;
+      sumSq += acc * acc;
+    }
+    T invRms = T(1) / std::sqrt(sumSq / T(c) + T(cfg.eps));
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t ch = 0; ch < c; ++ch) {
+        T acc = 0;
+        for (int64_t j = 0; j < n; ++j)
+          acc += mixCoeff(i, j) * T(xb[j * c + ch]);
+        acc += sPost[i] * y[ch] * invRms * T(weight[ch]);
+        out[b * n * c + i * c + ch] = Out(acc);
+      }
+    }
+  }
+}
+
+} // namespace mhc::reference
+
+#endif // MHC_SUPPORT_REFERENCE_H

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what building and testing mhc needs, from Debian's packages. Idempotent:
+# packages already present are not reinstalled, and nothing is downloaded when all are there.
+set -euo pipefail
+
+PACKAGES=(
+  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+  cmake ninja-build g++ python3 libgtest-dev
+  zlib1g-dev libzstd-dev libedit-dev libxml2-dev libz3-dev libffi-dev libncurses-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi
+
+cuda_home="${CUDA_HOME:-/usr/local/cuda}"
+if [ -x "$cuda_home/bin/ptxas" ]; then
+  echo "setup: CUDA Toolkit found at $cuda_home (cubin generation, runtime library and GPU tests are built)"
+else
+  echo "setup: no CUDA Toolkit at $cuda_home (set CUDA_HOME to point elsewhere)."
+  echo "setup:   skipped: cubin generation, the CUDA runtime library and its GPU tests."
+  echo "setup:   still built: the dialect, mhc-opt, PTX generation and the CPU path."
+fi
