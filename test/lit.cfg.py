@@ -18,6 +18,8 @@ config.substitutions.append(("%llvm_lib_dir", config.llvm_lib_dir))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.mhc_tools_dir, append_path=True)
 
 tool_dirs = [config.mhc_tools_dir, config.llvm_tools_dir]
 tools = ["mhc-opt", "mlir-runner", ToolSubst("%python", config.python_executable)]
