@@ -340,3 +340,46 @@ func.func @mix_f(%x: tensor<?x4x64xf32>, %m: tensor<4x4xf32>, %s: tensor<4xf32>,
   %0 = mhc.mix %x, %m, %s, %f : tensor<?x4x64xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<?x65xf32>
   return
 }
+
+//===--- mhc.fused_layer ---===//
+
+// -----
+
+func.func @fused_first_input(%x: tensor<?x4x64xf32>, %m: tensor<4x4xf32>) {
+  // expected-error @+1 {{requires the first input (the streams) to have the result type 'tensor<?x4x64xf32>'}}
+  %0 = mhc.fused_layer ins(%m, %x : tensor<4x4xf32>, tensor<?x4x64xf32>) -> tensor<?x4x64xf32> {
+  ^bb0(%a: tensor<4x4xf32>, %b: tensor<?x4x64xf32>):
+    mhc.yield %b : tensor<?x4x64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @fused_block_args(%x: tensor<?x4x64xf32>) {
+  // expected-error @+1 {{requires one block argument per input, with the input's type}}
+  %0 = mhc.fused_layer ins(%x : tensor<?x4x64xf32>) -> tensor<?x4x64xf32> {
+  ^bb0(%a: tensor<8x4x64xf32>):
+    %c = tensor.cast %a : tensor<8x4x64xf32> to tensor<?x4x64xf32>
+    mhc.yield %c : tensor<?x4x64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @fused_yield(%x: tensor<?x4x64xf32>, %m: tensor<4x4xf32>) {
+  // expected-error @+1 {{requires the body to yield one value of type 'tensor<?x4x64xf32>'}}
+  %0 = mhc.fused_layer ins(%x, %m : tensor<?x4x64xf32>, tensor<4x4xf32>) -> tensor<?x4x64xf32> {
+  ^bb0(%a: tensor<?x4x64xf32>, %b: tensor<4x4xf32>):
+    mhc.yield %b : tensor<4x4xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @yield_outside(%x: tensor<?x4x64xf32>) {
+  // expected-error @+1 {{'mhc.yield' op expects parent op 'mhc.fused_layer'}}
+  mhc.yield %x : tensor<?x4x64xf32>
+}

@@ -82,3 +82,22 @@ func.func @mixed_static_dynamic(%x: tensor<3x2x?xf32>, %s: tensor<2xf32>) -> ten
   %y = mhc.aggregate %x, %s : tensor<3x2x?xf32>, tensor<2xf32> -> tensor<?x7xf32>
   return %y : tensor<?x7xf32>
 }
+
+// CHECK-LABEL: func.func @fused_layer
+// CHECK: mhc.fused_layer ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x4x64xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<64xbf16>) -> tensor<?x4x64xf32> {
+// CHECK: mhc.yield %{{.*}} : tensor<?x4x64xf32>
+func.func @fused_layer(%x: tensor<?x4x64xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf32>,
+    %hq: tensor<4xf32>, %w: tensor<64xbf16>) -> tensor<?x4x64xf32> {
+  %out = mhc.fused_layer ins(%x, %hr, %hp, %hq, %w : tensor<?x4x64xf32>, tensor<4x4xf32>,
+      tensor<4xf32>, tensor<4xf32>, tensor<64xbf16>) -> tensor<?x4x64xf32> {
+  ^bb0(%bx: tensor<?x4x64xf32>, %br: tensor<4x4xf32>, %bp: tensor<4xf32>, %bq: tensor<4xf32>, %bw: tensor<64xbf16>):
+    %m = mhc.sinkhorn %br : tensor<4x4xf32>
+    %s_pre = mhc.gate %bp : tensor<4xf32>
+    %s_post = mhc.gate %bq {scale = 2.0 : f32} : tensor<4xf32>
+    %y = mhc.aggregate %bx, %s_pre : tensor<?x4x64xf32>, tensor<4xf32> -> tensor<?x64xf32>
+    %f = mhc.rms_norm %y, %bw {eps = 1.0e-06 : f32} : tensor<?x64xf32>, tensor<64xbf16>
+    %o = mhc.mix %bx, %m, %s_post, %f : tensor<?x4x64xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<?x64xf32>
+    mhc.yield %o : tensor<?x4x64xf32>
+  }
+  return %out : tensor<?x4x64xf32>
+}

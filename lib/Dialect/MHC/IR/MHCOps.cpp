@@ -257,5 +257,32 @@ LogicalResult MixOp::verify() {
   return verifyRows(op, "f", getF().getType(), *dims);
 }
 
+//===----------------------------------------------------------------------===//
+// FusedLayerOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FusedLayerOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("requires the streams 'x' as its first input");
+  auto x = dyn_cast<RankedTensorType>(getInputs().front().getType());
+  if (!x || x != getResult().getType())
+    return emitOpError() << "requires the first input (the streams) to have "
+                            "the result type "
+                         << getResult().getType();
+  return success();
+}
+
+LogicalResult FusedLayerOp::verifyRegions() {
+  Block &body = getBody().front();
+  if (body.getArgumentTypes() != getInputs().getTypes())
+    return emitOpError(
+        "requires one block argument per input, with the input's type");
+  auto yield = cast<YieldOp>(body.getTerminator());
+  if (yield.getValues().getTypes() != TypeRange(getResult().getType()))
+    return emitOpError() << "requires the body to yield one value of type "
+                         << getResult().getType();
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "mhc/Dialect/MHC/IR/MHCOps.cpp.inc"

@@ -9,6 +9,7 @@ include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/IR/CommonTypeConstraints.td"
 include "mlir/IR/OpBase.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 //===----------------------------------------------------------------------===//
@@ -244,6 +245,66 @@ def MHC_MixOp : MHC_Op<"mix", [Pure, AllTypesMatch<["x", "result"]>]> {
     type($matrix) `,` type($coeffs) `,` type($f)
   }];
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// mhc.fused_layer / mhc.yield
+//===----------------------------------------------------------------------===//
+
+def MHC_FusedLayerOp : MHC_Op<"fused_layer", [IsolatedFromAbove,
+    SingleBlockImplicitTerminator<"YieldOp">, RecursiveMemoryEffects]> {
+  let summary = "a fused hyper-connection: one pass over x, one kernel";
+  let description = [{
+    A unit that `--mhc-fuse` forms from a chain that reads the same streams
+    `x` (the first input): the parameter work on the small inputs (Sinkhorn,
+    gates) as a prologue, then aggregate -> row-local F -> mix. The body is the
+    original ops, isolated from above; its block arguments stand for the
+    inputs. The GPU lowering turns the whole unit into one kernel that reads
+    `x` once and writes the result once, with no scratch buffer.
+
+    Example:
+
+    ```mlir
+    %out = mhc.fused_layer ins(%x, %h_res, %h_pre, %h_post, %w
+        : tensor<?x4x64xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>,
+          tensor<64xbf16>) -> tensor<?x4x64xf32> {
+    ^bb0(%bx: tensor<?x4x64xf32>, %br: tensor<4x4xf32>, %bp: tensor<4xf32>,
+         %bq: tensor<4xf32>, %bw: tensor<64xbf16>):
+      %m = mhc.sinkhorn %br : tensor<4x4xf32>
+      %s_pre = mhc.gate %bp : tensor<4xf32>
+      %s_post = mhc.gate %bq {scale = 2.0 : f32} : tensor<4xf32>
+      %y = mhc.aggregate %bx, %s_pre : tensor<?x4x64xf32>, tensor<4xf32> -> tensor<?x64xf32>
+      %f = mhc.rms_norm %y, %bw {eps = 1.0e-06 : f32} : tensor<?x64xf32>, tensor<64xbf16>
+      %o = mhc.mix %bx, %m, %s_post, %f
+          : tensor<?x4x64xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<?x64xf32>
+      mhc.yield %o : tensor<?x4x64xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs);
+  let results = (outs MHC_StreamsTensor:$result);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `ins` `(` $inputs `:` type($inputs) `)` `->` type($result)
+    attr-dict-with-keyword $body
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+}
+
+def MHC_YieldOp : MHC_Op<"yield", [Pure, Terminator, ReturnLike,
+                                   HasParent<"FusedLayerOp">]> {
+  let summary = "the result of a fused layer";
+  let description = [{
+    Ends the body of `mhc.fused_layer` with the streams it produces.
+
+    ```mlir
+    mhc.yield %o : tensor<?x4x64xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "$values attr-dict `:` type($values)";
+  let builders = [OpBuilder<(ins), [{ /* nothing to yield */ }]>];
 }
 
 #endif // MHC_DIALECT_MHC_IR_MHCOPS_TD

@@ -1,0 +1,55 @@
+//===- Passes.td - mhc transformation passes ---------------*- tablegen -*-===//
+
+#ifndef MHC_DIALECT_MHC_TRANSFORMS_PASSES_TD
+#define MHC_DIALECT_MHC_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def MHCDecompose : Pass<"mhc-decompose"> {
+  let summary = "Split mhc.static_layer into its parts";
+  let description = [{
+    Rewrites every `mhc.static_layer` into the ops it is made of:
+    `mhc.sinkhorn` on `h_res`, `mhc.gate` for the pre (`bias = pre_eps`) and
+    post (`scale = 2`) coefficients, `mhc.aggregate`, `mhc.rms_norm` and
+    `mhc.mix`. The attributes carry over one to one, so the result computes
+    the same function.
+  }];
+  let dependentDialects = ["::mlir::mhc::MHCDialect"];
+}
+
+def MHCFuse : Pass<"mhc-fuse"> {
+  let summary = "Group aggregate -> RMSNorm -> mix chains into mhc.fused_layer";
+  let description = [{
+    Starting from every `mhc.mix`, looks for the chain that reads the same
+    streams `x`: `mix(x, M, s_post, rms_norm(aggregate(x, s_pre), w))`, where
+    `M` and the coefficients come from `mhc.sinkhorn` / `mhc.gate` (the
+    prologue) or from values defined outside. The chain becomes one
+    `mhc.fused_layer` whose body holds clones of the chain and its prologue;
+    the fused unit reads `x` once and writes its result once.
+
+    The pass leaves the ops as they are, unfused and correct, when:
+    - an intermediate (the aggregate or the RMSNorm result) has another user
+      that needs it materialized;
+    - the sublayer F between aggregate and mix is not row-local (for example
+      an opaque `func.call`), or the aggregate reads other streams than the mix.
+    Prologue ops with other users are cloned into the unit (they are n x n
+    work) and stay for those users.
+  }];
+  let dependentDialects = ["::mlir::mhc::MHCDialect"];
+}
+
+def MHCWriteGPUBinaries : Pass<"mhc-write-gpu-binaries", "::mlir::ModuleOp"> {
+  let summary = "Write every gpu.binary object to a file";
+  let description = [{
+    After `gpu-module-to-binary`, writes the object of every `gpu.binary` to
+    `<output-prefix><binary name>.<ext>`, where the extension is `ptx` for
+    `format = isa` and `cubin` / `fatbin` for binaries. The IR is unchanged.
+    This is how the runtime build and users take the kernel mhc-opt emits.
+  }];
+  let options = [
+    Option<"outputPrefix", "output-prefix", "std::string", "\"\"",
+           "Path prefix of the written files (a directory needs its '/')">,
+  ];
+}
+
+#endif // MHC_DIALECT_MHC_TRANSFORMS_PASSES_TD
