@@ -1,0 +1,66 @@
+//===- Passes.td - mhc conversion passes -------------------*- tablegen -*-===//
+
+#ifndef MHC_CONVERSION_PASSES_TD
+#define MHC_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower mhc.fused_layer to one GPU kernel and its launch";
+  let description = [{
+    Turns every `mhc.fused_layer` into a `gpu.func` kernel in the
+    `gpu.module @mhc_kernels` and a `gpu.launch_func` on buffers of its
+    operands. The kernel is emitted already outlined, because its parameter
+    list is the ABI the runtime launches: `(x, h_res, h_pre, h_post, weight,
+    out : memref, eps, sinkhorn_addend, pre_scale, pre_bias, post_scale,
+    post_bias : f32, sinkhorn_iters, transposed : i32)`. Every convention of
+    the layer is a scalar parameter, so one kernel per (n, C, weight type)
+    serves all of them.
+
+    Mapping: a block of `threads-per-block` threads per token row, in a
+    grid-stride loop over rows. The prologue (Sinkhorn on n x n in shared
+    memory, one thread per row/column; the gates) runs once per block. Each
+    thread owns the channel chunks `c = (k * threads + tid) * vector-width`
+    and accesses them with `vector-width`-wide loads and stores that state
+    their alignment. When C is static and the row fits in
+    `max-row-registers` floats per thread, the row is loaded once into
+    registers; otherwise it is read twice (sum of squares, then output).
+    The row reduction is a warp butterfly (`gpu.shuffle xor`) and one
+    shared-memory exchange summed in warp order: fixed order, no atomics,
+    bit-identical results run to run.
+
+    All other mhc ops are illegal: run `--mhc-decompose --mhc-fuse` first.
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t", "256",
+           "Threads per block (a multiple of 32)">,
+    Option<"vectorWidth", "vector-width", "int64_t", "4",
+           "Widest f32 vector per access (1, 2 or 4); narrowed to divide C">,
+    Option<"maxRowRegisters", "max-row-registers", "int64_t", "128",
+           "Most floats of x per thread to keep the row in registers">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
+  ];
+}
+
+def ConvertMHCToLinalg : Pass<"convert-mhc-to-linalg"> {
+  let summary = "Lower the mhc parts to linalg on tensors";
+  let description = [{
+    Lowers `mhc.sinkhorn`, `mhc.gate`, `mhc.aggregate`, `mhc.rms_norm` and
+    `mhc.mix` to `linalg.generic` / `linalg.fill` on tensors (Sinkhorn's
+    rounds as an `scf.for`), the portable path that runs on a CPU and
+    composes with linalg-based compilers. `mhc.static_layer` is decomposed
+    first by `--mhc-decompose`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // MHC_CONVERSION_PASSES_TD

@@ -1,0 +1,61 @@
+//===- Pipelines.h - mhc named pipelines ------------------------*- C++ -*-===//
+
+#ifndef MHC_PIPELINES_PIPELINES_H
+#define MHC_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir {
+class OpPassManager;
+namespace mhc {
+
+/// mhc ops -> one fused kernel per layer -> NVVM -> PTX / cubin / fatbin.
+struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("Target chip (sm_80, sm_90, sm_100, ...)"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{
+      *this, "features", llvm::cl::desc("PTX features (+ptx80 or newer)"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<unsigned> optLevel{
+      *this, "opt-level", llvm::cl::desc("LLVM optimization level for NVPTX"),
+      llvm::cl::init(3)};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Object format: isa (PTX text), bin (cubin) or fatbin; "
+                     "bin and fatbin need ptxas"),
+      llvm::cl::init("isa")};
+  PassOptions::Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA Toolkit root (libdevice, ptxas)"),
+      llvm::cl::init(MHC_DEFAULT_CUDA_HOME)};
+  PassOptions::Option<int64_t> threadsPerBlock{
+      *this, "threads-per-block", llvm::cl::desc("Threads per block"),
+      llvm::cl::init(256)};
+  PassOptions::Option<int64_t> vectorWidth{
+      *this, "vector-width", llvm::cl::desc("Widest f32 vector per access"),
+      llvm::cl::init(4)};
+  PassOptions::Option<int64_t> maxRowRegisters{
+      *this, "max-row-registers",
+      llvm::cl::desc("Most floats of x per thread to keep the row on chip"),
+      llvm::cl::init(128)};
+  PassOptions::Option<std::string> outputPrefix{
+      *this, "output-prefix",
+      llvm::cl::desc("When set, write each kernel binary to "
+                     "<prefix><module>_<chip>.<ptx|cubin|fatbin>"),
+      llvm::cl::init("")};
+};
+
+/// mhc ops -> linalg -> loops -> LLVM dialect, runnable with mlir-runner.
+struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {};
+
+void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
+void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
+
+/// Registers --mhc-gpu-pipeline and --mhc-cpu-pipeline.
+void registerPipelines();
+
+} // namespace mhc
+} // namespace mlir
+
+#endif // MHC_PIPELINES_PIPELINES_H

@@ -1,0 +1,705 @@
+//===- MHCToGPU.cpp - mhc.fused_layer -> one GPU kernel -------------------===//
+//
+// The kernel mapping is documented on the pass (Passes.td) and in
+// docs/DESIGN.md. In short: a block per token row (grid-stride), prologue once
+// per block in shared memory, vectorized channel chunks per thread, a
+// fixed-order block reduction for the RMS.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mhc/Conversion/MHCToGPU/MHCToGPU.h"
+#include "mhc/Dialect/MHC/IR/MHC.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::mhc {
+#define GEN_PASS_DEF_CONVERTMHCTOGPU
+#include "mhc/Conversion/Passes.h.inc"
+} // namespace mlir::mhc
+
+using namespace mlir;
+using namespace mlir::mhc;
+
+namespace {
+
+/// The body of a fused layer the kernel implements, and where each of its
+/// values comes from among the fused op's inputs.
+struct FusedLayerBody {
+  unsigned x, hRes, hPre, hPost, weight;
+  SinkhornOp sinkhorn;
+  GateOp preGate, postGate;
+  RMSNormOp rmsNorm;
+  MixOp mix;
+};
+
+/// Matches `mix(x, sinkhorn(a), gate(b), rms_norm(aggregate(x, gate(c)), d))`
+/// with a, b, c, d, x block arguments.
+FailureOr<FusedLayerBody> matchBody(FusedLayerOp op) {
+  Block &block = op.getBody().front();
+  auto argIndex = [&](Value v) -> std::optional<unsigned> {
+    auto arg = dyn_cast<BlockArgument>(v);
+    if (!arg || arg.getOwner() != &block)
+      return std::nullopt;
+    return arg.getArgNumber();
+  };
+  FusedLayerBody body;
+  auto yield = cast<YieldOp>(block.getTerminator());
+  body.mix = yield.getValues().front().getDefiningOp<MixOp>();
+  if (!body.mix)
+    return failure();
+  body.sinkhorn = body.mix.getMatrix().getDefiningOp<SinkhornOp>();
+  body.postGate = body.mix.getCoeffs().getDefiningOp<GateOp>();
+  body.rmsNorm = body.mix.getF().getDefiningOp<RMSNormOp>();
+  if (!body.sinkhorn || !body.postGate || !body.rmsNorm)
+    return failure();
+  auto aggregate = body.rmsNorm.getInput().getDefiningOp<AggregateOp>();
+  if (!aggregate || aggregate.getX() != body.mix.getX())
+    return failure();
+  body.preGate = aggregate.getCoeffs().getDefiningOp<GateOp>();
+  if (!body.preGate)
+    return failure();
+  auto x = argIndex(body.mix.getX());
+  auto hRes = argIndex(body.sinkhorn.getLogits());
+  auto hPre = argIndex(body.preGate.getLogits());
+  auto hPost = argIndex(body.postGate.getLogits());
+  auto weight = argIndex(body.rmsNorm.getWeight());
+  if (!x || !hRes || !hPre || !hPost || !weight)
+    return failure();
+  body.x = *x;
+  body.hRes = *hRes;
+  body.hPre = *hPre;
+  body.hPost = *hPost;
+  body.weight = *weight;
+  return body;
+}
+
+/// The static shape of one kernel and how it maps onto threads.
+struct KernelShape {
+  int64_t streams;
+  int64_t channels; // ShapedType::kDynamic when C is a kernel-time value.
+  Type weightType;
+  int64_t threads;
+  int64_t vector;
+  bool rowInRegisters;
+  int64_t chunksPerThread; // Only when the row is held in registers.
+
+  static KernelShape get(RankedTensorType x, Type weightType,
+                         const FusedKernelOptions &options) {
+    KernelShape shape;
+    shape.streams = x.getDimSize(1);
+    shape.channels = x.getDimSize(2);
+    shape.weightType = weightType;
+    shape.threads = options.threadsPerBlock;
+    shape.vector = options.vectorWidth;
+    // A row stride that is not a multiple of the vector would misalign rows.
+    if (!ShapedType::isDynamic(shape.channels))
+      while (shape.channels % shape.vector != 0)
+        shape.vector /= 2;
+    shape.rowInRegisters = false;
+    shape.chunksPerThread = 0;
+    if (!ShapedType::isDynamic(shape.channels)) {
+      int64_t perPass = shape.threads * shape.vector;
+      shape.chunksPerThread = (shape.channels + perPass - 1) / perPass;
+      shape.rowInRegisters = shape.streams * shape.chunksPerThread *
+                                 shape.vector <=
+                             options.maxRowRegisters;
+    }
+    return shape;
+  }
+
+  std::string kernelName() const {
+    std::string name = "mhc_fused_n" + std::to_string(streams) + "_c";
+    name += ShapedType::isDynamic(channels) ? std::string("dyn")
+                                            : std::to_string(channels);
+    name += "_v" + std::to_string(vector);
+    name += weightType.isBF16() ? "_wbf16" : "_wf32";
+    name += "_t" + std::to_string(threads);
+    return name;
+  }
+};
+
+/// Kernel parameters, in ABI order.
+enum KernelArg : unsigned {
+  kX,
+  kHRes,
+  kHPre,
+  kHPost,
+  kWeight,
+  kOut,
+  kEps,
+  kSinkhornAddend,
+  kPreScale,
+  kPreBias,
+  kPostScale,
+  kPostBias,
+  kSinkhornIters,
+  kTransposed,
+  kNumKernelArgs
+};
+
+/// Emits the body of one fused kernel.
+class KernelEmitter {
+public:
+  KernelEmitter(ImplicitLocOpBuilder &b, const KernelShape &shape,
+                gpu::GPUFuncOp func)
+      : b(b), shape(shape), func(func), f32(b.getF32Type()),
+        vecType(VectorType::get({shape.vector}, f32)) {}
+
+  void emit() {
+    Block &entry = func.getBody().front();
+    b.setInsertionPointToStart(&entry);
+    tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    lane = arith::RemUIOp::create(b, tid, index(32));
+    warp = arith::DivUIOp::create(b, tid, index(32));
+    ArrayRef<BlockArgument> wg = func.getWorkgroupAttributions();
+    matrixMem = wg[0];
+    preMem = wg[1];
+    postMem = wg[2];
+    partialMem = wg[3];
+
+    emitPrologue();
+    loadCoefficients();
+
+    Value x = arg(kX);
+    Value rows = memref::DimOp::create(b, x, 0);
+    channels = ShapedType::isDynamic(shape.channels)
+                   ? memref::DimOp::create(b, x, 2).getResult()
+                   : index(shape.channels);
+    Value first = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    Value step = gpu::GridDimOp::create(b, gpu::Dimension::x);
+    scf::ForOp::create(
+        b, first, rows, step, ValueRange{},
+        [&](OpBuilder &, Location, Value row, ValueRange) {
+          if (shape.rowInRegisters)
+            emitRowInRegisters(row);
+          else
+            emitRowStreaming(row);
+          // The partials of this row are read before the next row writes them.
+          gpu::BarrierOp::create(b);
+          scf::YieldOp::create(b);
+        });
+    gpu::ReturnOp::create(b);
+  }
+
+private:
+  Value arg(KernelArg which) { return func.getArgument(which); }
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+  Value f32c(float v) {
+    return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
+  }
+  Value splat(Value scalar) {
+    return vector::BroadcastOp::create(b, vecType, scalar);
+  }
+  Value add(Value l, Value r) { return arith::AddFOp::create(b, l, r); }
+  Value mul(Value l, Value r) { return arith::MulFOp::create(b, l, r); }
+  Value addi(Value l, Value r) { return arith::AddIOp::create(b, l, r); }
+  Value muli(Value l, Value r) { return arith::MulIOp::create(b, l, r); }
+
+  /// Runs `body` on threads 0..n-1 with the thread's stream index.
+  void forEachStreamThread(function_ref<void(Value)> body) {
+    Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tid,
+                                         index(shape.streams));
+    auto ifOp = scf::IfOp::create(b, active, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    body(tid);
+  }
+
+  Value matrixIndex(Value row, Value col) {
+    return addi(muli(row, index(shape.streams)), col);
+  }
+
+  /// sum over k of M[at(k)], in order k = 0..n-1.
+  Value sumMatrix(function_ref<Value(Value)> at) {
+    auto loop = scf::ForOp::create(
+        b, index(0), index(shape.streams), index(1), ValueRange{f32c(0.0f)},
+        [&](OpBuilder &, Location, Value k, ValueRange acc) {
+          Value v = memref::LoadOp::create(b, matrixMem, at(k));
+          scf::YieldOp::create(b, add(acc[0], v));
+        });
+    return loop.getResult(0);
+  }
+
+  /// M[at(k)] = M[at(k)] / divisor for every k; a zero divisor (only possible
+  /// with addend 0) leaves the entry, itself zero, as it is.
+  void divideMatrix(function_ref<Value(Value)> at, Value divisor) {
+    Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
+                                           divisor, f32c(0.0f));
+    Value safe = arith::SelectOp::create(b, positive, divisor, f32c(1.0f));
+    scf::ForOp::create(b, index(0), index(shape.streams), index(1),
+                       ValueRange{},
+                       [&](OpBuilder &, Location, Value k, ValueRange) {
+                         Value v = memref::LoadOp::create(b, matrixMem, at(k));
+                         memref::StoreOp::create(
+                             b, arith::DivFOp::create(b, v, safe), matrixMem,
+                             at(k));
+                         scf::YieldOp::create(b);
+                       });
+  }
+
+  void normalizeRow(Value i, Value addend) {
+    auto at = [&](Value k) { return matrixIndex(i, k); };
+    divideMatrix(at, add(sumMatrix(at), addend));
+  }
+
+  void normalizeColumn(Value j, Value addend) {
+    auto at = [&](Value k) { return matrixIndex(k, j); };
+    divideMatrix(at, add(sumMatrix(at), addend));
+  }
+
+  Value gate(Value logit, Value scale, Value bias) {
+    // sigmoid(h) = 1 / (1 + exp(-h)); exp overflowing to inf gives 0, exactly.
+    Value e = math::ExpOp::create(b, arith::NegFOp::create(b, logit));
+    Value s = arith::DivFOp::create(b, f32c(1.0f), add(f32c(1.0f), e));
+    return add(mul(scale, s), bias);
+  }
+
+  /// Sinkhorn on n x n in shared memory (thread i owns row i, then column i)
+  /// and the gates. Both conventions share one schedule: row-normalize the
+  /// max-shifted exp, add `a`, then column-normalize with `+ a`, then
+  /// iters - 1 rounds with `+ a` (a = 0 is the exp convention).
+  void emitPrologue() {
+    Value hRes = arg(kHRes);
+    Value addend = arg(kSinkhornAddend);
+    forEachStreamThread([&](Value i) {
+      auto rowMax = scf::ForOp::create(
+          b, index(1), index(shape.streams), index(1),
+          ValueRange{memref::LoadOp::create(b, hRes, ValueRange{i, index(0)})},
+          [&](OpBuilder &, Location, Value j, ValueRange acc) {
+            Value v = memref::LoadOp::create(b, hRes, ValueRange{i, j});
+            scf::YieldOp::create(b, Value(arith::MaximumFOp::create(b, acc[0], v)));
+          });
+      scf::ForOp::create(
+          b, index(0), index(shape.streams), index(1), ValueRange{},
+          [&](OpBuilder &, Location, Value j, ValueRange) {
+            Value v = memref::LoadOp::create(b, hRes, ValueRange{i, j});
+            Value e = math::ExpOp::create(
+                b, arith::SubFOp::create(b, v, rowMax.getResult(0)));
+            memref::StoreOp::create(b, e, matrixMem, matrixIndex(i, j));
+            scf::YieldOp::create(b);
+          });
+      normalizeRow(i, f32c(0.0f));
+      scf::ForOp::create(
+          b, index(0), index(shape.streams), index(1), ValueRange{},
+          [&](OpBuilder &, Location, Value j, ValueRange) {
+            Value at = matrixIndex(i, j);
+            Value v = memref::LoadOp::create(b, matrixMem, at);
+            memref::StoreOp::create(b, add(v, addend), matrixMem, at);
+            scf::YieldOp::create(b);
+          });
+      Value hPre = memref::LoadOp::create(b, arg(kHPre), i);
+      Value hPost = memref::LoadOp::create(b, arg(kHPost), i);
+      memref::StoreOp::create(b, gate(hPre, arg(kPreScale), arg(kPreBias)),
+                              preMem, i);
+      memref::StoreOp::create(b, gate(hPost, arg(kPostScale), arg(kPostBias)),
+                              postMem, i);
+    });
+    gpu::BarrierOp::create(b);
+    forEachStreamThread([&](Value j) { normalizeColumn(j, addend); });
+    gpu::BarrierOp::create(b);
+    Value iters =
+        arith::IndexCastOp::create(b, b.getIndexType(), arg(kSinkhornIters));
+    scf::ForOp::create(b, index(1), iters, index(1), ValueRange{},
+                       [&](OpBuilder &, Location, Value, ValueRange) {
+                         forEachStreamThread(
+                             [&](Value i) { normalizeRow(i, addend); });
+                         gpu::BarrierOp::create(b);
+                         forEachStreamThread(
+                             [&](Value j) { normalizeColumn(j, addend); });
+                         gpu::BarrierOp::create(b);
+                         scf::YieldOp::create(b);
+                       });
+  }
+
+  /// Small n: every coefficient in a register for the whole kernel.
+  bool coefficientsInRegisters() const { return shape.streams <= 8; }
+
+  void loadCoefficients() {
+    Value transposed = arith::CmpIOp::create(b, arith::CmpIPredicate::ne,
+                                             arg(kTransposed),
+                                             arith::ConstantIntOp::create(
+                                                 b, b.getI32Type(), 0));
+    this->transposed = transposed;
+    if (!coefficientsInRegisters())
+      return;
+    for (int64_t i = 0; i < shape.streams; ++i) {
+      pre.push_back(memref::LoadOp::create(b, preMem, index(i)));
+      post.push_back(memref::LoadOp::create(b, postMem, index(i)));
+      for (int64_t j = 0; j < shape.streams; ++j)
+        mixing.push_back(loadMixing(i, j));
+    }
+  }
+
+  /// M'[i][j]: M[i][j], or M[j][i] when the kernel applies M^T.
+  Value loadMixing(int64_t i, int64_t j) {
+    Value at = arith::SelectOp::create(
+        b, transposed, index(j * shape.streams + i),
+        index(i * shape.streams + j));
+    return memref::LoadOp::create(b, matrixMem, at);
+  }
+
+  Value preCoeff(int64_t i) {
+    return coefficientsInRegisters()
+               ? pre[i]
+               : memref::LoadOp::create(b, preMem, index(i)).getResult();
+  }
+  Value postCoeff(int64_t i) {
+    return coefficientsInRegisters()
+               ? post[i]
+               : memref::LoadOp::create(b, postMem, index(i)).getResult();
+  }
+  Value mixCoeff(int64_t i, int64_t j) {
+    return coefficientsInRegisters() ? mixing[i * shape.streams + j]
+                                     : loadMixing(i, j);
+  }
+
+  llvm::MaybeAlign alignment(Type element) const {
+    return llvm::MaybeAlign(shape.vector * element.getIntOrFloatBitWidth() /
+                            8);
+  }
+
+  /// The first channel of chunk k of this thread.
+  Value chunkStart(Value k) {
+    return muli(addi(muli(k, index(shape.threads)), tid), index(shape.vector));
+  }
+
+  SmallVector<Value> loadStreams(Value row, Value c) {
+    SmallVector<Value> xs;
+    for (int64_t i = 0; i < shape.streams; ++i)
+      xs.push_back(vector::LoadOp::create(b, vecType, arg(kX),
+                                          ValueRange{row, index(i), c},
+                                          /*nontemporal=*/false,
+                                          alignment(f32)));
+    return xs;
+  }
+
+  Value aggregate(ArrayRef<Value> xs) {
+    Value y = mul(splat(preCoeff(0)), xs[0]);
+    for (int64_t i = 1; i < shape.streams; ++i)
+      y = add(y, mul(splat(preCoeff(i)), xs[i]));
+    return y;
+  }
+
+  /// f = y * invRms * w, then out[i] = sum_j M'[i][j] x[j] + s_post[i] f.
+  void mixAndStore(Value row, Value c, ArrayRef<Value> xs, Value y,
+                   Value invRms) {
+    Value w = vector::LoadOp::create(
+        b, VectorType::get({shape.vector}, shape.weightType), arg(kWeight),
+        ValueRange{c}, /*nontemporal=*/false, alignment(shape.weightType));
+    if (!shape.weightType.isF32())
+      w = arith::ExtFOp::create(b, vecType, w);
+    Value f = mul(mul(y, splat(invRms)), w);
+    for (int64_t i = 0; i < shape.streams; ++i) {
+      Value acc = mul(splat(mixCoeff(i, 0)), xs[0]);
+      for (int64_t j = 1; j < shape.streams; ++j)
+        acc = add(acc, mul(splat(mixCoeff(i, j)), xs[j]));
+      acc = add(acc, mul(splat(postCoeff(i)), f));
+      vector::StoreOp::create(b, acc, arg(kOut), ValueRange{row, index(i), c},
+                              /*nontemporal=*/false, alignment(f32));
+    }
+  }
+
+  Value inBounds(Value c) {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, channels);
+  }
+
+  /// Sum of the thread's squares over the block, in a fixed order: warp
+  /// butterfly, then the warp partials summed 0..W-1 by every thread.
+  Value blockSum(Value partial) {
+    for (int32_t offset = 16; offset >= 1; offset /= 2) {
+      auto shuffle = gpu::ShuffleOp::create(b, partial, offset, 32,
+                                            gpu::ShuffleMode::XOR);
+      partial = add(partial, shuffle.getShuffleResult());
+    }
+    Value leader = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane,
+                                         index(0));
+    auto ifOp = scf::IfOp::create(b, leader, /*withElseRegion=*/false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      memref::StoreOp::create(b, partial, partialMem, warp);
+    }
+    gpu::BarrierOp::create(b);
+    Value total = memref::LoadOp::create(b, partialMem, index(0));
+    for (int64_t w = 1; w < shape.threads / 32; ++w)
+      total = add(total, memref::LoadOp::create(b, partialMem, index(w)));
+    return total;
+  }
+
+  Value invRms(Value sumSquares) {
+    Value c = arith::UIToFPOp::create(
+        b, f32, arith::IndexCastUIOp::create(b, b.getI64Type(), channels));
+    Value meanSquare = arith::DivFOp::create(b, sumSquares, c);
+    return math::RsqrtOp::create(b, add(meanSquare, arg(kEps)));
+  }
+
+  Value zeroVector() {
+    return arith::ConstantOp::create(
+        b, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0.0f)));
+  }
+
+  /// Runs `body` for chunk start `c` when it lies in the row; `guarded`
+  /// false skips the check for chunks every thread has.
+  SmallVector<Value> ifInRow(Value c, bool guarded, TypeRange types,
+                             function_ref<SmallVector<Value>()> body) {
+    if (!guarded)
+      return body();
+    auto ifOp = scf::IfOp::create(b, types, inBounds(c), /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    SmallVector<Value> values = body();
+    if (!types.empty())
+      scf::YieldOp::create(b, values);
+    if (!types.empty()) {
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      SmallVector<Value> zeros(types.size(), zeroVector());
+      scf::YieldOp::create(b, zeros);
+    }
+    return SmallVector<Value>(ifOp.getResults());
+  }
+
+  /// Static C: the whole row of x lives in registers between the reduction
+  /// and the output, so x is read exactly once.
+  void emitRowInRegisters(Value row) {
+    int64_t perPass = shape.threads * shape.vector;
+    SmallVector<Type> streamTypes(shape.streams, vecType);
+    SmallVector<SmallVector<Value>> xs;
+    SmallVector<Value> ys;
+    SmallVector<Value> starts;
+    SmallVector<bool> guarded;
+    Value squares = zeroVector();
+    for (int64_t k = 0; k < shape.chunksPerThread; ++k) {
+      starts.push_back(chunkStart(index(k)));
+      guarded.push_back((k + 1) * perPass > shape.channels);
+      SmallVector<Value> chunk =
+          ifInRow(starts.back(), guarded.back(), streamTypes,
+                  [&] { return loadStreams(row, starts.back()); });
+      xs.push_back(chunk);
+      ys.push_back(aggregate(chunk));
+      squares = add(squares, mul(ys.back(), ys.back()));
+    }
+    Value scale = invRms(blockSum(vector::ReductionOp::create(
+        b, vector::CombiningKind::ADD, squares)));
+    for (int64_t k = 0; k < shape.chunksPerThread; ++k)
+      ifInRow(starts[k], guarded[k], {}, [&] {
+        mixAndStore(row, starts[k], xs[k], ys[k], scale);
+        return SmallVector<Value>();
+      });
+  }
+
+  /// Dynamic or large C: one pass for the sum of squares, a second pass that
+  /// reads x again for the output.
+  void emitRowStreaming(Value row) {
+    Value perPass = index(shape.threads * shape.vector);
+    Value chunks = arith::CeilDivUIOp::create(b, channels, perPass);
+    auto sumLoop = scf::ForOp::create(
+        b, index(0), chunks, index(1), ValueRange{zeroVector()},
+        [&](OpBuilder &, Location, Value k, ValueRange acc) {
+          Value c = chunkStart(k);
+          SmallVector<Value> sq = ifInRow(c, true, {vecType}, [&] {
+            Value y = aggregate(loadStreams(row, c));
+            return SmallVector<Value>{mul(y, y)};
+          });
+          scf::YieldOp::create(b, add(acc[0], sq[0]));
+        });
+    Value scale = invRms(blockSum(vector::ReductionOp::create(
+        b, vector::CombiningKind::ADD, sumLoop.getResult(0))));
+    scf::ForOp::create(b, index(0), chunks, index(1), ValueRange{},
+                       [&](OpBuilder &, Location, Value k, ValueRange) {
+                         Value c = chunkStart(k);
+                         ifInRow(c, true, {}, [&] {
+                           SmallVector<Value> xs = loadStreams(row, c);
+                           mixAndStore(row, c, xs, aggregate(xs), scale);
+                           return SmallVector<Value>();
+                         });
+                         scf::YieldOp::create(b);
+                       });
+  }
+
+  ImplicitLocOpBuilder &b;
+  const KernelShape &shape;
+  gpu::GPUFuncOp func;
+  Type f32;
+  VectorType vecType;
+  Value tid, lane, warp, channels, transposed;
+  Value matrixMem, preMem, postMem, partialMem;
+  SmallVector<Value> pre, post, mixing;
+};
+
+/// Returns the kernel for `shape`, creating it (and the kernel module) once.
+gpu::GPUFuncOp getOrCreateKernel(ModuleOp module, const KernelShape &shape,
+                                 Location loc) {
+  MLIRContext *ctx = module.getContext();
+  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                  UnitAttr::get(ctx));
+  auto kernels = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModuleName);
+  ImplicitLocOpBuilder b(loc, ctx);
+  if (!kernels) {
+    b.setInsertionPointToEnd(module.getBody());
+    kernels = gpu::GPUModuleOp::create(b, kKernelModuleName);
+  }
+  std::string name = shape.kernelName();
+  if (auto existing = kernels.lookupSymbol<gpu::GPUFuncOp>(name))
+    return existing;
+
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  int64_t n = shape.streams, c = shape.channels;
+  auto rowsType = MemRefType::get({ShapedType::kDynamic, n, c}, f32);
+  SmallVector<Type> params = {rowsType,
+                              MemRefType::get({n, n}, f32),
+                              MemRefType::get({n}, f32),
+                              MemRefType::get({n}, f32),
+                              MemRefType::get({c}, shape.weightType),
+                              rowsType};
+  params.append(kSinkhornIters - kEps, f32);
+  params.append(kNumKernelArgs - kSinkhornIters, i32);
+
+  auto workgroup = gpu::AddressSpaceAttr::get(
+      ctx, gpu::GPUDialect::getWorkgroupAddressSpace());
+  auto shared = [&](int64_t size) {
+    return MemRefType::get({size}, f32, MemRefLayoutAttrInterface(),
+                           workgroup);
+  };
+  SmallVector<Type> attributions = {shared(n * n), shared(n), shared(n),
+                                    shared(shape.threads / 32)};
+
+  b.setInsertionPointToEnd(kernels.getBody());
+  auto func = gpu::GPUFuncOp::create(
+      b, name, FunctionType::get(ctx, params, {}), attributions);
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+  func.setKnownBlockSizeAttr(DenseI32ArrayAttr::get(
+      ctx, {static_cast<int32_t>(shape.threads), 1, 1}));
+  KernelEmitter(b, shape, func).emit();
+  return func;
+}
+
+struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
+  FusedLayerToGPU(MLIRContext *ctx, const FusedKernelOptions &options)
+      : OpConversionPattern(ctx), options(options) {}
+
+  LogicalResult
+  matchAndRewrite(FusedLayerOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    FailureOr<FusedLayerBody> body = matchBody(op);
+    if (failed(body))
+      return rewriter.notifyMatchFailure(
+          op, "body is not mix(x, sinkhorn, gate, rms_norm(aggregate(x, "
+              "gate), w)) over the unit's inputs");
+    ValueRange inputs = adaptor.getInputs();
+    auto xType = cast<RankedTensorType>(inputs[body->x].getType());
+    auto weightType = cast<RankedTensorType>(inputs[body->weight].getType());
+    KernelShape shape =
+        KernelShape::get(xType, weightType.getElementType(), options);
+    auto module = op->getParentOfType<ModuleOp>();
+    gpu::GPUFuncOp kernel = getOrCreateKernel(module, shape, op.getLoc());
+
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    // Kernel operands: the inputs as buffers, cast to the kernel's types.
+    FunctionType kernelType = kernel.getFunctionType();
+    auto buffer = [&](Value tensor, unsigned param) -> Value {
+      auto tensorType = cast<RankedTensorType>(tensor.getType());
+      auto exact =
+          MemRefType::get(tensorType.getShape(), tensorType.getElementType());
+      Value memref = bufferization::ToBufferOp::create(b, exact, tensor,
+                                                       /*readOnly=*/true);
+      Type kernelParam = kernelType.getInput(param);
+      return memref.getType() == kernelParam
+                 ? memref
+                 : memref::CastOp::create(b, kernelParam, memref).getResult();
+    };
+    SmallVector<Value> operands = {
+        buffer(inputs[body->x], kX), buffer(inputs[body->hRes], kHRes),
+        buffer(inputs[body->hPre], kHPre), buffer(inputs[body->hPost], kHPost),
+        buffer(inputs[body->weight], kWeight)};
+    SmallVector<Value> dynamicSizes;
+    for (int64_t d = 0; d < xType.getRank(); ++d)
+      if (xType.isDynamicDim(d))
+        dynamicSizes.push_back(tensor::DimOp::create(b, inputs[body->x], d));
+    auto outType = MemRefType::get(xType.getShape(), xType.getElementType());
+    Value out = memref::AllocOp::create(b, outType, dynamicSizes);
+    operands.push_back(
+        out.getType() == kernelType.getInput(kOut)
+            ? out
+            : memref::CastOp::create(b, kernelType.getInput(kOut), out)
+                  .getResult());
+
+    auto f32 = [&](APFloat v) -> Value {
+      return arith::ConstantOp::create(b, b.getF32FloatAttr(v.convertToFloat()));
+    };
+    auto i32 = [&](int64_t v) -> Value {
+      return arith::ConstantIntOp::create(b, b.getI32Type(), v);
+    };
+    SinkhornOp sinkhorn = body->sinkhorn;
+    bool softmax = sinkhorn.getInit() == SinkhornInit::Softmax;
+    operands.push_back(f32(body->rmsNorm.getEps()));
+    operands.push_back(f32(softmax ? sinkhorn.getEps() : APFloat(0.0f)));
+    operands.push_back(f32(body->preGate.getScale()));
+    operands.push_back(f32(body->preGate.getBias()));
+    operands.push_back(f32(body->postGate.getScale()));
+    operands.push_back(f32(body->postGate.getBias()));
+    operands.push_back(i32(sinkhorn.getIters()));
+    operands.push_back(
+        i32(body->mix.getOrientation() == MixOrientation::Transposed));
+
+    // One block per row, at least one block; the kernel loops over the rest.
+    Value rows = memref::DimOp::create(b, out, 0);
+    Value grid = arith::MaxUIOp::create(
+        b, rows, arith::ConstantIndexOp::create(b, 1));
+    Value one = arith::ConstantIndexOp::create(b, 1);
+    Value threads = arith::ConstantIndexOp::create(b, shape.threads);
+    gpu::LaunchFuncOp::create(b, kernel, gpu::KernelDim3{grid, one, one},
+                              gpu::KernelDim3{threads, one, one},
+                              /*dynamicSharedMemorySize=*/Value(), operands);
+    Value result = bufferization::ToTensorOp::create(
+        b, op.getType(), out, /*restrict=*/true, /*writable=*/true);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+
+  FusedKernelOptions options;
+};
+
+struct ConvertMHCToGPUPass
+    : mhc::impl::ConvertMHCToGPUBase<ConvertMHCToGPUPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (threadsPerBlock < 32 || threadsPerBlock % 32 != 0 ||
+        threadsPerBlock > 1024) {
+      getOperation().emitError()
+          << "threads-per-block must be a multiple of 32 in [32, 1024], got "
+          << threadsPerBlock;
+      return signalPassFailure();
+    }
+    if (vectorWidth != 1 && vectorWidth != 2 && vectorWidth != 4) {
+      getOperation().emitError()
+          << "vector-width must be 1, 2 or 4, got " << vectorWidth;
+      return signalPassFailure();
+    }
+    FusedKernelOptions options{threadsPerBlock, vectorWidth, maxRowRegisters};
+    RewritePatternSet patterns(&getContext());
+    populateMHCToGPUPatterns(patterns, options);
+    ConversionTarget target(getContext());
+    target.addIllegalDialect<MHCDialect>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace
+
+void mlir::mhc::populateMHCToGPUPatterns(RewritePatternSet &patterns,
+                                         const FusedKernelOptions &options) {
+  patterns.add<FusedLayerToGPU>(patterns.getContext(), options);
+}

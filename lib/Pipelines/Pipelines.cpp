@@ -1,0 +1,91 @@
+//===- Pipelines.cpp - mhc named pipelines --------------------------------===//
+
+#include "mhc/Pipelines/Pipelines.h"
+#include "mhc/Conversion/Passes.h"
+#include "mhc/Dialect/MHC/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::mhc;
+
+void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
+                                 const GPUPipelineOptions &options) {
+  pm.addPass(createMHCDecompose());
+  pm.addPass(createMHCFuse());
+  pm.addPass(createConvertMHCToGPU(ConvertMHCToGPUOptions{
+      options.threadsPerBlock, options.vectorWidth, options.maxRowRegisters}));
+
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.features;
+  target.optLevel = options.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(memref::createExpandStridedMetadataPass());
+  kernels.addPass(createLowerAffinePass());
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+
+  GpuModuleToBinaryPassOptions binary;
+  binary.toolkitPath = options.toolkit;
+  binary.compilationTarget = options.format;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  if (!options.outputPrefix.empty())
+    pm.addPass(createMHCWriteGPUBinaries(
+        MHCWriteGPUBinariesOptions{options.outputPrefix}));
+}
+
+void mlir::mhc::buildCPUPipeline(OpPassManager &pm,
+                                 const CPUPipelineOptions &) {
+  pm.addPass(createMHCDecompose());
+  pm.addPass(createConvertMHCToLinalg());
+  pm.addPass(createCanonicalizerPass());
+
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  bufferize.allowReturnAllocsFromLoops = true;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::mhc::registerPipelines() {
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "mhc-gpu-pipeline",
+      "mhc ops -> one fused kernel per layer -> NVVM -> PTX/cubin/fatbin",
+      buildGPUPipeline);
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "mhc-cpu-pipeline",
+      "mhc ops -> linalg -> loops -> LLVM dialect (runs with mlir-runner)",
+      buildCPUPipeline);
+}
