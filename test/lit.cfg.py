@@ -8,13 +8,24 @@ from lit.llvm.subst import ToolSubst
 config.name = "MHC"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs", "lib"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.mhc_obj_root, "test")
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%mhc_src_root", config.mhc_src_root))
 config.substitutions.append(("%llvm_lib_dir", config.llvm_lib_dir))
+config.substitutions.append(("%mhc_lib_dir", os.path.join(config.mhc_obj_root, "lib")))
+runner_libs = ",".join([
+        os.path.join(config.llvm_lib_dir, "libmlir_c_runner_utils.so"),
+        os.path.join(config.llvm_lib_dir, "libmlir_runner_utils.so"),
+        os.path.join(config.mhc_obj_root, "lib", "libmhc_runner_support.so"),
+    ])
+# Lowers a program with the CPU pipeline and runs its main under mlir-runner.
+config.substitutions.append((
+    "%mhc_cpu_run",
+    "mhc-opt --mhc-cpu-pipeline | mlir-runner -e main "
+    "-entry-point-result=void -shared-libs=" + runner_libs))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()

@@ -55,6 +55,7 @@ void mlir::mhc::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertMHCToLinalg());
   pm.addPass(createCanonicalizerPass());
 
+  pm.addPass(bufferization::createEmptyTensorToAllocTensorPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
