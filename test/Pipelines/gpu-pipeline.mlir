@@ -1,0 +1,34 @@
+// The bundled example goes from mhc.static_layer to PTX in one command.
+// RUN: mhc-opt %s --mhc-gpu-pipeline | FileCheck %s
+// RUN: mhc-opt %s --mhc-gpu-pipeline="chip=sm_80 features=+ptx80" | FileCheck %s --check-prefix=SM80
+// RUN: mhc-opt %s --mhc-gpu-pipeline="chip=sm_100 features=+ptx86" | FileCheck %s --check-prefix=SM100
+
+// CHECK: gpu.binary @mhc_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">
+// CHECK-SAME: assembly = "
+// CHECK-SAME: .target sm_90
+// CHECK-SAME: .entry mhc_fused_n4_c4096_v4_wbf16_t256
+// CHECK-NOT: gpu.module
+// SM80: .target sm_80
+// SM100: .target sm_100
+
+// The PTX, written to a file, has 16-byte loads and stores and assembles.
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: mhc-opt %s --mhc-gpu-pipeline="output-prefix=%t/" > /dev/null
+// (The backend may place the row loop's stores before its loads in the text,
+// so loads and stores are counted separately.)
+// RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTX
+// RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXST
+// PTX: .visible .entry mhc_fused_n4_c4096_v4_wbf16_t256(
+// PTX-NOT: call
+// PTX-NOT: .local
+// PTX-COUNT-16: ld.global.v4.b32
+// PTX-NOT: ld.global.v4.b32
+// PTXST-COUNT-16: st.global.v4.b32
+// PTXST-NOT: st.global
+func.func @static_layer(%x: tensor<?x4x4096xf32>, %h_res: tensor<4x4xf32>,
+                        %h_pre: tensor<4xf32>, %h_post: tensor<4xf32>,
+                        %weight: tensor<4096xbf16>) -> tensor<?x4x4096xf32> {
+  %out = mhc.static_layer %x, %h_res, %h_pre, %h_post, %weight {eps = 1.0e-06 : f32}
+      : tensor<?x4x4096xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4096xbf16>
+  return %out : tensor<?x4x4096xf32>
+}
