@@ -24,6 +24,8 @@ p.add_argument("--logit-scale", type=float, default=2.0,
 p.add_argument("--logit-offset", type=float, default=0.0,
                help="added to every H_res entry: exp(H) overflows f32 for "
                     "offsets past ~88 unless the maximum is subtracted first")
+p.add_argument("--static-channels", action="store_true",
+               help="give the layer function a static C (dynamic B only)")
 p.add_argument("--seed", type=int, default=1)
 # Deliberate mismatches between what runs and what the checker assumes, to
 # prove that the check can fail.
@@ -32,8 +34,9 @@ a = p.parse_args()
 
 n, c, b, w = a.n, a.c, a.b, a.weight
 check_orientation = a.check_orientation or a.orientation
-x_t = f"tensor<?x{n}x?xf32>"
-w_t = f"tensor<?x{w}>"
+cdim = str(c) if a.static_channels else "?"
+x_t = f"tensor<?x{n}x{cdim}xf32>"
+w_t = f"tensor<{cdim}x{w}>"
 attrs = (f"eps = {a.eps:e} : f32, sinkhorn_iters = {a.iters}, "
          f"sinkhorn_init = #mhc.sinkhorn_init<{a.init}>, "
          f"sinkhorn_eps = {a.sinkhorn_eps:e} : f32, pre_eps = {a.pre_eps:e} : f32, "
@@ -88,8 +91,8 @@ func.func @main() {{
   %xd = tensor.cast %xt : tensor<{b}x{n}x{c}xf32> to {x_t}
   %wd = tensor.cast %wt : tensor<{c}x{w}> to {w_t}
   %o = call @layer(%xd, %hrt, %hpt, %hqt, %wd) : ({x_t}, tensor<{n}x{n}xf32>, tensor<{n}xf32>, tensor<{n}xf32>, {w_t}) -> {x_t}
-  %om = bufferization.to_buffer %o : {x_t} to memref<?x{n}x?xf32>
-  %ou = memref.cast %om : memref<?x{n}x?xf32> to memref<*xf32>
+  %om = bufferization.to_buffer %o : {x_t} to memref<?x{n}x{cdim}xf32>
+  %ou = memref.cast %om : memref<?x{n}x{cdim}xf32> to memref<*xf32>
 
   %eps = arith.constant {a.eps:e} : f32
   %iters = arith.constant {a.iters} : i64

@@ -18,6 +18,7 @@
 // so loads and stores are counted separately.)
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTX
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXST
+// RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXSH
 // PTX: .visible .entry mhc_fused_n4_c4096_v4_wbf16_t256(
 // PTX-NOT: call
 // PTX-NOT: .local
@@ -25,6 +26,8 @@
 // PTX-NOT: ld.global.v4.b32
 // PTXST-COUNT-16: st.global.v4.b32
 // PTXST-NOT: st.global
+// Shared arrays are 16-byte aligned: the backend forms 16-byte shared loads.
+// PTXSH-COUNT-4: .shared .align 16 .b8 __wg_mhc_fused
 func.func @static_layer(%x: tensor<?x4x4096xf32>, %h_res: tensor<4x4xf32>,
                         %h_pre: tensor<4xf32>, %h_post: tensor<4xf32>,
                         %weight: tensor<4096xbf16>) -> tensor<?x4x4096xf32> {

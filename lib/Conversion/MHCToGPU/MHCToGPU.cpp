@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -579,6 +580,12 @@ gpu::GPUFuncOp getOrCreateKernel(ModuleOp module, const KernelShape &shape,
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
   func.setKnownBlockSizeAttr(DenseI32ArrayAttr::get(
       ctx, {static_cast<int32_t>(shape.threads), 1, 1}));
+  // The backend vectorizes consecutive shared-memory loads (the warp
+  // partials) up to 16 bytes: state that alignment so the accesses it forms
+  // are legal (without it a 32-byte array could sit at a 4-byte boundary).
+  for (unsigned i = 0; i < attributions.size(); ++i)
+    func.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
+                                     b.getI64IntegerAttr(16));
   KernelEmitter(b, shape, func).emit();
   return func;
 }

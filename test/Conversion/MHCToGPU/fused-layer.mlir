@@ -17,7 +17,7 @@
 // The kernel: shared memory for M, the coefficients and 8 warp partials.
 // CHECK: gpu.module @mhc_kernels
 // CHECK: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t256(%[[KX:.*]]: memref<?x4x4096xf32>, %[[KHR:.*]]: memref<4x4xf32>, %{{.*}}: memref<4xf32>, %{{.*}}: memref<4xf32>, %[[KW:.*]]: memref<4096xbf16>, %[[KOUT:.*]]: memref<?x4x4096xf32>, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: i32, %{{.*}}: i32)
-// CHECK-SAME: workgroup(%[[M:.*]] : memref<16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<8xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%[[M:.*]] : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<8xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-SAME: kernel attributes {known_block_size = array<i32: 256, 1, 1>}
 // CHECK-NOT: memref.alloc
 

@@ -4,7 +4,7 @@
 // The mapping follows the options: 128 threads (4 warp partials), 8-byte
 // accesses, 4096 / (128 * 2) = 16 chunks per thread held in registers.
 // CHECK: gpu.launch_func @mhc_kernels::@mhc_fused_n4_c4096_v2_wbf16_t128
-// CHECK: workgroup({{.*}}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>>)
+// CHECK: workgroup({{.*}}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK-COUNT-64: vector.load {{.*}} {alignment = 8 : i64} : memref<?x4x4096xf32>, vector<2xf32>
 
