@@ -41,19 +41,6 @@
     }                                                                          \
   } while (0)
 
-static uint16_t toBF16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  bits += 0x7FFF + ((bits >> 16) & 1);
-  return uint16_t(bits >> 16);
-}
-static double fromBF16(uint16_t h) {
-  uint32_t bits = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 /// Appends one memref descriptor (allocated, aligned, offset, sizes, strides)
 /// to the kernel's parameter storage.
 struct Params {
@@ -133,8 +120,8 @@ int main(int argc, char **argv) {
     v = u(rng);
   for (int64_t k = 0; k < c; ++k) {
     wf[k] = uw(rng);
-    wb[k] = toBF16(wf[k]);
-    wd[k] = bf16 ? fromBF16(wb[k]) : wf[k];
+    wb[k] = mhc::reference::toBF16(wf[k]);
+    wd[k] = bf16 ? mhc::reference::fromBF16(wb[k]) : wf[k];
   }
   // Zero rows of x: the RMS of a zero row is sqrt(eps), the output finite.
   if (b > 2)

@@ -29,19 +29,6 @@ float uniform(uint64_t &state, float lo, float hi) {
   return static_cast<float>(lo + (hi - lo) * u);
 }
 
-uint16_t toBF16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(bits));
-  bits += 0x7FFF + ((bits >> 16) & 1); // round to nearest even
-  return static_cast<uint16_t>(bits >> 16);
-}
-
-double fromBF16(uint16_t h) {
-  uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
 
 template <typename T> struct View {
   T *data;
@@ -113,7 +100,7 @@ void _mlir_ciface_mhcFillRandomBF16(UnrankedMemRefType<uint16_t> *m,
   uint64_t state = static_cast<uint64_t>(seed);
   View<uint16_t> v = view(m);
   for (int64_t k = 0; k < v.size; ++k)
-    v.data[k] = toBF16(uniform(state, lo, hi));
+    v.data[k] = mhc::reference::toBF16(uniform(state, lo, hi));
 }
 
 void _mlir_ciface_mhcCheckStaticLayerF32(
@@ -137,7 +124,7 @@ void _mlir_ciface_mhcCheckStaticLayerBF16(
   View<uint16_t> w = view(weight);
   std::vector<double> wd(w.size);
   for (int64_t k = 0; k < w.size; ++k)
-    wd[k] = fromBF16(w.data[k]);
+    wd[k] = mhc::reference::fromBF16(w.data[k]);
   check<uint16_t>(x, hRes, hPre, hPost, wd, out, eps, iters, init, sinkhornEps,
                   preEps, transposed);
 }

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -20,6 +21,21 @@ namespace mhc::reference {
 
 enum class SinkhornInit { Exp, Softmax };
 enum class MixOrientation { Direct, Transposed };
+
+/// bf16 storage: round-to-nearest-even from f32, and exact widening back.
+inline uint16_t toBF16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  bits += 0x7FFF + ((bits >> 16) & 1);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+inline float fromBF16(uint16_t h) {
+  uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
 
 /// Divides `v` by `sum`; a sum that underflowed to zero leaves `v` as it is
 /// (it is then zero too), so finite inputs never give NaN.
