@@ -23,7 +23,8 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   pm.addPass(createMHCDecompose());
   pm.addPass(createMHCFuse());
   pm.addPass(createConvertMHCToGPU(ConvertMHCToGPUOptions{
-      options.threadsPerBlock, options.vectorWidth, options.maxRowRegisters}));
+      options.threadsPerBlock, options.vectorWidth, options.maxRowRegisters,
+      options.maxUnrolledStreams}));
 
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

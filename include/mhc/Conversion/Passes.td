@@ -25,6 +25,8 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
     their alignment. When C is static and the row fits in
     `max-row-registers` floats per thread, the row is loaded once into
     registers; otherwise it is read twice (sum of squares, then output).
+    With more than `max-unrolled-streams` streams, the stream loops stay
+    loops (the code would grow as n^2) and the row streams.
     The row reduction is a warp butterfly (`gpu.shuffle xor`) and one
     shared-memory exchange summed in warp order: fixed order, no atomics,
     bit-identical results run to run.
@@ -38,6 +40,9 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "Widest f32 vector per access (1, 2 or 4); narrowed to divide C">,
     Option<"maxRowRegisters", "max-row-registers", "int64_t", "128",
            "Most floats of x per thread to keep the row in registers">,
+    Option<"maxUnrolledStreams", "max-unrolled-streams", "int64_t", "8",
+           "Most streams for which the stream loops are unrolled; more streams "
+           "use loops, coefficients in shared memory, and re-read x">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

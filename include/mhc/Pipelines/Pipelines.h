@@ -39,6 +39,10 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "max-row-registers",
       llvm::cl::desc("Most floats of x per thread to keep the row on chip"),
       llvm::cl::init(128)};
+  PassOptions::Option<int64_t> maxUnrolledStreams{
+      *this, "max-unrolled-streams",
+      llvm::cl::desc("Most streams with unrolled stream loops"),
+      llvm::cl::init(8)};
   PassOptions::Option<std::string> outputPrefix{
       *this, "output-prefix",
       llvm::cl::desc("When set, write each kernel binary to "

@@ -93,6 +93,7 @@ struct KernelShape {
   int64_t vector;
   bool rowInRegisters;
   int64_t chunksPerThread; // Only when the row is held in registers.
+  bool unrolledStreams;    // Stream loops unrolled, coefficients in registers.
 
   static KernelShape get(RankedTensorType x, Type weightType,
                          const FusedKernelOptions &options) {
@@ -108,7 +109,8 @@ struct KernelShape {
         shape.vector /= 2;
     shape.rowInRegisters = false;
     shape.chunksPerThread = 0;
-    if (!ShapedType::isDynamic(shape.channels)) {
+    shape.unrolledStreams = shape.streams <= options.maxUnrolledStreams;
+    if (shape.unrolledStreams && !ShapedType::isDynamic(shape.channels)) {
       int64_t perPass = shape.threads * shape.vector;
       shape.chunksPerThread = (shape.channels + perPass - 1) / perPass;
       shape.rowInRegisters = shape.streams * shape.chunksPerThread *
@@ -183,8 +185,10 @@ public:
         [&](OpBuilder &, Location, Value row, ValueRange) {
           if (shape.rowInRegisters)
             emitRowInRegisters(row);
-          else
+          else if (shape.unrolledStreams)
             emitRowStreaming(row);
+          else
+            emitRowRolled(row);
           // The partials of this row are read before the next row writes them.
           gpu::BarrierOp::create(b);
           scf::YieldOp::create(b);
@@ -323,7 +327,7 @@ private:
   }
 
   /// Small n: every coefficient in a register for the whole kernel.
-  bool coefficientsInRegisters() const { return shape.streams <= 8; }
+  bool coefficientsInRegisters() const { return shape.unrolledStreams; }
 
   void loadCoefficients() {
     Value transposed = arith::CmpIOp::create(b, arith::CmpIPredicate::ne,
@@ -391,15 +395,20 @@ private:
     return y;
   }
 
-  /// f = y * invRms * w, then out[i] = sum_j M'[i][j] x[j] + s_post[i] f.
-  void mixAndStore(Value row, Value c, ArrayRef<Value> xs, Value y,
-                   Value invRms) {
+  /// The weight chunk at c, as f32.
+  Value loadWeight(Value c) {
     Value w = vector::LoadOp::create(
         b, VectorType::get({shape.vector}, shape.weightType), arg(kWeight),
         ValueRange{c}, /*nontemporal=*/false, alignment(shape.weightType));
     if (!shape.weightType.isF32())
       w = arith::ExtFOp::create(b, vecType, w);
-    Value f = mul(mul(y, splat(invRms)), w);
+    return w;
+  }
+
+  /// f = y * invRms * w, then out[i] = sum_j M'[i][j] x[j] + s_post[i] f.
+  void mixAndStore(Value row, Value c, ArrayRef<Value> xs, Value y,
+                   Value invRms) {
+    Value f = mul(mul(y, splat(invRms)), loadWeight(c));
     for (int64_t i = 0; i < shape.streams; ++i) {
       Value acc = mul(splat(mixCoeff(i, 0)), xs[0]);
       for (int64_t j = 1; j < shape.streams; ++j)
@@ -525,6 +534,74 @@ private:
                          });
                          scf::YieldOp::create(b);
                        });
+  }
+
+  /// Many streams: the same two passes as emitRowStreaming, but with loops
+  /// over the streams (coefficients read from shared memory, x re-read per
+  /// output stream from cache) so the code does not grow as n^2.
+  void emitRowRolled(Value row) {
+    Value perPass = index(shape.threads * shape.vector);
+    Value chunks = arith::CeilDivUIOp::create(b, channels, perPass);
+    Value streams = index(shape.streams);
+    auto loadStream = [&](Value i, Value c) -> Value {
+      return vector::LoadOp::create(b, vecType, arg(kX),
+                                    ValueRange{row, i, c},
+                                    /*nontemporal=*/false, alignment(f32));
+    };
+    auto aggregateRolled = [&](Value c) -> Value {
+      auto loop = scf::ForOp::create(
+          b, index(0), streams, index(1), ValueRange{zeroVector()},
+          [&](OpBuilder &, Location, Value i, ValueRange acc) {
+            Value s = memref::LoadOp::create(b, preMem, i);
+            scf::YieldOp::create(
+                b, add(acc[0], mul(splat(s), loadStream(i, c))));
+          });
+      return loop.getResult(0);
+    };
+    auto sumLoop = scf::ForOp::create(
+        b, index(0), chunks, index(1), ValueRange{zeroVector()},
+        [&](OpBuilder &, Location, Value k, ValueRange acc) {
+          Value c = chunkStart(k);
+          SmallVector<Value> sq = ifInRow(c, true, {vecType}, [&] {
+            Value y = aggregateRolled(c);
+            return SmallVector<Value>{mul(y, y)};
+          });
+          scf::YieldOp::create(b, add(acc[0], sq[0]));
+        });
+    Value scale = invRms(blockSum(vector::ReductionOp::create(
+        b, vector::CombiningKind::ADD, sumLoop.getResult(0))));
+    scf::ForOp::create(
+        b, index(0), chunks, index(1), ValueRange{},
+        [&](OpBuilder &, Location, Value k, ValueRange) {
+          Value c = chunkStart(k);
+          ifInRow(c, true, {}, [&] {
+            Value y = aggregateRolled(c);
+            Value f = mul(mul(y, splat(scale)), loadWeight(c));
+            scf::ForOp::create(
+                b, index(0), streams, index(1), ValueRange{},
+                [&](OpBuilder &, Location, Value i, ValueRange) {
+                  auto mixLoop = scf::ForOp::create(
+                      b, index(0), streams, index(1), ValueRange{zeroVector()},
+                      [&](OpBuilder &, Location, Value j, ValueRange acc) {
+                        Value at = arith::SelectOp::create(
+                            b, transposed, matrixIndex(j, i),
+                            matrixIndex(i, j));
+                        Value m = memref::LoadOp::create(b, matrixMem, at);
+                        scf::YieldOp::create(
+                            b, add(acc[0], mul(splat(m), loadStream(j, c))));
+                      });
+                  Value post = memref::LoadOp::create(b, postMem, i);
+                  Value out = add(mixLoop.getResult(0), mul(splat(post), f));
+                  vector::StoreOp::create(b, out, arg(kOut),
+                                          ValueRange{row, i, c},
+                                          /*nontemporal=*/false,
+                                          alignment(f32));
+                  scf::YieldOp::create(b);
+                });
+            return SmallVector<Value>();
+          });
+          scf::YieldOp::create(b);
+        });
   }
 
   ImplicitLocOpBuilder &b;
@@ -693,7 +770,8 @@ struct ConvertMHCToGPUPass
           << "vector-width must be 1, 2 or 4, got " << vectorWidth;
       return signalPassFailure();
     }
-    FusedKernelOptions options{threadsPerBlock, vectorWidth, maxRowRegisters};
+    FusedKernelOptions options{threadsPerBlock, vectorWidth, maxRowRegisters,
+                               maxUnrolledStreams};
     RewritePatternSet patterns(&getContext());
     populateMHCToGPUPatterns(patterns, options);
     ConversionTarget target(getContext());

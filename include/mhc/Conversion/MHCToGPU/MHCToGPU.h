@@ -17,6 +17,7 @@ struct FusedKernelOptions {
   int64_t threadsPerBlock = 256;
   int64_t vectorWidth = 4;
   int64_t maxRowRegisters = 128;
+  int64_t maxUnrolledStreams = 8;
 };
 
 /// Name of the gpu.module that holds the fused kernels.
