@@ -1,0 +1,94 @@
+/*===- mhc-c/Runtime.h - C API of the mhc runtime ------------------*- C -*-===*\
+|*                                                                            *|
+|* A C interface over mhc::runtime (mhc/Runtime/HyperConnection.h) for FFI    *|
+|* from Python, Rust and others. No C++ exception crosses it; every call      *|
+|* returns a status, and mhc_last_error() gives the reason of the calling     *|
+|* thread's last failure. Thread safety and lifetime are those of the C++ API:*|
+|* a plan is immutable after select and may be used from several threads.    *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef MHC_C_RUNTIME_H
+#define MHC_C_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  MHC_STATUS_OK = 0,
+  MHC_STATUS_UNSUPPORTED = 1,
+  MHC_STATUS_INVALID_ARGUMENT = 2,
+  MHC_STATUS_CUDA_ERROR = 3,
+  MHC_STATUS_NO_DEVICE = 4,
+  MHC_STATUS_INTERNAL = 5,
+} mhc_status_t;
+
+typedef enum { MHC_DTYPE_F32 = 0, MHC_DTYPE_BF16 = 1 } mhc_dtype_t;
+typedef enum { MHC_SINKHORN_EXP = 0, MHC_SINKHORN_SOFTMAX = 1 } mhc_sinkhorn_init_t;
+typedef enum { MHC_MIX_DIRECT = 0, MHC_MIX_TRANSPOSED = 1 } mhc_orientation_t;
+
+typedef struct {
+  int64_t streams;     /* n, 1..32 */
+  int64_t channels;    /* C >= 1 */
+  int64_t max_batch;   /* largest batch of a run; 0: no limit */
+  int32_t activation;  /* mhc_dtype_t: MHC_DTYPE_F32 */
+  int32_t weight;      /* mhc_dtype_t */
+  float eps;
+  int32_t sinkhorn_iters;
+  int32_t sinkhorn_init; /* mhc_sinkhorn_init_t */
+  float sinkhorn_eps;
+  float pre_eps;
+  int32_t orientation;   /* mhc_orientation_t */
+} mhc_descriptor_t;
+
+typedef struct {
+  const void *x, *h_res, *h_pre, *h_post, *weight;
+  void *out;
+  int64_t batch;
+  int32_t weight_dtype; /* mhc_dtype_t */
+} mhc_args_t;
+
+typedef struct {
+  int32_t portable;   /* nonzero: general 4-byte-access kernels only */
+  int64_t max_blocks; /* 0: sized to the GPU */
+} mhc_preference_t;
+
+typedef struct {
+  int32_t deterministic;
+  double max_relative_error;
+  const char *math;
+  const char *accumulation;
+} mhc_precision_t;
+
+typedef struct mhc_plan *mhc_plan_t;
+
+/* Fills a descriptor with the defaults of mhc.static_layer for n and C. */
+void mhc_descriptor_init(mhc_descriptor_t *descriptor, int64_t streams,
+                         int64_t channels);
+
+mhc_status_t mhc_plan_select(void *stream, const mhc_descriptor_t *descriptor,
+                             const mhc_preference_t *preference, /* nullable */
+                             mhc_plan_t *plan);
+void mhc_plan_destroy(mhc_plan_t plan);
+mhc_status_t mhc_plan_can_implement(mhc_plan_t plan, const mhc_args_t *args);
+size_t mhc_plan_workspace_size(mhc_plan_t plan);
+/* Valid while the plan lives. */
+const char *mhc_plan_sku(mhc_plan_t plan);
+mhc_status_t mhc_plan_precision_guarantee(mhc_plan_t plan,
+                                          mhc_precision_t *precision);
+mhc_status_t mhc_plan_run(mhc_plan_t plan, void *stream, void *workspace,
+                          const mhc_args_t *args);
+
+/* The reason of this thread's last failed call ("" after a success). */
+const char *mhc_last_error(void);
+const char *mhc_status_string(mhc_status_t status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MHC_C_RUNTIME_H */

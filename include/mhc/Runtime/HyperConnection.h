@@ -1,0 +1,173 @@
+//===- HyperConnection.h - mhc runtime: plans over fused kernels -*- C++ -*-===//
+//
+// The runtime users of ML frameworks call: describe a layer once, select a
+// plan once (heavy: validates, picks the kernel variant, loads its module),
+// run it many times (light: one asynchronous kernel launch on the caller's
+// stream, no allocation, no copy, no host synchronization).
+//
+// The kernels are the ones mhc-opt generated at build time, embedded in the
+// library (PTX for any sm_80+ GPU, cubin for sm_80 and sm_90). The runtime
+// does not link MLIR, and loads the CUDA driver (libcuda.so.1) at run time, so
+// it also loads on machines without a GPU and reports NoDevice there.
+//
+// Thread safety and lifetime:
+// - `select` may be called from any thread; it uses the calling thread's
+//   current CUDA context (or the primary context of device 0 when there is
+//   none) and loads each kernel module once per context (cached for the life
+//   of the process).
+// - A plan is immutable after `select`: `canImplement`, `workspaceSize`,
+//   `sku`, `precisionGuarantee` and `run` are const and may be called
+//   concurrently from several threads, on one or several streams.
+// - A plan must be run in the context it was selected in, and must not
+//   outlive that context.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MHC_RUNTIME_HYPERCONNECTION_H
+#define MHC_RUNTIME_HYPERCONNECTION_H
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace mhc::runtime {
+
+enum class DType { F32, BF16 };
+enum class SinkhornInit { Exp, Softmax };
+enum class MixOrientation { Direct, Transposed };
+
+/// The layer, as mhc.static_layer describes it (docs/DESIGN.md).
+struct Descriptor {
+  int64_t streams = 4;   ///< n, 1..32.
+  int64_t channels = 0;  ///< C >= 1.
+  int64_t maxBatch = 0;  ///< Largest B a run may pass; 0 means no limit.
+  DType activation = DType::F32;
+  DType weight = DType::BF16;
+  float eps = 1e-6f;     ///< RMSNorm eps, > 0.
+  int32_t sinkhornIters = 20;
+  SinkhornInit sinkhornInit = SinkhornInit::Exp;
+  float sinkhornEps = 1e-6f; ///< Used by the softmax convention, > 0.
+  float preEps = 0.0f;       ///< Added to sigmoid(h_pre), >= 0.
+  MixOrientation orientation = MixOrientation::Direct;
+};
+
+/// Device pointers (row-major, contiguous) and the batch of one run.
+struct Args {
+  const void *x = nullptr;      ///< [batch, n, C] f32
+  const void *hRes = nullptr;   ///< [n, n] f32
+  const void *hPre = nullptr;   ///< [n] f32
+  const void *hPost = nullptr;  ///< [n] f32
+  const void *weight = nullptr; ///< [C] of `weightType`
+  void *out = nullptr;          ///< [batch, n, C] f32; must not overlap inputs
+  int64_t batch = 0;
+  DType weightType = DType::BF16;
+};
+
+struct Preference {
+  /// Only the general variants with 4-byte accesses: any C, pointers that are
+  /// only 4-byte aligned (e.g. views into a larger tensor).
+  bool portable = false;
+  /// Upper bound on the blocks a run launches (0: sized to the GPU).
+  int64_t maxBlocks = 0;
+};
+
+enum class StatusCode {
+  Ok = 0,
+  Unsupported,
+  InvalidArgument,
+  CudaError,
+  NoDevice,
+  Internal,
+};
+
+/// The outcome of a call: a category and a reason a user can act on.
+class Status {
+public:
+  Status() = default;
+  Status(StatusCode code, std::string message)
+      : code_(code), message_(std::move(message)) {}
+  static Status ok() { return {}; }
+
+  bool isOk() const { return code_ == StatusCode::Ok; }
+  explicit operator bool() const { return isOk(); }
+  StatusCode code() const { return code_; }
+  const std::string &message() const { return message_; }
+
+private:
+  StatusCode code_ = StatusCode::Ok;
+  std::string message_;
+};
+
+const char *toString(StatusCode code);
+
+/// Identity of the kernel variant a plan dispatches to.
+struct Sku {
+  std::string kernel;     ///< e.g. mhc_fused_n4_c4096_v4_wbf16_t256
+  std::string family;     ///< fixed | general-v4 | general-v1
+  std::string arch;       ///< image loaded: sm_80 / sm_90 cubin, or ptx
+  int64_t vectorWidth = 4;
+  int64_t threadsPerBlock = 256;
+  std::string toString() const;
+};
+
+struct PrecisionGuarantee {
+  const char *math = "f32 (a bf16 weight is widened exactly to f32)";
+  const char *accumulation = "f32, fixed order";
+  /// Identical inputs on the same device give bit-identical outputs.
+  bool deterministic = true;
+  /// Bound on max|out - ref| / max(1, max|ref|) against a float64 reference,
+  /// as the tests assert it; measured errors are in bench/results/.
+  double maxRelativeError = 1e-5;
+};
+
+class HyperConnectionPlan {
+public:
+  /// Builds a plan (heavy). Fails with Unsupported when no kernel covers the
+  /// descriptor, InvalidArgument for a malformed one, NoDevice without a GPU.
+  /// `stream` (a CUstream) only pins the context: the plan may run on others.
+  static Status select(void *stream, const Descriptor &descriptor,
+                       const Preference &preference,
+                       std::unique_ptr<HyperConnectionPlan> &plan);
+
+  ~HyperConnectionPlan();
+  HyperConnectionPlan(const HyperConnectionPlan &) = delete;
+  HyperConnectionPlan &operator=(const HyperConnectionPlan &) = delete;
+
+  /// Validates concrete arguments without running: null, misaligned,
+  /// overlapping pointers, a batch beyond the descriptor, a weight dtype
+  /// that differs from the descriptor's.
+  Status canImplement(const Args &args) const;
+  /// Bytes of workspace `run` needs: always 0; `run` allocates nothing.
+  size_t workspaceSize() const { return 0; }
+  const Sku &sku() const;
+  PrecisionGuarantee precisionGuarantee() const { return {}; }
+  const Descriptor &descriptor() const;
+  /// Enqueues one kernel launch on `stream` (a CUstream; null: the legacy
+  /// default stream). Asynchronous; validates `args` first, so bad input
+  /// returns an error instead of launching. batch == 0 is a no-op.
+  Status run(void *stream, void *workspace, const Args &args) const;
+
+  struct Impl;
+
+private:
+  explicit HyperConnectionPlan(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The variant a descriptor maps to, without a device (what `select` picks
+/// before it loads anything). Exposed for tests and tooling.
+Status selectSku(const Descriptor &descriptor, const Preference &preference,
+                 Sku &sku);
+
+/// Checks the descriptor's own rules (ranges, dtypes, finite eps).
+Status validateDescriptor(const Descriptor &descriptor);
+
+/// Checks `args` against a descriptor and the variant's alignment needs.
+Status validateArgs(const Descriptor &descriptor, const Sku &sku,
+                    const Args &args);
+
+} // namespace mhc::runtime
+
+#endif // MHC_RUNTIME_HYPERCONNECTION_H

@@ -1,0 +1,188 @@
+//===- CAPI.cpp - C API of the mhc runtime --------------------------------===//
+
+#include "mhc-c/Runtime.h"
+#include "mhc/Runtime/HyperConnection.h"
+
+#include <exception>
+#include <new>
+#include <string>
+
+using namespace mhc::runtime;
+
+struct mhc_plan {
+  std::unique_ptr<HyperConnectionPlan> plan;
+  std::string sku;
+};
+
+namespace {
+thread_local std::string lastError;
+
+mhc_status_t report(const Status &status) {
+  lastError = status.message();
+  return static_cast<mhc_status_t>(status.code());
+}
+
+mhc_status_t invalid(const char *message) {
+  return report({StatusCode::InvalidArgument, message});
+}
+
+/// Runs `body`, turning anything it throws (std::bad_alloc) into a status.
+template <typename Fn> mhc_status_t guarded(Fn &&body) {
+  try {
+    return body();
+  } catch (const std::exception &e) {
+    return report({StatusCode::Internal, e.what()});
+  } catch (...) {
+    return report({StatusCode::Internal, "unknown exception"});
+  }
+}
+
+bool toDType(int32_t v, DType &t) {
+  if (v != MHC_DTYPE_F32 && v != MHC_DTYPE_BF16)
+    return false;
+  t = v == MHC_DTYPE_F32 ? DType::F32 : DType::BF16;
+  return true;
+}
+
+mhc_status_t toDescriptor(const mhc_descriptor_t &c, Descriptor &d) {
+  d.streams = c.streams;
+  d.channels = c.channels;
+  d.maxBatch = c.max_batch;
+  if (!toDType(c.activation, d.activation) || !toDType(c.weight, d.weight))
+    return invalid("unknown dtype in the descriptor");
+  d.eps = c.eps;
+  d.sinkhornIters = c.sinkhorn_iters;
+  if (c.sinkhorn_init != MHC_SINKHORN_EXP &&
+      c.sinkhorn_init != MHC_SINKHORN_SOFTMAX)
+    return invalid("unknown sinkhorn_init");
+  d.sinkhornInit = c.sinkhorn_init == MHC_SINKHORN_EXP ? SinkhornInit::Exp
+                                                       : SinkhornInit::Softmax;
+  d.sinkhornEps = c.sinkhorn_eps;
+  d.preEps = c.pre_eps;
+  if (c.orientation != MHC_MIX_DIRECT && c.orientation != MHC_MIX_TRANSPOSED)
+    return invalid("unknown orientation");
+  d.orientation = c.orientation == MHC_MIX_DIRECT ? MixOrientation::Direct
+                                                  : MixOrientation::Transposed;
+  return MHC_STATUS_OK;
+}
+
+mhc_status_t toArgs(const mhc_args_t *c, Args &a) {
+  if (!c)
+    return invalid("args is null");
+  a.x = c->x;
+  a.hRes = c->h_res;
+  a.hPre = c->h_pre;
+  a.hPost = c->h_post;
+  a.weight = c->weight;
+  a.out = c->out;
+  a.batch = c->batch;
+  if (!toDType(c->weight_dtype, a.weightType))
+    return invalid("unknown weight_dtype in the args");
+  return MHC_STATUS_OK;
+}
+} // namespace
+
+extern "C" {
+
+void mhc_descriptor_init(mhc_descriptor_t *d, int64_t streams,
+                         int64_t channels) {
+  if (!d)
+    return;
+  Descriptor defaults;
+  d->streams = streams;
+  d->channels = channels;
+  d->max_batch = 0;
+  d->activation = MHC_DTYPE_F32;
+  d->weight = MHC_DTYPE_BF16;
+  d->eps = defaults.eps;
+  d->sinkhorn_iters = defaults.sinkhornIters;
+  d->sinkhorn_init = MHC_SINKHORN_EXP;
+  d->sinkhorn_eps = defaults.sinkhornEps;
+  d->pre_eps = defaults.preEps;
+  d->orientation = MHC_MIX_DIRECT;
+}
+
+mhc_status_t mhc_plan_select(void *stream, const mhc_descriptor_t *descriptor,
+                             const mhc_preference_t *preference,
+                             mhc_plan_t *plan) {
+  return guarded([&]() -> mhc_status_t {
+    if (!descriptor || !plan)
+      return invalid("descriptor and plan must not be null");
+    *plan = nullptr;
+    Descriptor d;
+    if (mhc_status_t s = toDescriptor(*descriptor, d); s != MHC_STATUS_OK)
+      return s;
+    Preference p;
+    if (preference) {
+      p.portable = preference->portable != 0;
+      p.maxBlocks = preference->max_blocks;
+    }
+    auto result = std::make_unique<mhc_plan>();
+    if (Status s = HyperConnectionPlan::select(stream, d, p, result->plan); !s)
+      return report(s);
+    result->sku = result->plan->sku().toString();
+    *plan = result.release();
+    return report(Status::ok());
+  });
+}
+
+void mhc_plan_destroy(mhc_plan_t plan) { delete plan; }
+
+mhc_status_t mhc_plan_can_implement(mhc_plan_t plan, const mhc_args_t *args) {
+  return guarded([&]() -> mhc_status_t {
+    if (!plan)
+      return invalid("plan is null");
+    Args a;
+    if (mhc_status_t s = toArgs(args, a); s != MHC_STATUS_OK)
+      return s;
+    return report(plan->plan->canImplement(a));
+  });
+}
+
+size_t mhc_plan_workspace_size(mhc_plan_t plan) {
+  return plan ? plan->plan->workspaceSize() : 0;
+}
+
+const char *mhc_plan_sku(mhc_plan_t plan) {
+  return plan ? plan->sku.c_str() : "";
+}
+
+mhc_status_t mhc_plan_precision_guarantee(mhc_plan_t plan,
+                                          mhc_precision_t *precision) {
+  if (!plan || !precision)
+    return invalid("plan and precision must not be null");
+  PrecisionGuarantee g = plan->plan->precisionGuarantee();
+  precision->deterministic = g.deterministic;
+  precision->max_relative_error = g.maxRelativeError;
+  precision->math = g.math;
+  precision->accumulation = g.accumulation;
+  return report(Status::ok());
+}
+
+mhc_status_t mhc_plan_run(mhc_plan_t plan, void *stream, void *workspace,
+                          const mhc_args_t *args) {
+  return guarded([&]() -> mhc_status_t {
+    if (!plan)
+      return invalid("plan is null");
+    Args a;
+    if (mhc_status_t s = toArgs(args, a); s != MHC_STATUS_OK)
+      return s;
+    return report(plan->plan->run(stream, workspace, a));
+  });
+}
+
+const char *mhc_last_error(void) { return lastError.c_str(); }
+
+const char *mhc_status_string(mhc_status_t status) {
+  switch (status) {
+  case MHC_STATUS_OK:
+  case MHC_STATUS_UNSUPPORTED:
+  case MHC_STATUS_INVALID_ARGUMENT:
+  case MHC_STATUS_CUDA_ERROR:
+  case MHC_STATUS_NO_DEVICE:
+  case MHC_STATUS_INTERNAL:
+    return toString(static_cast<StatusCode>(status));
+  }
+  return "unknown status";
+}
+}

@@ -1,0 +1,200 @@
+//===- Plan.cpp - HyperConnectionPlan ------------------------------------===//
+
+#include "CudaDriver.h"
+#include "KernelImages.h"
+#include "mhc/Runtime/HyperConnection.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <vector>
+
+namespace mhc::runtime {
+
+using namespace detail;
+
+struct HyperConnectionPlan::Impl {
+  Descriptor descriptor;
+  Sku sku;
+  const CudaDriver *driver = nullptr;
+  CUfunction function = nullptr;
+  int64_t maxBlocks = 1;
+};
+
+namespace {
+/// The image of `family` best suited to the device: its own cubin, else PTX.
+const KernelImage *pickImage(const std::string &family, int major,
+                             int minor) {
+  std::string exact = "sm_" + std::to_string(major * 10 + minor);
+  // A cubin runs on its own major version at the same or a higher minor.
+  std::string sameMajor = "sm_" + std::to_string(major * 10);
+  const KernelImage *ptx = nullptr, *cubin = nullptr;
+  for (size_t i = 0; i < kNumKernelImages; ++i) {
+    const KernelImage &image = kKernelImages[i];
+    if (family != image.family)
+      continue;
+    if (std::strcmp(image.arch, "ptx") == 0)
+      ptx = &image;
+    else if (exact == image.arch || (!cubin && sameMajor == image.arch))
+      cubin = &image;
+  }
+  return cubin ? cubin : ptx;
+}
+
+/// Modules are loaded once per (context, image) and kept for the process.
+Status loadModule(const CudaDriver &driver, CUcontext context,
+                  const KernelImage &image, CUmodule &module) {
+  static std::mutex mutex;
+  static std::map<std::pair<CUcontext, const void *>, CUmodule> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto key = std::make_pair(context, static_cast<const void *>(image.data));
+  if (auto it = cache.find(key); it != cache.end()) {
+    module = it->second;
+    return Status::ok();
+  }
+  if (CUresult r = driver.moduleLoadData(&module, image.data);
+      r != CUDA_SUCCESS)
+    return cudaError(driver, r, "cuModuleLoadData");
+  cache[key] = module;
+  return Status::ok();
+}
+
+/// Kernel parameters in the memref-descriptor ABI of convert-mhc-to-gpu:
+/// each memref is (allocated, aligned, offset, sizes..., strides...).
+class KernelParams {
+public:
+  void memref(const void *p, std::initializer_list<int64_t> sizes) {
+    auto address = reinterpret_cast<uint64_t>(p);
+    words.push_back(address);
+    words.push_back(address);
+    words.push_back(0);
+    std::vector<int64_t> dims(sizes);
+    for (int64_t s : dims)
+      words.push_back(uint64_t(s));
+    int64_t stride = 1;
+    std::vector<uint64_t> strides(dims.size());
+    for (size_t d = dims.size(); d-- > 0;) {
+      strides[d] = uint64_t(stride);
+      stride *= dims[d];
+    }
+    words.insert(words.end(), strides.begin(), strides.end());
+  }
+  void f32(float v) {
+    uint64_t word = 0;
+    std::memcpy(&word, &v, sizeof(v));
+    words.push_back(word);
+  }
+  void i32(int32_t v) { words.push_back(uint64_t(uint32_t(v))); }
+  std::vector<void *> pointers() {
+    std::vector<void *> result;
+    for (uint64_t &w : words)
+      result.push_back(&w);
+    return result;
+  }
+
+private:
+  std::vector<uint64_t> words;
+};
+} // namespace
+
+HyperConnectionPlan::HyperConnectionPlan(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
+HyperConnectionPlan::~HyperConnectionPlan() = default;
+
+const Sku &HyperConnectionPlan::sku() const { return impl_->sku; }
+const Descriptor &HyperConnectionPlan::descriptor() const {
+  return impl_->descriptor;
+}
+
+Status HyperConnectionPlan::select(void *, const Descriptor &descriptor,
+                                   const Preference &preference,
+                                   std::unique_ptr<HyperConnectionPlan> &plan) {
+  auto impl = std::make_unique<Impl>();
+  impl->descriptor = descriptor;
+  if (Status s = selectSku(descriptor, preference, impl->sku); !s)
+    return s;
+  if (Status s = loadDriver(impl->driver); !s)
+    return s;
+  const CudaDriver &driver = *impl->driver;
+  CUcontext context;
+  CUdevice device;
+  if (Status s = currentContext(driver, context, device); !s)
+    return s;
+  int major = 0, minor = 0, sms = 0;
+  driver.deviceGetAttribute(
+      &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
+  driver.deviceGetAttribute(
+      &minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
+  driver.deviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+                            device);
+  if (major < 8)
+    return {StatusCode::Unsupported,
+            "the kernels need compute capability 8.0 or newer, the device has " +
+                std::to_string(major) + "." + std::to_string(minor)};
+  const KernelImage *image = pickImage(impl->sku.family, major, minor);
+  if (!image)
+    return {StatusCode::Internal,
+            "no embedded image for family " + impl->sku.family};
+  impl->sku.arch = image->arch;
+  CUmodule module;
+  if (Status s = loadModule(driver, context, *image, module); !s)
+    return s;
+  if (CUresult r = driver.moduleGetFunction(&impl->function, module,
+                                            impl->sku.kernel.c_str());
+      r != CUDA_SUCCESS)
+    return {StatusCode::Internal, "kernel " + impl->sku.kernel +
+                                      " is missing from the " +
+                                      impl->sku.family + " image"};
+  int blocksPerSM = 0;
+  if (CUresult r = driver.occupancyMaxActiveBlocksPerMultiprocessor(
+          &blocksPerSM, impl->function, int(impl->sku.threadsPerBlock), 0);
+      r != CUDA_SUCCESS)
+    return cudaError(driver, r, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+  // Enough blocks to fill the GPU; each loops over its share of the rows,
+  // so the Sinkhorn prologue runs once per block, not once per row.
+  impl->maxBlocks = std::max<int64_t>(1, int64_t(blocksPerSM) * sms);
+  if (preference.maxBlocks > 0)
+    impl->maxBlocks = std::min(impl->maxBlocks, preference.maxBlocks);
+  plan.reset(new HyperConnectionPlan(std::move(impl)));
+  return Status::ok();
+}
+
+Status HyperConnectionPlan::canImplement(const Args &args) const {
+  return validateArgs(impl_->descriptor, impl_->sku, args);
+}
+
+Status HyperConnectionPlan::run(void *stream, void *, const Args &args) const {
+  if (Status s = canImplement(args); !s)
+    return s;
+  if (args.batch == 0)
+    return Status::ok();
+  const Descriptor &d = impl_->descriptor;
+  const int64_t n = d.streams, c = d.channels, b = args.batch;
+  KernelParams params;
+  params.memref(args.x, {b, n, c});
+  params.memref(args.hRes, {n, n});
+  params.memref(args.hPre, {n});
+  params.memref(args.hPost, {n});
+  params.memref(args.weight, {c});
+  params.memref(args.out, {b, n, c});
+  params.f32(d.eps);
+  params.f32(d.sinkhornInit == SinkhornInit::Softmax ? d.sinkhornEps : 0.0f);
+  params.f32(1.0f);
+  params.f32(d.preEps);
+  params.f32(2.0f);
+  params.f32(0.0f);
+  params.i32(d.sinkhornIters);
+  params.i32(d.orientation == MixOrientation::Transposed ? 1 : 0);
+  std::vector<void *> pointers = params.pointers();
+  auto grid = unsigned(std::min(b, impl_->maxBlocks));
+  const CudaDriver &driver = *impl_->driver;
+  if (CUresult r = driver.launchKernel(
+          impl_->function, grid, 1, 1, unsigned(impl_->sku.threadsPerBlock), 1,
+          1, 0, static_cast<CUstream>(stream), pointers.data(), nullptr);
+      r != CUDA_SUCCESS)
+    return cudaError(driver, r, "cuLaunchKernel");
+  return Status::ok();
+}
+
+} // namespace mhc::runtime

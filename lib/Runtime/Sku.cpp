@@ -1,0 +1,182 @@
+//===- Sku.cpp - variant selection and argument validation ----------------===//
+//
+// Host-only logic: which embedded kernel serves a descriptor, and whether a
+// run's arguments are acceptable to it. No device is needed, so all of it is
+// unit-tested in CI.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mhc/Runtime/HyperConnection.h"
+
+#include <cmath>
+#include <sstream>
+
+namespace mhc::runtime {
+
+const char *toString(StatusCode code) {
+  switch (code) {
+  case StatusCode::Ok:
+    return "ok";
+  case StatusCode::Unsupported:
+    return "unsupported";
+  case StatusCode::InvalidArgument:
+    return "invalid argument";
+  case StatusCode::CudaError:
+    return "CUDA error";
+  case StatusCode::NoDevice:
+    return "no device";
+  case StatusCode::Internal:
+    return "internal error";
+  }
+  return "unknown";
+}
+
+std::string Sku::toString() const {
+  std::ostringstream os;
+  os << kernel << " [" << family << ", " << arch << ", vector " << vectorWidth
+     << ", " << threadsPerBlock << " threads]";
+  return os.str();
+}
+
+namespace {
+constexpr int64_t kMaxStreams = 32;
+constexpr int64_t kThreads = 256;
+
+struct FixedVariant {
+  int64_t streams, channels;
+};
+constexpr FixedVariant kFixedVariants[] = {
+#define MHC_FIXED_VARIANT(n, c) {n, c},
+#include "FixedVariants.inc"
+#undef MHC_FIXED_VARIANT
+};
+
+Status invalid(const std::string &message) {
+  return {StatusCode::InvalidArgument, message};
+}
+
+bool aligned(const void *p, uintptr_t bytes) {
+  return reinterpret_cast<uintptr_t>(p) % bytes == 0;
+}
+
+size_t dtypeSize(DType t) { return t == DType::F32 ? 4 : 2; }
+
+/// [begin, begin + bytes) and [other, other + otherBytes) share a byte.
+bool overlaps(const void *a, size_t aBytes, const void *b, size_t bBytes) {
+  auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
+  return aBytes && bBytes && x < y + bBytes && y < x + aBytes;
+}
+} // namespace
+
+Status validateDescriptor(const Descriptor &d) {
+  if (d.streams < 1 || d.streams > kMaxStreams)
+    return {StatusCode::Unsupported,
+            "streams must be in [1, 32], got " + std::to_string(d.streams)};
+  if (d.channels < 1)
+    return invalid("channels must be >= 1, got " + std::to_string(d.channels));
+  if (d.channels > (int64_t(1) << 31) / 4)
+    return {StatusCode::Unsupported,
+            "channels beyond 2^29 are not supported, got " +
+                std::to_string(d.channels)};
+  if (d.maxBatch < 0)
+    return invalid("maxBatch must be >= 0 (0: no limit), got " +
+                   std::to_string(d.maxBatch));
+  if (d.activation != DType::F32)
+    return {StatusCode::Unsupported, "activations must be f32"};
+  if (d.weight != DType::F32 && d.weight != DType::BF16)
+    return invalid("the weight dtype must be f32 or bf16");
+  if (!(d.eps > 0.0f) || !std::isfinite(d.eps))
+    return invalid("eps must be positive and finite");
+  if (d.sinkhornIters < 1)
+    return invalid("sinkhornIters must be >= 1, got " +
+                   std::to_string(d.sinkhornIters));
+  if (!(d.sinkhornEps > 0.0f) || !std::isfinite(d.sinkhornEps))
+    return invalid("sinkhornEps must be positive and finite");
+  if (!(d.preEps >= 0.0f) || !std::isfinite(d.preEps))
+    return invalid("preEps must be non-negative and finite");
+  if (d.sinkhornInit != SinkhornInit::Exp &&
+      d.sinkhornInit != SinkhornInit::Softmax)
+    return invalid("unknown Sinkhorn init");
+  if (d.orientation != MixOrientation::Direct &&
+      d.orientation != MixOrientation::Transposed)
+    return invalid("unknown mix orientation");
+  return Status::ok();
+}
+
+Status selectSku(const Descriptor &d, const Preference &preference,
+                 Sku &sku) {
+  if (Status s = validateDescriptor(d); !s)
+    return s;
+  if (preference.maxBlocks < 0)
+    return invalid("maxBlocks must be >= 0");
+  bool fixed = false;
+  for (const FixedVariant &v : kFixedVariants)
+    fixed |= v.streams == d.streams && v.channels == d.channels;
+  fixed &= !preference.portable;
+  sku.vectorWidth = (preference.portable || d.channels % 4 != 0) ? 1 : 4;
+  sku.family = fixed ? "fixed" : sku.vectorWidth == 4 ? "general-v4"
+                                                      : "general-v1";
+  sku.threadsPerBlock = kThreads;
+  sku.kernel = "mhc_fused_n" + std::to_string(d.streams) + "_c" +
+               (fixed ? std::to_string(d.channels) : std::string("dyn")) +
+               "_v" + std::to_string(sku.vectorWidth) +
+               (d.weight == DType::BF16 ? "_wbf16" : "_wf32") + "_t" +
+               std::to_string(kThreads);
+  return Status::ok();
+}
+
+Status validateArgs(const Descriptor &d, const Sku &sku, const Args &a) {
+  if (a.batch < 0)
+    return invalid("batch must be >= 0, got " + std::to_string(a.batch));
+  if (d.maxBatch > 0 && a.batch > d.maxBatch)
+    return invalid("batch " + std::to_string(a.batch) +
+                   " exceeds the descriptor's maxBatch " +
+                   std::to_string(d.maxBatch));
+  if (a.weightType != d.weight)
+    return invalid("the weight dtype differs from the descriptor's");
+  struct Pointer {
+    const char *name;
+    const void *p;
+  };
+  for (Pointer p : {Pointer{"hRes", a.hRes}, Pointer{"hPre", a.hPre},
+                    Pointer{"hPost", a.hPost}, Pointer{"weight", a.weight}})
+    if (!p.p)
+      return invalid(std::string(p.name) + " is null");
+  if (a.batch > 0 && (!a.x || !a.out))
+    return invalid(a.x ? "out is null" : "x is null");
+
+  uintptr_t rowAlign = 4 * sku.vectorWidth;
+  uintptr_t weightAlign = dtypeSize(d.weight) * sku.vectorWidth;
+  auto alignment = [&](const char *name, const void *p, uintptr_t bytes) {
+    return invalid(std::string(name) + " must be " + std::to_string(bytes) +
+                   "-byte aligned for " + sku.kernel +
+                   (sku.vectorWidth > 1
+                        ? " (select with Preference::portable for 4-byte "
+                          "alignment)"
+                        : ""));
+  };
+  if (a.batch > 0 && !aligned(a.x, rowAlign))
+    return alignment("x", a.x, rowAlign);
+  if (a.batch > 0 && !aligned(a.out, rowAlign))
+    return alignment("out", a.out, rowAlign);
+  if (!aligned(a.weight, weightAlign))
+    return alignment("weight", a.weight, weightAlign);
+  for (Pointer p : {Pointer{"hRes", a.hRes}, Pointer{"hPre", a.hPre},
+                    Pointer{"hPost", a.hPost}})
+    if (!aligned(p.p, 4))
+      return alignment(p.name, p.p, 4);
+
+  size_t rows = size_t(a.batch) * size_t(d.streams) * size_t(d.channels) * 4;
+  size_t n = size_t(d.streams);
+  Pointer inputs[] = {{"x", a.x}, {"hRes", a.hRes}, {"hPre", a.hPre},
+                      {"hPost", a.hPost}, {"weight", a.weight}};
+  size_t sizes[] = {rows, n * n * 4, n * 4, n * 4,
+                    size_t(d.channels) * dtypeSize(d.weight)};
+  for (size_t i = 0; i < 5; ++i)
+    if (overlaps(a.out, rows, inputs[i].p, sizes[i]))
+      return invalid(std::string("out overlaps ") + inputs[i].name +
+                     " (in-place is not supported)");
+  return Status::ok();
+}
+
+} // namespace mhc::runtime

@@ -1,0 +1,299 @@
+//===- RuntimeGpuTest.cpp - the runtime's kernels on a GPU ----------------===//
+//
+// Runs plans on random inputs over many shapes and both conventions and
+// compares every output with the float64 reference (mhc/Support/Reference.h):
+// outputs poisoned with NaN before each run, extreme logits, a zero row of x,
+// and bit-identical results over repeated runs. Skipped, with a message, on
+// machines without a GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CudaDriver.h"
+#include "mhc-c/Runtime.h"
+#include "mhc/Runtime/HyperConnection.h"
+#include "mhc/Support/Reference.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <vector>
+
+using namespace mhc::runtime;
+namespace ref = mhc::reference;
+
+namespace {
+
+const detail::CudaDriver *gpu() {
+  const detail::CudaDriver *driver = nullptr;
+  return detail::loadDriver(driver) ? driver : nullptr;
+}
+
+#define REQUIRE_GPU()                                                          \
+  do {                                                                         \
+    if (!gpu())                                                                \
+      GTEST_SKIP() << "no GPU: " << [] {                                       \
+        const detail::CudaDriver *d;                                           \
+        return detail::loadDriver(d).message();                                \
+      }();                                                                     \
+  } while (0)
+
+#define ASSERT_CU(call) ASSERT_EQ((call), CUDA_SUCCESS) << #call
+
+/// A device allocation, freed on scope exit.
+struct DeviceBuffer {
+  CUdeviceptr ptr = 0;
+  size_t bytes = 0;
+  explicit DeviceBuffer(size_t size) : bytes(size) {
+    EXPECT_EQ(gpu()->memAlloc(&ptr, size ? size : 16), CUDA_SUCCESS);
+  }
+  ~DeviceBuffer() {
+    if (ptr)
+      gpu()->memFree(ptr);
+  }
+  void *get(size_t offset = 0) const {
+    return reinterpret_cast<void *>(ptr + offset);
+  }
+  void upload(const void *src, size_t size, size_t offset = 0) {
+    if (size)
+      EXPECT_EQ(gpu()->memcpyHtoD(ptr + offset, src, size), CUDA_SUCCESS);
+  }
+  void download(void *dst, size_t size, size_t offset = 0) const {
+    if (size)
+      EXPECT_EQ(gpu()->memcpyDtoH(dst, ptr + offset, size), CUDA_SUCCESS);
+  }
+  void poison() { EXPECT_EQ(gpu()->memsetD8(ptr, 0xFF, bytes), CUDA_SUCCESS); }
+};
+
+struct Case {
+  int64_t n, c, b;
+  bool softmax;       // softmax init, M^T x and pre eps (DeepSeek-V4)
+  DType weight;
+  float logitOffset;  // added to every H_res entry
+  bool portable;
+};
+
+std::string name(const Case &k) {
+  std::ostringstream os;
+  os << "n" << k.n << "_C" << k.c << "_B" << k.b
+     << (k.softmax ? "_softmaxT" : "_exp") << "_w"
+     << (k.weight == DType::BF16 ? "bf16" : "f32");
+  if (k.logitOffset != 0)
+    os << "_off" << (k.logitOffset > 0 ? "p" : "m") << std::abs(k.logitOffset);
+  if (k.portable)
+    os << "_portable";
+  return os.str();
+}
+
+void PrintTo(const Case &k, std::ostream *os) { *os << name(k); }
+
+std::vector<Case> sweep() {
+  std::vector<Case> cases;
+  for (int64_t n : {1, 2, 3, 4, 8, 16, 32})
+    for (int64_t c : {1, 3, 64, 1000, 1280, 4096, 7168})
+      for (int64_t b : {1, 7, 1024, 8192})
+        for (bool softmax : {false, true}) {
+          // Keep the float64 reference on the host affordable.
+          if (double(b) * n * n * c > 2.5e9)
+            continue;
+          DType w = (n + c + b) % 2 ? DType::F32 : DType::BF16;
+          cases.push_back({n, c, b, softmax, w, 0.0f, false});
+        }
+  for (float offset : {1000.0f, -1000.0f})
+    for (int64_t n : {2, 4, 8})
+      cases.push_back({n, 1280, 7, offset < 0, DType::BF16, offset, false});
+  for (int64_t c : {64, 4096})
+    cases.push_back({4, c, 7, false, DType::BF16, 0.0f, true});
+  return cases;
+}
+
+class LayerSweep : public ::testing::TestWithParam<Case> {};
+
+TEST_P(LayerSweep, MatchesFloat64Reference) {
+  REQUIRE_GPU();
+  const Case k = GetParam();
+  Descriptor d;
+  d.streams = k.n;
+  d.channels = k.c;
+  d.maxBatch = k.b;
+  d.weight = k.weight;
+  if (k.softmax) {
+    d.sinkhornInit = SinkhornInit::Softmax;
+    d.orientation = MixOrientation::Transposed;
+    d.preEps = d.sinkhornEps;
+  }
+  Preference pref;
+  pref.portable = k.portable;
+  std::unique_ptr<HyperConnectionPlan> plan;
+  Status s = HyperConnectionPlan::select(nullptr, d, pref, plan);
+  ASSERT_TRUE(s) << s.message();
+  EXPECT_EQ(plan->workspaceSize(), 0u);
+
+  std::mt19937_64 rng(uint64_t(k.n * 7919 + k.c * 131 + k.b));
+  std::uniform_real_distribution<float> u(-2.f, 2.f), uw(0.5f, 1.5f);
+  const size_t count = size_t(k.b * k.n * k.c);
+  std::vector<float> x(count), hRes(k.n * k.n), hPre(k.n), hPost(k.n), wf(k.c);
+  std::vector<uint16_t> wb(k.c);
+  std::vector<double> wd(k.c);
+  for (float &v : x)
+    v = u(rng);
+  for (float &v : hRes)
+    v = k.logitOffset + u(rng);
+  for (float &v : hPre)
+    v = u(rng);
+  for (float &v : hPost)
+    v = u(rng);
+  for (int64_t i = 0; i < k.c; ++i) {
+    wf[i] = uw(rng);
+    wb[i] = ref::toBF16(wf[i]);
+    wd[i] = k.weight == DType::BF16 ? ref::fromBF16(wb[i]) : wf[i];
+  }
+  if (k.b > 2) // a zero row: its RMS is sqrt(eps), the output finite
+    std::fill(x.begin() + k.n * k.c, x.begin() + 2 * k.n * k.c, 0.0f);
+
+  // The portable case runs on rows that are only 4-byte aligned.
+  size_t shift = k.portable ? 4 : 0;
+  DeviceBuffer dx(count * 4 + shift), dr(hRes.size() * 4), dp(k.n * 4),
+      dq(k.n * 4), dw(k.c * 4), dout(count * 4 + shift);
+  dx.upload(x.data(), count * 4, shift);
+  dr.upload(hRes.data(), hRes.size() * 4);
+  dp.upload(hPre.data(), k.n * 4);
+  dq.upload(hPost.data(), k.n * 4);
+  if (k.weight == DType::BF16)
+    dw.upload(wb.data(), k.c * 2);
+  else
+    dw.upload(wf.data(), k.c * 4);
+
+  Args a;
+  a.x = dx.get(shift);
+  a.hRes = dr.get();
+  a.hPre = dp.get();
+  a.hPost = dq.get();
+  a.weight = dw.get();
+  a.out = dout.get(shift);
+  a.batch = k.b;
+  a.weightType = k.weight;
+  ASSERT_TRUE(plan->canImplement(a)) << plan->canImplement(a).message();
+
+  std::vector<float> first(count), second(count);
+  for (std::vector<float> *out : {&first, &second}) {
+    dout.poison();
+    s = plan->run(nullptr, nullptr, a);
+    ASSERT_TRUE(s) << s.message();
+    ASSERT_CU(gpu()->ctxSynchronize());
+    dout.download(out->data(), count * 4, shift);
+  }
+
+  ref::LayerConfig cfg;
+  cfg.n = k.n;
+  cfg.channels = k.c;
+  cfg.eps = d.eps;
+  cfg.sinkhornIters = d.sinkhornIters;
+  cfg.init = k.softmax ? ref::SinkhornInit::Softmax : ref::SinkhornInit::Exp;
+  cfg.sinkhornEps = d.sinkhornEps;
+  cfg.preEps = d.preEps;
+  cfg.orientation = k.softmax ? ref::MixOrientation::Transposed
+                              : ref::MixOrientation::Direct;
+  std::vector<double> expected(count);
+  ref::staticLayer<double>(cfg, k.b, x.data(), hRes.data(), hPre.data(),
+                           hPost.data(), wd.data(), expected.data());
+  double maxErr = 0, maxRef = 0;
+  size_t nonFinite = 0;
+  for (size_t i = 0; i < count; ++i) {
+    nonFinite += !std::isfinite(first[i]);
+    maxErr = std::max(maxErr, std::fabs(first[i] - expected[i]));
+    maxRef = std::max(maxRef, std::fabs(expected[i]));
+  }
+  double rel = maxErr / std::max(1.0, maxRef);
+  RecordProperty("max_rel_err", std::to_string(rel));
+  std::printf("[ result   ] %s sku=%s max_abs_err=%.3e rel=%.3e\n",
+              name(k).c_str(), plan->sku().kernel.c_str(), maxErr, rel);
+  EXPECT_EQ(nonFinite, 0u);
+  EXPECT_LE(rel, plan->precisionGuarantee().maxRelativeError);
+  EXPECT_EQ(std::memcmp(first.data(), second.data(), count * 4), 0)
+      << "two runs on identical inputs differ";
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, LayerSweep, ::testing::ValuesIn(sweep()),
+                         [](const auto &info) { return name(info.param); });
+
+class PlanOnGpu : public ::testing::Test {
+protected:
+  void SetUp() override {
+    if (!gpu())
+      GTEST_SKIP() << "no GPU";
+  }
+};
+
+TEST_F(PlanOnGpu, RejectsBadArgumentsWithoutWriting) {
+  Descriptor d;
+  d.streams = 4;
+  d.channels = 4096;
+  d.maxBatch = 8;
+  std::unique_ptr<HyperConnectionPlan> plan;
+  ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, {}, plan));
+  EXPECT_EQ(plan->sku().kernel, "mhc_fused_n4_c4096_v4_wbf16_t256");
+  DeviceBuffer x(16 * 4 * 4096 * 4 + 16), out(16 * 4 * 4096 * 4 + 16),
+      p(64 + 32), w(4096 * 2);
+  out.poison();
+  Args a;
+  a.x = x.get();
+  a.hRes = p.get();
+  a.hPre = p.get(64);
+  a.hPost = p.get(80);
+  a.weight = w.get();
+  a.out = out.get();
+  a.batch = 9; // beyond maxBatch
+  EXPECT_EQ(plan->run(nullptr, nullptr, a).code(), StatusCode::InvalidArgument);
+  a.batch = 4;
+  a.x = x.get(4); // misaligned for the 16-byte variant
+  EXPECT_EQ(plan->run(nullptr, nullptr, a).code(), StatusCode::InvalidArgument);
+  a.x = out.get(); // in-place
+  EXPECT_EQ(plan->run(nullptr, nullptr, a).code(), StatusCode::InvalidArgument);
+  a.x = x.get();
+  a.batch = 0; // no-op
+  EXPECT_TRUE(plan->run(nullptr, nullptr, a));
+  ASSERT_CU(gpu()->ctxSynchronize());
+  std::vector<uint32_t> bits(16 * 4 * 4096);
+  out.download(bits.data(), bits.size() * 4);
+  for (uint32_t v : bits)
+    ASSERT_EQ(v, 0xFFFFFFFFu) << "a rejected or empty run wrote to out";
+}
+
+TEST_F(PlanOnGpu, CApiRunsEndToEnd) {
+  mhc_descriptor_t d;
+  mhc_descriptor_init(&d, 4, 1280);
+  mhc_plan_t plan = nullptr;
+  ASSERT_EQ(mhc_plan_select(nullptr, &d, nullptr, &plan), MHC_STATUS_OK)
+      << mhc_last_error();
+  EXPECT_NE(std::string(mhc_plan_sku(plan)).find("mhc_fused_n4_c1280_v4_wbf16"),
+            std::string::npos);
+  mhc_precision_t precision;
+  ASSERT_EQ(mhc_plan_precision_guarantee(plan, &precision), MHC_STATUS_OK);
+  EXPECT_TRUE(precision.deterministic);
+  DeviceBuffer x(3 * 4 * 1280 * 4), out(3 * 4 * 1280 * 4), p(64), w(1280 * 2);
+  std::vector<float> ones(3 * 4 * 1280, 1.0f);
+  x.upload(ones.data(), ones.size() * 4);
+  std::vector<float> zeros(16, 0.0f);
+  p.upload(zeros.data(), 64);
+  std::vector<uint16_t> wone(1280, ref::toBF16(1.0f));
+  w.upload(wone.data(), wone.size() * 2);
+  out.poison();
+  mhc_args_t a{x.get(), p.get(), p.get(0), p.get(0), w.get(), out.get(), 3,
+               MHC_DTYPE_BF16};
+  ASSERT_EQ(mhc_plan_run(plan, nullptr, nullptr, &a), MHC_STATUS_OK)
+      << mhc_last_error();
+  ASSERT_CU(gpu()->ctxSynchronize());
+  // x = 1 everywhere, H = 0: M = 1/4, s_pre = 1/2, s_post = 1, y = 2,
+  // f = 2 / sqrt(4 + eps): out = 1 + 2 / sqrt(4 + 1e-6).
+  std::vector<float> result(ones.size());
+  out.download(result.data(), result.size() * 4);
+  double expected = 1.0 + 2.0 / std::sqrt(4.0 + 1e-6);
+  for (float v : result)
+    ASSERT_NEAR(v, expected, 1e-6);
+  mhc_plan_destroy(plan);
+}
+
+} // namespace

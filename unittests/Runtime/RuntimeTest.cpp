@@ -1,0 +1,307 @@
+//===- RuntimeTest.cpp - host-side tests of the runtime -------------------===//
+//
+// Everything that needs no GPU: descriptor rules, SKU selection, argument
+// validation, the embedded kernel images, the C API's errors, and the clean
+// NoDevice error on a machine without a GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CudaDriver.h"
+#include "KernelImages.h"
+#include "mhc-c/Runtime.h"
+#include "mhc/Runtime/HyperConnection.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+
+using namespace mhc::runtime;
+
+namespace {
+
+Descriptor layer(int64_t n, int64_t c) {
+  Descriptor d;
+  d.streams = n;
+  d.channels = c;
+  return d;
+}
+
+void expectStatus(const Status &s, StatusCode code, const std::string &text) {
+  EXPECT_EQ(s.code(), code) << s.message();
+  EXPECT_NE(s.message().find(text), std::string::npos)
+      << "'" << s.message() << "' does not mention '" << text << "'";
+}
+
+TEST(Descriptor, AcceptsTheDefaults) {
+  EXPECT_TRUE(validateDescriptor(layer(4, 4096)));
+  EXPECT_TRUE(validateDescriptor(layer(1, 1)));
+  EXPECT_TRUE(validateDescriptor(layer(32, 7168)));
+}
+
+TEST(Descriptor, RejectsEachRule) {
+  expectStatus(validateDescriptor(layer(0, 64)), StatusCode::Unsupported,
+               "streams must be in [1, 32]");
+  expectStatus(validateDescriptor(layer(33, 64)), StatusCode::Unsupported,
+               "got 33");
+  expectStatus(validateDescriptor(layer(4, 0)), StatusCode::InvalidArgument,
+               "channels must be >= 1");
+  Descriptor d = layer(4, 64);
+  d.maxBatch = -1;
+  expectStatus(validateDescriptor(d), StatusCode::InvalidArgument, "maxBatch");
+  d = layer(4, 64);
+  d.activation = DType::BF16;
+  expectStatus(validateDescriptor(d), StatusCode::Unsupported,
+               "activations must be f32");
+  for (float eps : {0.0f, -1.0f, std::numeric_limits<float>::infinity(),
+                    std::numeric_limits<float>::quiet_NaN()}) {
+    d = layer(4, 64);
+    d.eps = eps;
+    expectStatus(validateDescriptor(d), StatusCode::InvalidArgument,
+                 "eps must be positive and finite");
+    d = layer(4, 64);
+    d.sinkhornEps = eps;
+    expectStatus(validateDescriptor(d), StatusCode::InvalidArgument,
+                 "sinkhornEps");
+  }
+  d = layer(4, 64);
+  d.sinkhornIters = 0;
+  expectStatus(validateDescriptor(d), StatusCode::InvalidArgument,
+               "sinkhornIters must be >= 1");
+  d = layer(4, 64);
+  d.preEps = -1e-6f;
+  expectStatus(validateDescriptor(d), StatusCode::InvalidArgument, "preEps");
+}
+
+TEST(SkuSelection, FixedGeneralAndPortable) {
+  Sku sku;
+  ASSERT_TRUE(selectSku(layer(4, 4096), {}, sku));
+  EXPECT_EQ(sku.kernel, "mhc_fused_n4_c4096_v4_wbf16_t256");
+  EXPECT_EQ(sku.family, "fixed");
+  EXPECT_EQ(sku.vectorWidth, 4);
+
+  ASSERT_TRUE(selectSku(layer(4, 4100), {}, sku));
+  EXPECT_EQ(sku.kernel, "mhc_fused_n4_cdyn_v4_wbf16_t256");
+  EXPECT_EQ(sku.family, "general-v4");
+
+  ASSERT_TRUE(selectSku(layer(3, 37), {}, sku));
+  EXPECT_EQ(sku.kernel, "mhc_fused_n3_cdyn_v1_wbf16_t256");
+  EXPECT_EQ(sku.family, "general-v1");
+
+  Preference portable;
+  portable.portable = true;
+  ASSERT_TRUE(selectSku(layer(4, 4096), portable, sku));
+  EXPECT_EQ(sku.kernel, "mhc_fused_n4_cdyn_v1_wbf16_t256");
+
+  Descriptor d = layer(8, 7168);
+  d.weight = DType::F32;
+  ASSERT_TRUE(selectSku(d, {}, sku));
+  EXPECT_EQ(sku.kernel, "mhc_fused_n8_c7168_v4_wf32_t256");
+
+  expectStatus(selectSku(layer(40, 64), {}, sku), StatusCode::Unsupported,
+               "streams");
+  Preference bad;
+  bad.maxBlocks = -1;
+  expectStatus(selectSku(layer(4, 64), bad, sku), StatusCode::InvalidArgument,
+               "maxBlocks");
+}
+
+/// Every kernel selection can name is in the embedded PTX of its family.
+TEST(KernelImages, CoverEverySku) {
+  using detail::kKernelImages;
+  using detail::kNumKernelImages;
+  auto ptxOf = [](const std::string &family) -> std::string {
+    for (size_t i = 0; i < kNumKernelImages; ++i)
+      if (family == kKernelImages[i].family &&
+          std::string(kKernelImages[i].arch) == "ptx")
+        return reinterpret_cast<const char *>(kKernelImages[i].data);
+    return "";
+  };
+  int checked = 0;
+  for (int64_t n = 1; n <= 32; ++n)
+    for (int64_t c : {1, 3, 64, 1000, 1280, 1920, 2560, 4096, 7168})
+      for (DType w : {DType::BF16, DType::F32})
+        for (bool portable : {false, true}) {
+          Descriptor d = layer(n, c);
+          d.weight = w;
+          Preference p;
+          p.portable = portable;
+          Sku sku;
+          ASSERT_TRUE(selectSku(d, p, sku));
+          std::string ptx = ptxOf(sku.family);
+          ASSERT_FALSE(ptx.empty()) << sku.family;
+          EXPECT_NE(ptx.find(".entry " + sku.kernel + "("), std::string::npos)
+              << sku.kernel << " is not in the " << sku.family << " image";
+          ++checked;
+        }
+  EXPECT_EQ(checked, 32 * 9 * 2 * 2);
+}
+
+class ArgsTest : public ::testing::Test {
+protected:
+  // Fake device addresses: validation never dereferences them.
+  static const void *at(uintptr_t address) {
+    return reinterpret_cast<const void *>(address);
+  }
+  Args args(int64_t batch) {
+    Args a;
+    a.x = at(0x100000);
+    a.out = const_cast<void *>(at(0x900000));
+    a.hRes = at(0x200000);
+    a.hPre = at(0x300000);
+    a.hPost = at(0x400000);
+    a.weight = at(0x500000);
+    a.batch = batch;
+    return a;
+  }
+  Descriptor d = layer(4, 4096);
+  Sku sku;
+  void SetUp() override {
+    d.maxBatch = 64;
+    ASSERT_TRUE(selectSku(d, {}, sku));
+  }
+};
+
+TEST_F(ArgsTest, AcceptsValidArguments) {
+  EXPECT_TRUE(validateArgs(d, sku, args(64)));
+  EXPECT_TRUE(validateArgs(d, sku, args(1)));
+}
+
+TEST_F(ArgsTest, RejectsNullPointers) {
+  Args a = args(8);
+  a.x = nullptr;
+  expectStatus(validateArgs(d, sku, a), StatusCode::InvalidArgument,
+               "x is null");
+  a = args(8);
+  a.out = nullptr;
+  expectStatus(validateArgs(d, sku, a), StatusCode::InvalidArgument,
+               "out is null");
+  a = args(8);
+  a.weight = nullptr;
+  expectStatus(validateArgs(d, sku, a), StatusCode::InvalidArgument,
+               "weight is null");
+  a = args(8);
+  a.hRes = nullptr;
+  expectStatus(validateArgs(d, sku, a), StatusCode::InvalidArgument,
+               "hRes is null");
+  // An empty batch reads and writes no rows.
+  a = args(0);
+  a.x = nullptr;
+  a.out = nullptr;
+  EXPECT_TRUE(validateArgs(d, sku, a));
+}
+
+TEST_F(ArgsTest, RejectsMisalignment) {
+  Args a = args(8);
+  a.x = at(0x100004);
+  expectStatus(validateArgs(d, sku, a), StatusCode::InvalidArgument,
+               "x must be 16-byte aligned");
+  expectStatus(validateArgs(d, sku, a), StatusCode::InvalidArgument,
+               "Preference::portable");
+  a = args(8);
+  a.out = const_cast<void *>(at(0x900008));
+  expectStatus(validateArgs(d, sku, a), StatusCode::InvalidArgument,
+               "out must be 16-byte aligned");
+  a = args(8);
+  a.weight = at(0x500004);
+  expectStatus(validateArgs(d, sku, a), StatusCode::InvalidArgument,
+               "weight must be 8-byte aligned");
+  a = args(8);
+  a.hPre = at(0x300002);
+  expectStatus(validateArgs(d, sku, a), StatusCode::InvalidArgument,
+               "hPre must be 4-byte aligned");
+  // The portable variant takes 4-byte aligned rows.
+  Preference portable;
+  portable.portable = true;
+  Sku v1;
+  ASSERT_TRUE(selectSku(d, portable, v1));
+  a = args(8);
+  a.x = at(0x100004);
+  EXPECT_TRUE(validateArgs(d, v1, a));
+}
+
+TEST_F(ArgsTest, RejectsBatchAndDTypeMismatch) {
+  expectStatus(validateArgs(d, sku, args(65)), StatusCode::InvalidArgument,
+               "exceeds the descriptor's maxBatch 64");
+  expectStatus(validateArgs(d, sku, args(-1)), StatusCode::InvalidArgument,
+               "batch must be >= 0");
+  Args a = args(8);
+  a.weightType = DType::F32;
+  expectStatus(validateArgs(d, sku, a), StatusCode::InvalidArgument,
+               "weight dtype differs");
+}
+
+TEST_F(ArgsTest, RejectsOverlappingOutput) {
+  Args a = args(8);
+  a.out = const_cast<void *>(a.x);
+  expectStatus(validateArgs(d, sku, a), StatusCode::InvalidArgument,
+               "out overlaps x");
+  // The last byte of out touches the first byte of the weight.
+  a = args(8);
+  size_t outBytes = 8 * 4 * 4096 * 4;
+  a.out = const_cast<void *>(at(0x500000 - outBytes + 16));
+  expectStatus(validateArgs(d, sku, a), StatusCode::InvalidArgument,
+               "out overlaps weight");
+  a.out = const_cast<void *>(at(0x500000 - outBytes));
+  EXPECT_TRUE(validateArgs(d, sku, a));
+}
+
+TEST(NoDevice, SelectFailsCleanly) {
+  const detail::CudaDriver *driver = nullptr;
+  if (detail::loadDriver(driver))
+    GTEST_SKIP() << "a GPU is present; this test is for machines without one";
+  std::unique_ptr<HyperConnectionPlan> plan;
+  Status s = HyperConnectionPlan::select(nullptr, layer(4, 4096), {}, plan);
+  EXPECT_EQ(s.code(), StatusCode::NoDevice) << s.message();
+  EXPECT_FALSE(s.message().empty());
+  EXPECT_EQ(plan, nullptr);
+
+  mhc_descriptor_t cd;
+  mhc_descriptor_init(&cd, 4, 4096);
+  mhc_plan_t cplan = reinterpret_cast<mhc_plan_t>(0x1);
+  EXPECT_EQ(mhc_plan_select(nullptr, &cd, nullptr, &cplan),
+            MHC_STATUS_NO_DEVICE);
+  EXPECT_EQ(cplan, nullptr);
+  EXPECT_STRNE(mhc_last_error(), "");
+}
+
+TEST(CApi, ReportsErrorsWithReasons) {
+  mhc_plan_t plan = nullptr;
+  EXPECT_EQ(mhc_plan_select(nullptr, nullptr, nullptr, &plan),
+            MHC_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mhc_last_error()).find("must not be null"),
+            std::string::npos);
+
+  mhc_descriptor_t d;
+  mhc_descriptor_init(&d, 4, 4096);
+  EXPECT_EQ(d.sinkhorn_iters, 20);
+  EXPECT_EQ(d.weight, MHC_DTYPE_BF16);
+  d.eps = 0.0f;
+  EXPECT_EQ(mhc_plan_select(nullptr, &d, nullptr, &plan),
+            MHC_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mhc_last_error()).find("eps"), std::string::npos);
+
+  mhc_descriptor_init(&d, 4, 4096);
+  d.sinkhorn_init = 7;
+  EXPECT_EQ(mhc_plan_select(nullptr, &d, nullptr, &plan),
+            MHC_STATUS_INVALID_ARGUMENT);
+  mhc_descriptor_init(&d, 64, 4096);
+  EXPECT_EQ(mhc_plan_select(nullptr, &d, nullptr, &plan),
+            MHC_STATUS_UNSUPPORTED);
+
+  mhc_args_t args{};
+  EXPECT_EQ(mhc_plan_can_implement(nullptr, &args),
+            MHC_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(mhc_plan_run(nullptr, nullptr, nullptr, &args),
+            MHC_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(mhc_plan_workspace_size(nullptr), 0u);
+  EXPECT_STREQ(mhc_plan_sku(nullptr), "");
+  mhc_plan_destroy(nullptr);
+  EXPECT_STREQ(mhc_status_string(MHC_STATUS_NO_DEVICE), "no device");
+  EXPECT_STREQ(mhc_status_string(static_cast<mhc_status_t>(99)),
+               "unknown status");
+}
+
+} // namespace
