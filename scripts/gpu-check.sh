@@ -1,42 +1,30 @@
 #!/usr/bin/env bash
-# On the GPU machine: runs every prepared kernel (scripts/gpu-prepare.sh) on
-# random inputs against the float64 reference, over batch sizes and both
-# conventions, then compute-sanitizer memcheck and racecheck on a few.
+# On the GPU machine: runs the runtime's GPU tests (every shape against the
+# float64 reference), compute-sanitizer memcheck and racecheck on a subset,
+# and the benchmark when present. Prints a short summary last; full logs go
+# to the results folder.
 # usage: gpu-check.sh <prepared dir> <results dir>
 set -uo pipefail
 dir=$(cd "${1:-.device}" && pwd)
 res="${2:-$dir/results}"
 mkdir -p "$res"
-check="$dir/fused_kernel_check"
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$res/card.txt"
-pass=0; fail=0
-while read -r ptx entry n c w kind; do
-  # Dynamic-C kernels run at several C; static ones at their own.
-  cs="$c"; [ "$kind" = dynamic ] && cs="1000 64 4096"
-  for cc in $cs; do
-    for b in 1 7 1024; do
-      for conv in "exp direct 0" "softmax transposed 0" "exp direct 1000" "softmax transposed -1000"; do
-        set -- $conv
-        if "$check" "$dir/kernels/$ptx" "$entry" "$n" "$cc" "$b" "$w" "$1" "$2" "$3" >> "$res/check.log" 2>&1; then
-          pass=$((pass+1)); else fail=$((fail+1)); fi
-      done
-    done
-  done
-done < "$dir/kernels/manifest"
-grep -h FAIL "$res/check.log" | head -20
-echo "== sanitizer"
-san=/usr/local/cuda/bin/compute-sanitizer
-while read -r ptx entry n c w kind; do
-  case "$ptx" in n4_c4096*|n3_c37*|n4_c1000*) ;; *) continue;; esac
-  for tool in memcheck racecheck; do
-    if "$san" --tool "$tool" --error-exitcode 9 "$check" "$dir/kernels/$ptx" "$entry" "$n" "$c" 7 "$w" exp direct 0 > "$res/san_${tool}_${n}_${c}.log" 2>&1; then
-      echo "$tool $ptx: clean"; pass=$((pass+1))
-    else
-      echo "$tool $ptx: ERRORS (see $res/san_${tool}_${n}_${c}.log)"; tail -5 "$res/san_${tool}_${n}_${c}.log"; fail=$((fail+1))
-    fi
-  done
-done < "$dir/kernels/manifest"
-awk '{print $1}' "$res/check.log" | sort | uniq -c
-grep -h "max_abs_err" "$res/check.log" | sed 's/.*rel=\([0-9.e+-]*\).*/\1/' | sort -g | tail -1 | sed 's/^/worst relative error: /'
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+export LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$res/card.txt"
+fail=0
+"$dir/RuntimeGpuTest" --gtest_output=json:"$res/gpu_tests.json" > "$res/gpu_tests.log" 2>&1 || fail=1
+san=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+subset='Shapes/LayerSweep.*/n3_C1000_B7_*:Shapes/LayerSweep.*/n4_C4096_B7_*:Shapes/LayerSweep.*/n32_C64_B7_*:Shapes/LayerSweep.*/n2_C3_B7_*:Shapes/LayerSweep.*portable*:PlanOnGpu.*'
+for tool in memcheck racecheck; do
+  "$san" --tool "$tool" --error-exitcode 9 "$dir/RuntimeGpuTest" --gtest_filter="$subset" > "$res/sanitizer_$tool.log" 2>&1 || fail=1
+done
+if [ -x "$dir/mhc-bench" ]; then
+  "$dir/mhc-bench" --json "$res/bench.json" > "$res/bench.txt" 2>&1 || fail=1
+fi
+echo "== GPU tests"
+grep -E "^\[  (PASSED|FAILED|SKIPPED) \]|tests ran" "$res/gpu_tests.log" | head -20
+grep "^\[ result" "$res/gpu_tests.log" | sed 's/.*rel=//' | sort -g | tail -1 | sed 's/^/worst max_rel_err: /'
+for tool in memcheck racecheck; do
+  echo "== $tool: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$res/sanitizer_$tool.log" | tail -1) ($(grep -c '^\[       OK' "$res/sanitizer_$tool.log") tests)"
+done
+[ -f "$res/bench.txt" ] && { echo "== bench"; tail -20 "$res/bench.txt"; }
+exit $fail

@@ -151,6 +151,44 @@ void staticLayer(const LayerConfig &cfg, int64_t batch, const In *x,
   }
 }
 
+/// First-order bound, per token row, on the error an f32 evaluation of the
+/// layer can have beyond a few ulps of the output: y is summed in f32 with an
+/// error up to (n + 2) u sum_i |s_pre[i] x[b,i,c]|, and RMSNorm amplifies an
+/// error in y by up to 2 w r_b (r_b = 1 / sqrt(mean(y^2) + eps)), which is
+/// large when a row's mean square is small against eps (for example C = 1).
+/// Tests allow |out - ref| <= 1e-5 max(1, max|ref|) + rowBound[b].
+template <typename In, typename W>
+std::vector<double> conditioningBound(const LayerConfig &cfg, int64_t batch,
+                                      const In *x, const In *hPre,
+                                      const In *hPost, const W *weight) {
+  const int64_t n = cfg.n, c = cfg.channels;
+  const double u = 5.96e-8; // f32 unit roundoff
+  std::vector<double> sPre(n), bound(batch);
+  double sPostMax = 0, wMax = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    sPre[i] = gate<double>(double(hPre[i]), 1.0, cfg.preEps);
+    sPostMax = std::max(sPostMax, gate<double>(double(hPost[i]), 2.0, 0.0));
+  }
+  for (int64_t ch = 0; ch < c; ++ch)
+    wMax = std::max(wMax, std::fabs(double(weight[ch])));
+  for (int64_t b = 0; b < batch; ++b) {
+    double sumSq = 0, absMax = 0;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      double y = 0, a = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        double term = sPre[i] * double(x[(b * n + i) * c + ch]);
+        y += term;
+        a += std::fabs(term);
+      }
+      sumSq += y * y;
+      absMax = std::max(absMax, a);
+    }
+    double r = 1.0 / std::sqrt(sumSq / double(c) + cfg.eps);
+    bound[b] = 4.0 * double(n + 2) * u * absMax * r * wMax * sPostMax;
+  }
+  return bound;
+}
+
 } // namespace mhc::reference
 
 #endif // MHC_SUPPORT_REFERENCE_H
