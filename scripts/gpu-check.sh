@@ -11,14 +11,16 @@ mkdir -p "$res"
 export LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$res/card.txt"
 fail=0
-"$dir/RuntimeGpuTest" --gtest_output=json:"$res/gpu_tests.json" > "$res/gpu_tests.log" 2>&1 || fail=1
+[ "${MHC_SKIP_TESTS:-0}" = 1 ] || "$dir/RuntimeGpuTest" --gtest_output=json:"$res/gpu_tests.json" > "$res/gpu_tests.log" 2>&1 || fail=1
 san=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 subset='Shapes/LayerSweep.*/n3_C1000_B7_*:Shapes/LayerSweep.*/n4_C4096_B7_*:Shapes/LayerSweep.*/n32_C64_B7_*:Shapes/LayerSweep.*/n2_C3_B7_*:Shapes/LayerSweep.*portable*:PlanOnGpu.*'
 for tool in memcheck racecheck; do
+  [ "${MHC_SKIP_TESTS:-0}" = 1 ] && continue
   "$san" --tool "$tool" --error-exitcode 9 "$dir/RuntimeGpuTest" --gtest_filter="$subset" > "$res/sanitizer_$tool.log" 2>&1 || fail=1
 done
-if [ -x "$dir/mhc-bench" ]; then
-  "$dir/mhc-bench" --json "$res/bench.json" > "$res/bench.txt" 2>&1 || fail=1
+if [ "${MHC_SKIP_BENCH:-0}" != 1 ]; then
+  PYTHONUNBUFFERED=1 PYTHONPATH="$dir/python" MHC_RUNTIME_LIBRARY="$dir/lib/libmhc_runtime.so" \
+    python3 "$dir/bench.py" --out "$res" > "$res/bench.txt" 2>&1 || fail=1
 fi
 echo "== GPU tests"
 grep -E "^\[  (PASSED|FAILED|SKIPPED) \]|tests ran" "$res/gpu_tests.log" | head -20

@@ -10,6 +10,7 @@ ninja -C "$build" mhc_runtime RuntimeGpuTest
 rm -rf "$out" && mkdir -p "$out/lib"
 cp "$build/lib/libmhc_runtime.so" "$out/lib/"
 cp "$build/unittests/RuntimeGpuTest" "$out/"
-if [ -x "$build/bench/mhc-bench" ]; then cp "$build/bench/mhc-bench" "$out/"; fi
+cp -r "$root/python" "$out/python"
+cp "$root/bench/bench.py" "$out/"
 cp "$root/scripts/gpu-check.sh" "$out/"
 du -sh "$out"

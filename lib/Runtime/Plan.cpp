@@ -153,9 +153,9 @@ Status HyperConnectionPlan::select(void *, const Descriptor &descriptor,
     return cudaError(driver, r, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
   // Enough blocks to fill the GPU; each loops over its share of the rows,
   // so the Sinkhorn prologue runs once per block, not once per row.
-  impl->maxBlocks = std::max<int64_t>(1, int64_t(blocksPerSM) * sms);
-  if (preference.maxBlocks > 0)
-    impl->maxBlocks = std::min(impl->maxBlocks, preference.maxBlocks);
+  impl->maxBlocks = preference.maxBlocks > 0
+                        ? preference.maxBlocks
+                        : std::max<int64_t>(1, int64_t(blocksPerSM) * sms);
   plan.reset(new HyperConnectionPlan(std::move(impl)));
   return Status::ok();
 }

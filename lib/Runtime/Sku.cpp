@@ -50,6 +50,7 @@ constexpr FixedVariant kFixedVariants[] = {
 #include "FixedVariants.inc"
 #undef MHC_FIXED_VARIANT
 };
+constexpr int64_t kFixedThreads = MHC_FIXED_THREADS;
 
 Status invalid(const std::string &message) {
   return {StatusCode::InvalidArgument, message};
@@ -116,12 +117,12 @@ Status selectSku(const Descriptor &d, const Preference &preference,
   sku.vectorWidth = (preference.portable || d.channels % 4 != 0) ? 1 : 4;
   sku.family = fixed ? "fixed" : sku.vectorWidth == 4 ? "general-v4"
                                                       : "general-v1";
-  sku.threadsPerBlock = kThreads;
+  sku.threadsPerBlock = fixed ? kFixedThreads : kThreads;
   sku.kernel = "mhc_fused_n" + std::to_string(d.streams) + "_c" +
                (fixed ? std::to_string(d.channels) : std::string("dyn")) +
                "_v" + std::to_string(sku.vectorWidth) +
                (d.weight == DType::BF16 ? "_wbf16" : "_wf32") + "_t" +
-               std::to_string(kThreads);
+               std::to_string(sku.threadsPerBlock);
   return Status::ok();
 }
 

@@ -69,7 +69,7 @@ struct Preference {
   /// Only the general variants with 4-byte accesses: any C, pointers that are
   /// only 4-byte aligned (e.g. views into a larger tensor).
   bool portable = false;
-  /// Upper bound on the blocks a run launches (0: sized to the GPU).
+  /// Blocks a run launches at most (0: as many as fit on the GPU at once).
   int64_t maxBlocks = 0;
 };
 

@@ -170,9 +170,6 @@ public:
     postMem = wg[2];
     partialMem = wg[3];
 
-    emitPrologue();
-    loadCoefficients();
-
     Value x = arg(kX);
     Value rows = memref::DimOp::create(b, x, 0);
     channels = ShapedType::isDynamic(shape.channels)
@@ -180,11 +177,46 @@ public:
                    : index(shape.channels);
     Value first = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     Value step = gpu::GridDimOp::create(b, gpu::Dimension::x);
+
+    // The row held in registers: the block's first row is loaded before the
+    // prologue, so the Sinkhorn latency overlaps those loads instead of
+    // delaying all memory traffic at the start of the kernel.
+    SmallVector<Value> firstRow;
+    Value hasFirst;
+    if (shape.rowInRegisters) {
+      hasFirst =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, first, rows);
+      SmallVector<Type> types(shape.streams * shape.chunksPerThread, vecType);
+      auto ifOp = scf::IfOp::create(b, types, hasFirst, /*withElse=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        scf::YieldOp::create(b, loadRow(first));
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        scf::YieldOp::create(
+            b, SmallVector<Value>(types.size(), zeroVector()));
+      }
+      firstRow.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+    }
+
+    emitPrologue();
+    loadCoefficients();
+
+    if (shape.rowInRegisters) {
+      auto ifOp = scf::IfOp::create(b, hasFirst, /*withElseRegion=*/false);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        processRow(first, firstRow);
+      }
+      gpu::BarrierOp::create(b);
+      first = addi(first, step);
+    }
     scf::ForOp::create(
         b, first, rows, step, ValueRange{},
         [&](OpBuilder &, Location, Value row, ValueRange) {
           if (shape.rowInRegisters)
-            emitRowInRegisters(row);
+            processRow(row, loadRow(row));
           else if (shape.unrolledStreams)
             emitRowStreaming(row);
           else
@@ -480,31 +512,42 @@ private:
 
   /// Static C: the whole row of x lives in registers between the reduction
   /// and the output, so x is read exactly once.
-  void emitRowInRegisters(Value row) {
-    int64_t perPass = shape.threads * shape.vector;
+  /// Whether chunk k may lie partly beyond C (then its accesses are guarded).
+  bool chunkGuarded(int64_t k) const {
+    return (k + 1) * shape.threads * shape.vector > shape.channels;
+  }
+
+  /// Static C, row in registers: every chunk of every stream of `row`, chunk
+  /// major (n values per chunk).
+  SmallVector<Value> loadRow(Value row) {
     SmallVector<Type> streamTypes(shape.streams, vecType);
-    SmallVector<SmallVector<Value>> xs;
+    SmallVector<Value> xs;
+    for (int64_t k = 0; k < shape.chunksPerThread; ++k) {
+      Value c = chunkStart(index(k));
+      llvm::append_range(xs, ifInRow(c, chunkGuarded(k), streamTypes,
+                                     [&] { return loadStreams(row, c); }));
+    }
+    return xs;
+  }
+
+  /// The rest of a row whose x is in registers: x is read exactly once.
+  void processRow(Value row, ArrayRef<Value> xs) {
     SmallVector<Value> ys;
-    SmallVector<Value> starts;
-    SmallVector<bool> guarded;
     Value squares = zeroVector();
     for (int64_t k = 0; k < shape.chunksPerThread; ++k) {
-      starts.push_back(chunkStart(index(k)));
-      guarded.push_back((k + 1) * perPass > shape.channels);
-      SmallVector<Value> chunk =
-          ifInRow(starts.back(), guarded.back(), streamTypes,
-                  [&] { return loadStreams(row, starts.back()); });
-      xs.push_back(chunk);
-      ys.push_back(aggregate(chunk));
+      ys.push_back(aggregate(xs.slice(k * shape.streams, shape.streams)));
       squares = add(squares, mul(ys.back(), ys.back()));
     }
     Value scale = invRms(blockSum(vector::ReductionOp::create(
         b, vector::CombiningKind::ADD, squares)));
-    for (int64_t k = 0; k < shape.chunksPerThread; ++k)
-      ifInRow(starts[k], guarded[k], {}, [&] {
-        mixAndStore(row, starts[k], xs[k], ys[k], scale);
+    for (int64_t k = 0; k < shape.chunksPerThread; ++k) {
+      Value c = chunkStart(index(k));
+      ifInRow(c, chunkGuarded(k), {}, [&] {
+        mixAndStore(row, c, xs.slice(k * shape.streams, shape.streams), ys[k],
+                    scale);
         return SmallVector<Value>();
       });
+    }
   }
 
   /// Dynamic or large C: one pass for the sum of squares, a second pass that

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""The static mHC layer, timed side by side on one GPU in one process:
+
+  mhc      plan.run of the runtime (the kernel mhc-opt emitted)
+  copy     a device-to-device copy of the same bytes (out.copy_(x)): the floor
+  eager    PyTorch eager, the reference formulation (python/mhc/reference.py)
+  compile  torch.compile(fullgraph=True) of the same broadcast formulation
+
+CUDA events around each call, warm-up first, median of --iters calls, inputs
+rotated over several buffer sets when one set fits in L2. Outputs are checked
+against a float64 evaluation before timing. Writes JSON, a markdown table and
+a PNG plot to --out.
+
+usage: PYTHONPATH=python MHC_RUNTIME_LIBRARY=.../libmhc_runtime.so bench.py --out DIR
+"""
+import argparse
+import json
+import math
+import os
+import statistics
+import time
+
+import warnings
+
+import torch
+
+warnings.filterwarnings("ignore", message=".*Online softmax.*")
+
+import mhc
+from mhc import reference
+
+SHAPES = [(1, 4, 7168), (8, 4, 7168), (64, 4, 7168), (320, 4, 1280),
+          (2560, 4, 1280), (1024, 4, 4096), (4096, 4, 2560), (8192, 4, 4096),
+          (16384, 4, 4096), (8192, 4, 7168), (8192, 8, 4096)]
+
+
+def category(b, n, c):
+    e = b * n * c
+    if b <= 64:
+        return "decode"
+    return "large" if e >= 8 * 2**20 else "mid"
+
+
+def time_calls(fn, sets, iters, warmup=10):
+    for i in range(warmup):
+        fn(i % sets)
+    torch.cuda.synchronize()
+    starts = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
+    ends = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
+    for i in range(iters):
+        starts[i].record()
+        fn(i % sets)
+        ends[i].record()
+    torch.cuda.synchronize()
+    return statistics.median(s.elapsed_time(e) for s, e in zip(starts, ends))
+
+
+def time_back_to_back(fn, sets, calls=200, repeats=5):
+    """Per-call time of `calls` back-to-back calls (launch overhead included,
+    but overlapped with the previous call's execution), median of repeats."""
+    for i in range(10):
+        fn(i % sets)
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(repeats):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        for i in range(calls):
+            fn(i % sets)
+        end.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end) / calls)
+    return statistics.median(times)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--out", required=True)
+    p.add_argument("--iters", type=int, default=100)
+    p.add_argument("--shapes", default="all")
+    p.add_argument("--max-blocks", type=int, default=0, help="Preference.max_blocks (0: auto)")
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    torch.manual_seed(0)
+    dev = torch.device("cuda")
+    props = torch.cuda.get_device_properties(dev)
+    l2 = getattr(props, "L2_cache_size", 50 * 2**20)
+    card = props.name
+    # One specialization per shape: allow as many as there are shapes.
+    for knob in ("cache_size_limit", "recompile_limit", "accumulated_cache_size_limit"):
+        if hasattr(torch._dynamo.config, knob):
+            setattr(torch._dynamo.config, knob, 256)
+    compiled = torch.compile(reference.static_layer, fullgraph=True, dynamic=False)
+    rows = []
+    shapes = SHAPES if a.shapes == "all" else [tuple(map(int, s.split("x"))) for s in a.shapes.split(",")]
+    for b, n, c in shapes:
+        nbytes = b * n * c * 4
+        sets = max(1, min(16, math.ceil(4 * l2 / nbytes)))
+        xs = [torch.randn(b, n, c, device=dev) for _ in range(sets)]
+        outs = [torch.empty_like(x) for x in xs]
+        h_res = torch.randn(n, n, device=dev)
+        h_pre = torch.randn(n, device=dev)
+        h_post = torch.randn(n, device=dev)
+        w = (torch.rand(c, device=dev) + 0.5).to(torch.bfloat16)
+        plan = mhc.HyperConnectionPlan(mhc.Descriptor(streams=n, channels=c), max_blocks=a.max_blocks)
+
+        # Correctness first: every implementation against float64.
+        ref = reference.static_layer(xs[0].double(), h_res.double(), h_pre.double(),
+                                     h_post.double(), w.double())
+        scale = max(1.0, ref.abs().max().item())
+        plan.run(xs[0], h_res, h_pre, h_post, w, outs[0])
+        errs = {
+            "mhc": (outs[0].double() - ref).abs().max().item() / scale,
+            "eager": (reference.static_layer(xs[0], h_res, h_pre, h_post, w).double() - ref).abs().max().item() / scale,
+            "compile": (compiled(xs[0], h_res, h_pre, h_post, w).double() - ref).abs().max().item() / scale,
+        }
+        torch.cuda.synchronize()
+        ok = all(e < 1e-4 for e in errs.values())
+
+        # Pointers bound once: what a framework integration does per call.
+        runners = [plan.bind(xs[i], h_res, h_pre, h_post, w, outs[i]) for i in range(sets)]
+        t = {
+            "mhc": time_calls(lambda i: runners[i](), sets, a.iters),
+            "copy": time_calls(lambda i: outs[i].copy_(xs[i]), sets, a.iters),
+            "eager": time_calls(lambda i: reference.static_layer(xs[i], h_res, h_pre, h_post, w), sets, max(20, a.iters // 4)),
+            "compile": time_calls(lambda i: compiled(xs[i], h_res, h_pre, h_post, w), sets, a.iters),
+        }
+        t["mhc_back_to_back"] = time_back_to_back(lambda i: runners[i](), sets)
+        t["copy_back_to_back"] = time_back_to_back(lambda i: outs[i].copy_(xs[i]), sets)
+        moved = 2 * nbytes + c * 2 + (n * n + 2 * n) * 4
+        row = {"B": b, "n": n, "C": c, "category": category(b, n, c), "sets": sets,
+               "ms": t, "gbps_mhc": moved / (t["mhc"] * 1e-3) / 1e9,
+               "gbps_copy": 2 * nbytes / (t["copy"] * 1e-3) / 1e9,
+               "ratio_to_copy": t["mhc"] / t["copy"],
+               "speedup_vs_eager": t["eager"] / t["mhc"],
+               "speedup_vs_compile": t["compile"] / t["mhc"],
+               "max_rel_err": errs, "outputs_agree": ok, "sku": plan.sku}
+        rows.append(row)
+        print(f"{b:6d} {n:2d} {c:5d} mhc {t['mhc']*1e3:9.1f} us  copy {t['copy']*1e3:9.1f} us  "
+              f"ratio {row['ratio_to_copy']:5.3f}  eager x{row['speedup_vs_eager']:5.1f}  "
+              f"compile x{row['speedup_vs_compile']:5.1f}  b2b {t['mhc_back_to_back']*1e3:7.1f} us  "
+              f"err {errs['mhc']:.1e}  ok={ok}", flush=True)
+        del xs, outs
+
+    meta = {"card": card, "date": time.strftime("%Y-%m-%d"), "torch": torch.__version__,
+            "iters": a.iters, "method": "CUDA events per call, median, warm-up 10, rotated inputs"}
+    with open(os.path.join(a.out, "bench.json"), "w") as f:
+        json.dump({"meta": meta, "rows": rows}, f, indent=1)
+    lines = [f"Card: {card}, {meta['date']}, torch {torch.__version__}; median of {a.iters} calls (eager: {max(20, a.iters // 4)}).", "",
+             "| B | n | C | kind | mhc (us) | copy (us) | mhc / copy | mhc GB/s | vs eager | vs torch.compile | mhc back-to-back (us/call) | max rel err |",
+             "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['B']} | {r['n']} | {r['C']} | {r['category']} | {r['ms']['mhc']*1e3:.1f} | "
+                     f"{r['ms']['copy']*1e3:.1f} | {r['ratio_to_copy']:.3f} | {r['gbps_mhc']:.0f} | "
+                     f"{r['speedup_vs_eager']:.1f}x | {r['speedup_vs_compile']:.1f}x | "
+                     f"{r['ms']['mhc_back_to_back']*1e3:.1f} | {r['max_rel_err']['mhc']:.1e} |")
+    with open(os.path.join(a.out, "bench.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        labels = [f"{r['B']}x{r['n']}x{r['C']}" for r in rows]
+        fig, ax = plt.subplots(figsize=(11, 4.5))
+        for k, name in enumerate(["mhc", "compile", "eager"]):
+            ax.bar([i + (k - 1) * 0.27 for i in range(len(rows))],
+                   [r["ms"][name] / r["ms"]["copy"] for r in rows], 0.27, label=name)
+        ax.axhline(1.0, color="k", lw=0.8, ls="--", label="device copy")
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(rows)), labels, rotation=35, ha="right", fontsize=8)
+        ax.set_ylabel("time / device-copy time")
+        ax.set_title(f"static mHC layer, {card}")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(os.path.join(a.out, "bench.png"), dpi=110)
+    except Exception as e:  # the numbers matter more than the picture
+        print("plot skipped:", e)
+
+
+if __name__ == "__main__":
+    main()

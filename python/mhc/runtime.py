@@ -1,0 +1,162 @@
+"""HyperConnectionPlan: the runtime's plan API from Python.
+
+Describe a layer once, select a plan once, run it many times on the current
+CUDA stream. Arguments are torch tensors (CUDA, contiguous) or raw device
+pointers (ints). Errors raise MhcError with the runtime's category and reason.
+"""
+import ctypes
+from dataclasses import dataclass
+
+from . import _capi
+
+
+class MhcError(RuntimeError):
+    """A failed runtime call: `category` is the status name, the message the
+    runtime's reason."""
+
+    def __init__(self, status, message):
+        self.status = status
+        self.category = _capi.STATUS_NAMES.get(status, "unknown")
+        super().__init__(f"mhc: {self.category}: {message}")
+
+
+def _check(status):
+    if status != 0:
+        raise MhcError(status, _capi.library().mhc_last_error().decode())
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """The layer; the same fields and defaults as mhc.static_layer."""
+    streams: int
+    channels: int
+    max_batch: int = 0
+    weight_dtype: str = "bf16"          # "bf16" | "f32"
+    eps: float = 1e-6
+    sinkhorn_iters: int = 20
+    sinkhorn_init: str = "exp"          # "exp" | "softmax"
+    sinkhorn_eps: float = 1e-6
+    pre_eps: float = 0.0
+    orientation: str = "direct"         # "direct" | "transposed"
+
+    def _to_c(self):
+        d = _capi.Descriptor()
+        lib = _capi.library()
+        lib.mhc_descriptor_init(ctypes.byref(d), self.streams, self.channels)
+        d.max_batch = self.max_batch
+        d.weight = _dtype(self.weight_dtype)
+        d.eps = self.eps
+        d.sinkhorn_iters = self.sinkhorn_iters
+        d.sinkhorn_init = {"exp": 0, "softmax": 1}[self.sinkhorn_init]
+        d.sinkhorn_eps = self.sinkhorn_eps
+        d.pre_eps = self.pre_eps
+        d.orientation = {"direct": 0, "transposed": 1}[self.orientation]
+        return d
+
+
+def _dtype(name):
+    try:
+        return {"f32": _capi.DTYPE_F32, "bf16": _capi.DTYPE_BF16}[name]
+    except KeyError:
+        raise ValueError(f"weight dtype must be 'f32' or 'bf16', got {name!r}")
+
+
+def _pointer(value, name):
+    """A device address from a torch tensor or an int."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if not value.is_cuda:
+        raise ValueError(f"{name} must be a CUDA tensor")
+    if not value.is_contiguous():
+        raise ValueError(f"{name} must be contiguous")
+    return value.data_ptr()
+
+
+def _current_stream():
+    try:
+        import torch
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            return torch.cuda.current_stream().cuda_stream
+    except ImportError:
+        pass
+    return 0
+
+
+class HyperConnectionPlan:
+    """A selected plan (see include/mhc/Runtime/HyperConnection.h)."""
+
+    def __init__(self, descriptor, portable=False, max_blocks=0, stream=None):
+        self.descriptor = descriptor
+        lib = _capi.library()
+        pref = _capi.Preference(int(bool(portable)), int(max_blocks))
+        handle = ctypes.c_void_p()
+        d = descriptor._to_c()
+        _check(lib.mhc_plan_select(
+            ctypes.c_void_p(_current_stream() if stream is None else stream),
+            ctypes.byref(d), ctypes.byref(pref), ctypes.byref(handle)))
+        self._handle = handle
+        self._lib = lib
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle:
+            self._lib.mhc_plan_destroy(handle)
+            self._handle = None
+
+    @property
+    def sku(self):
+        return self._lib.mhc_plan_sku(self._handle).decode()
+
+    def workspace_size(self):
+        return self._lib.mhc_plan_workspace_size(self._handle)
+
+    def precision_guarantee(self):
+        p = _capi.Precision()
+        _check(self._lib.mhc_plan_precision_guarantee(self._handle, ctypes.byref(p)))
+        return {"deterministic": bool(p.deterministic),
+                "max_relative_error": p.max_relative_error,
+                "math": p.math.decode(), "accumulation": p.accumulation.decode()}
+
+    def _args(self, x, h_res, h_pre, h_post, weight, out, batch):
+        if batch is None:
+            if isinstance(x, int):
+                raise ValueError("batch is required with raw pointers")
+            batch = x.shape[0]
+        return _capi.Args(_pointer(x, "x"), _pointer(h_res, "h_res"),
+                          _pointer(h_pre, "h_pre"), _pointer(h_post, "h_post"),
+                          _pointer(weight, "weight"), _pointer(out, "out"),
+                          int(batch), _dtype(self.descriptor.weight_dtype))
+
+    def can_implement(self, x, h_res, h_pre, h_post, weight, out, batch=None):
+        """Raises MhcError when the arguments are not acceptable."""
+        args = self._args(x, h_res, h_pre, h_post, weight, out, batch)
+        _check(self._lib.mhc_plan_can_implement(self._handle, ctypes.byref(args)))
+
+    def bind(self, x, h_res, h_pre, h_post, weight, out, batch=None,
+             stream=None):
+        """Validates the arguments once and returns a callable that enqueues
+        the layer on them (the pointers are bound, not the tensors: keep them
+        alive). The lightest way to run the same buffers many times."""
+        args = self._args(x, h_res, h_pre, h_post, weight, out, batch)
+        _check(self._lib.mhc_plan_can_implement(self._handle, ctypes.byref(args)))
+        run, handle, ref = self._lib.mhc_plan_run, self._handle, ctypes.byref(args)
+        s = ctypes.c_void_p(_current_stream() if stream is None else stream)
+
+        def launch():
+            status = run(handle, s, None, ref)
+            if status:
+                _check(status)
+        launch.args = args  # keeps the struct alive with the callable
+        return launch
+
+    def run(self, x, h_res, h_pre, h_post, weight, out, batch=None,
+            stream=None, workspace=None):
+        """Enqueues the layer on `stream` (default: torch's current stream)."""
+        args = self._args(x, h_res, h_pre, h_post, weight, out, batch)
+        s = _current_stream() if stream is None else stream
+        _check(self._lib.mhc_plan_run(self._handle, ctypes.c_void_p(s),
+                                      ctypes.c_void_p(_pointer(workspace, "workspace")),
+                                      ctypes.byref(args)))
+        return out

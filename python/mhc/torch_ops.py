@@ -1,0 +1,62 @@
+"""`torch.ops.mhc.static_layer`: the static layer as a PyTorch custom op.
+
+On CUDA tensors it runs the compiler-generated kernel through a cached plan
+(one per descriptor and device), on torch's current stream; on CPU tensors it
+computes the reference math. A fake implementation lets it trace under
+torch.compile(fullgraph=True) without graph breaks.
+"""
+import torch
+
+from . import reference
+from .runtime import Descriptor, HyperConnectionPlan
+
+_plans = {}
+
+
+def plan_cache():
+    """The cached plans, keyed by (Descriptor, device index)."""
+    return _plans
+
+
+def _plan(descriptor, device):
+    key = (descriptor, device)
+    plan = _plans.get(key)
+    if plan is None:
+        with torch.cuda.device(device):
+            plan = HyperConnectionPlan(descriptor)
+        _plans[key] = plan
+    return plan
+
+
+@torch.library.custom_op("mhc::static_layer", mutates_args=())
+def static_layer(x: torch.Tensor, h_res: torch.Tensor, h_pre: torch.Tensor,
+                 h_post: torch.Tensor, weight: torch.Tensor, eps: float = 1e-6,
+                 sinkhorn_iters: int = 20, sinkhorn_init: str = "exp",
+                 sinkhorn_eps: float = 1e-6, pre_eps: float = 0.0,
+                 orientation: str = "direct") -> torch.Tensor:
+    if x.dim() != 3 or x.dtype != torch.float32:
+        raise ValueError("x must be a [B, n, C] float32 tensor")
+    if weight.dtype not in (torch.bfloat16, torch.float32):
+        raise ValueError("weight must be bfloat16 or float32")
+    if not x.is_cuda:
+        return reference.static_layer(
+            x, h_res, h_pre, h_post, weight, eps, sinkhorn_iters,
+            sinkhorn_init, sinkhorn_eps, pre_eps, orientation)
+    b, n, c = x.shape
+    descriptor = Descriptor(
+        streams=n, channels=c,
+        weight_dtype="bf16" if weight.dtype == torch.bfloat16 else "f32",
+        eps=eps, sinkhorn_iters=sinkhorn_iters, sinkhorn_init=sinkhorn_init,
+        sinkhorn_eps=sinkhorn_eps, pre_eps=pre_eps, orientation=orientation)
+    plan = _plan(descriptor, x.device.index)
+    x = x.contiguous()
+    out = torch.empty_like(x)
+    plan.run(x, h_res.contiguous(), h_pre.contiguous(), h_post.contiguous(),
+             weight.contiguous(), out, batch=b)
+    return out
+
+
+@static_layer.register_fake
+def _(x, h_res, h_pre, h_post, weight, eps=1e-6, sinkhorn_iters=20,
+      sinkhorn_init="exp", sinkhorn_eps=1e-6, pre_eps=0.0, orientation="direct"):
+    return torch.empty_like(x)
