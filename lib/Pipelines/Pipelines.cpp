@@ -24,7 +24,8 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   pm.addPass(createMHCFuse());
   pm.addPass(createConvertMHCToGPU(ConvertMHCToGPUOptions{
       options.threadsPerBlock, options.vectorWidth, options.maxRowRegisters,
-      options.maxUnrolledStreams}));
+      options.maxUnrolledStreams, options.minBlocksPerSM,
+      options.pipelineRows}));
 
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

@@ -14,19 +14,17 @@
 // The PTX, written to a file, has 16-byte loads and stores and assembles.
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: mhc-opt %s --mhc-gpu-pipeline="output-prefix=%t/" > /dev/null
-// The first row of a block is peeled (loaded before the prologue), so the
-// code holds two copies of the row: 2 x 16 loads and 2 x 16 stores, each x
-// element still loaded once at run time. (The backend may place the loop's
-// stores before its loads in the text: loads and stores are counted apart.)
+// (The backend may place the row loop's stores before its loads in the text,
+// so loads and stores are counted separately.)
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTX
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXST
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXSH
 // PTX: .visible .entry mhc_fused_n4_c4096_v4_wbf16_t256(
 // PTX-NOT: call
 // PTX-NOT: .local
-// PTX-COUNT-32: ld.global.v4.b32
+// PTX-COUNT-16: ld.global.v4.b32
 // PTX-NOT: ld.global.v4.b32
-// PTXST-COUNT-32: st.global.v4.b32
+// PTXST-COUNT-16: st.global.v4.b32
 // PTXST-NOT: st.global
 // Shared arrays are 16-byte aligned: the backend forms 16-byte shared loads.
 // PTXSH-COUNT-4: .shared .align 16 .b8 __wg_mhc_fused

@@ -43,6 +43,12 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
     Option<"maxUnrolledStreams", "max-unrolled-streams", "int64_t", "8",
            "Most streams for which the stream loops are unrolled; more streams "
            "use loops, coefficients in shared memory, and re-read x">,
+    Option<"minBlocksPerSM", "min-blocks-per-sm", "int64_t", "0",
+           "Blocks per SM the register allocation must allow "
+           "(nvvm.minctasm); 0 leaves registers unconstrained">,
+    Option<"pipelineRows", "pipeline-rows", "bool", "false",
+           "With the row in registers, load each chunk of the block's next "
+           "row as the same chunk of the current row is stored">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

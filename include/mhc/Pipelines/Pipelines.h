@@ -43,6 +43,14 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "max-unrolled-streams",
       llvm::cl::desc("Most streams with unrolled stream loops"),
       llvm::cl::init(8)};
+  PassOptions::Option<int64_t> minBlocksPerSM{
+      *this, "min-blocks-per-sm",
+      llvm::cl::desc("Blocks per SM the register allocation must allow"),
+      llvm::cl::init(0)};
+  PassOptions::Option<bool> pipelineRows{
+      *this, "pipeline-rows",
+      llvm::cl::desc("Load the next row while storing the current one"),
+      llvm::cl::init(false)};
   PassOptions::Option<std::string> outputPrefix{
       *this, "output-prefix",
       llvm::cl::desc("When set, write each kernel binary to "

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/SymbolTable.h"
@@ -94,6 +95,8 @@ struct KernelShape {
   bool rowInRegisters;
   int64_t chunksPerThread; // Only when the row is held in registers.
   bool unrolledStreams;    // Stream loops unrolled, coefficients in registers.
+  int64_t minBlocksPerSM;  // 0: no register budget requested.
+  bool pipelineRows;       // Load the next row as the current one is stored.
 
   static KernelShape get(RankedTensorType x, Type weightType,
                          const FusedKernelOptions &options) {
@@ -110,6 +113,8 @@ struct KernelShape {
     shape.rowInRegisters = false;
     shape.chunksPerThread = 0;
     shape.unrolledStreams = shape.streams <= options.maxUnrolledStreams;
+    shape.minBlocksPerSM = options.minBlocksPerSM;
+    shape.pipelineRows = options.pipelineRows;
     if (shape.unrolledStreams && !ShapedType::isDynamic(shape.channels)) {
       int64_t perPass = shape.threads * shape.vector;
       shape.chunksPerThread = (shape.channels + perPass - 1) / perPass;
@@ -178,13 +183,12 @@ public:
     Value first = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     Value step = gpu::GridDimOp::create(b, gpu::Dimension::x);
 
-    // The row held in registers: the block's first row is loaded before the
-    // prologue, so the Sinkhorn latency overlaps those loads instead of
-    // delaying all memory traffic at the start of the kernel.
+    // Pipelined rows: the block's first row is loaded before the prologue, so
+    // the Sinkhorn latency overlaps those loads.
+    bool pipelined = shape.rowInRegisters && shape.pipelineRows;
     SmallVector<Value> firstRow;
-    Value hasFirst;
-    if (shape.rowInRegisters) {
-      hasFirst =
+    if (pipelined) {
+      Value hasFirst =
           arith::CmpIOp::create(b, arith::CmpIPredicate::ult, first, rows);
       SmallVector<Type> types(shape.streams * shape.chunksPerThread, vecType);
       auto ifOp = scf::IfOp::create(b, types, hasFirst, /*withElse=*/true);
@@ -202,21 +206,34 @@ public:
     emitPrologue();
     loadCoefficients();
 
-    if (shape.rowInRegisters) {
-      auto ifOp = scf::IfOp::create(b, hasFirst, /*withElseRegion=*/false);
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        processRow(first, firstRow);
-      }
-      gpu::BarrierOp::create(b);
-      first = addi(first, step);
+    if (pipelined) {
+      // Software-pipelined over rows: as each chunk of a row is stored, the
+      // same chunk of the block's next row is loaded into the registers it
+      // frees, so loads stay in flight while the row finishes.
+      Value parity0 = index(0);
+      scf::ForOp::create(
+          b, first, rows, step, llvm::to_vector(llvm::concat<Value>(
+                                    firstRow, ValueRange{parity0})),
+          [&](OpBuilder &, Location, Value row, ValueRange iter) {
+            Value parity = iter.back();
+            Value next = addi(row, step);
+            Value hasNext =
+                arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, rows);
+            SmallVector<Value> nextRow =
+                processRow(row, llvm::to_vector(iter.drop_back()), parity, next,
+                           hasNext);
+            nextRow.push_back(arith::SubIOp::create(b, index(1), parity));
+            scf::YieldOp::create(b, nextRow);
+          });
+      gpu::ReturnOp::create(b);
+      return;
     }
     scf::ForOp::create(
         b, first, rows, step, ValueRange{},
         [&](OpBuilder &, Location, Value row, ValueRange) {
           if (shape.rowInRegisters)
-            processRow(row, loadRow(row));
+            processRow(row, loadRow(row), index(0), row,
+                       arith::ConstantIntOp::create(b, b.getI1Type(), 0));
           else if (shape.unrolledStreams)
             emitRowStreaming(row);
           else
@@ -457,7 +474,11 @@ private:
 
   /// Sum of the thread's squares over the block, in a fixed order: warp
   /// butterfly, then the warp partials summed 0..W-1 by every thread.
-  Value blockSum(Value partial) {
+  /// `buffer` selects one of two sets of warp partials, so consecutive rows
+  /// can use different sets and need no barrier between them.
+  Value blockSum(Value partial, Value buffer = Value()) {
+    int64_t warps = shape.threads / 32;
+    Value base = buffer ? muli(buffer, index(warps)) : index(0);
     for (int32_t offset = 16; offset >= 1; offset /= 2) {
       auto shuffle = gpu::ShuffleOp::create(b, partial, offset, 32,
                                             gpu::ShuffleMode::XOR);
@@ -469,12 +490,13 @@ private:
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
-      memref::StoreOp::create(b, partial, partialMem, warp);
+      memref::StoreOp::create(b, partial, partialMem, addi(base, warp));
     }
     gpu::BarrierOp::create(b);
-    Value total = memref::LoadOp::create(b, partialMem, index(0));
-    for (int64_t w = 1; w < shape.threads / 32; ++w)
-      total = add(total, memref::LoadOp::create(b, partialMem, index(w)));
+    Value total = memref::LoadOp::create(b, partialMem, base);
+    for (int64_t w = 1; w < warps; ++w)
+      total = add(total,
+                  memref::LoadOp::create(b, partialMem, addi(base, index(w))));
     return total;
   }
 
@@ -530,24 +552,46 @@ private:
     return xs;
   }
 
-  /// The rest of a row whose x is in registers: x is read exactly once.
-  void processRow(Value row, ArrayRef<Value> xs) {
+  /// The rest of a row whose x is in registers (x is read exactly once);
+  /// returns the chunks of row `next` (zeros when `hasNext` is false), each
+  /// loaded right after the same chunk of this row is stored.
+  SmallVector<Value> processRow(Value row, ArrayRef<Value> xs, Value parity,
+                                Value next, Value hasNext) {
     SmallVector<Value> ys;
     Value squares = zeroVector();
     for (int64_t k = 0; k < shape.chunksPerThread; ++k) {
       ys.push_back(aggregate(xs.slice(k * shape.streams, shape.streams)));
       squares = add(squares, mul(ys.back(), ys.back()));
     }
-    Value scale = invRms(blockSum(vector::ReductionOp::create(
-        b, vector::CombiningKind::ADD, squares)));
+    Value scale = invRms(blockSum(
+        vector::ReductionOp::create(b, vector::CombiningKind::ADD, squares),
+        parity));
+    SmallVector<Type> streamTypes(shape.streams, vecType);
+    SmallVector<Value> nextRow;
     for (int64_t k = 0; k < shape.chunksPerThread; ++k) {
       Value c = chunkStart(index(k));
+      SmallVector<Value> chunk(xs.slice(k * shape.streams, shape.streams));
       ifInRow(c, chunkGuarded(k), {}, [&] {
-        mixAndStore(row, c, xs.slice(k * shape.streams, shape.streams), ys[k],
-                    scale);
+        mixAndStore(row, c, chunk, ys[k], scale);
         return SmallVector<Value>();
       });
+      if (auto c0 = getConstantIntValue(hasNext); c0 && *c0 == 0)
+        continue;
+      Value load = hasNext;
+      if (chunkGuarded(k))
+        load = arith::AndIOp::create(b, load, inBounds(c));
+      auto ifOp = scf::IfOp::create(b, streamTypes, load, /*withElse=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        scf::YieldOp::create(b, loadStreams(next, c));
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        scf::YieldOp::create(
+            b, SmallVector<Value>(shape.streams, zeroVector()));
+      }
+      llvm::append_range(nextRow, ifOp.getResults());
     }
+    return nextRow;
   }
 
   /// Dynamic or large C: one pass for the sum of squares, a second pass that
@@ -692,7 +736,7 @@ gpu::GPUFuncOp getOrCreateKernel(ModuleOp module, const KernelShape &shape,
                            workgroup);
   };
   SmallVector<Type> attributions = {shared(n * n), shared(n), shared(n),
-                                    shared(shape.threads / 32)};
+                                    shared(2 * shape.threads / 32)};
 
   b.setInsertionPointToEnd(kernels.getBody());
   auto func = gpu::GPUFuncOp::create(
@@ -706,6 +750,10 @@ gpu::GPUFuncOp getOrCreateKernel(ModuleOp module, const KernelShape &shape,
   for (unsigned i = 0; i < attributions.size(); ++i)
     func.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
                                      b.getI64IntegerAttr(16));
+  // A register budget for the rows in flight per SM (.minnctapersm).
+  if (shape.minBlocksPerSM > 0)
+    func->setAttr("nvvm.minctasm", b.getI32IntegerAttr(
+                                       static_cast<int32_t>(shape.minBlocksPerSM)));
   KernelEmitter(b, shape, func).emit();
   return func;
 }
@@ -814,7 +862,8 @@ struct ConvertMHCToGPUPass
       return signalPassFailure();
     }
     FusedKernelOptions options{threadsPerBlock, vectorWidth, maxRowRegisters,
-                               maxUnrolledStreams};
+                               maxUnrolledStreams, minBlocksPerSM,
+                               pipelineRows};
     RewritePatternSet patterns(&getContext());
     populateMHCToGPUPatterns(patterns, options);
     ConversionTarget target(getContext());

@@ -14,20 +14,16 @@
 // CHECK-SAME: args(%[[X]] : memref<?x4x4096xf32>, %{{.*}} : memref<4x4xf32>, %{{.*}} : memref<4xf32>, %{{.*}} : memref<4xf32>, %[[W]] : memref<4096xbf16>, %[[OUT]] : memref<?x4x4096xf32>, %{{.*}} : f32, %{{.*}} : f32, %{{.*}} : f32, %{{.*}} : f32, %{{.*}} : f32, %{{.*}} : f32, %{{.*}} : i32, %{{.*}} : i32)
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 
-// The kernel: shared memory for M, the coefficients and 8 warp partials.
+// The kernel: shared memory for M, the coefficients and two sets of 8 warp
+// partials.
 // CHECK: gpu.module @mhc_kernels
 // CHECK: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t256(%[[KX:.*]]: memref<?x4x4096xf32>, %[[KHR:.*]]: memref<4x4xf32>, %{{.*}}: memref<4xf32>, %{{.*}}: memref<4xf32>, %[[KW:.*]]: memref<4096xbf16>, %[[KOUT:.*]]: memref<?x4x4096xf32>, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: i32, %{{.*}}: i32)
-// CHECK-SAME: workgroup(%[[M:.*]] : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<8xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK-SAME: workgroup(%[[M:.*]] : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-SAME: kernel attributes {known_block_size = array<i32: 256, 1, 1>}
 // CHECK-NOT: memref.alloc
 
-// The block's first row is loaded before the prologue, so the Sinkhorn
-// latency overlaps those loads: 16 loads of x (4 streams x 4 chunks), 16 B.
-// CHECK: %[[FIRST:.*]] = arith.cmpi ult, %block_id_x, %{{.*}}
-// CHECK: scf.if %[[FIRST]] -> (vector<4xf32>,
-// CHECK-COUNT-16: vector.load %[[KX]][%block_id_x, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<?x4x4096xf32>, vector<4xf32>
-
-// Prologue: max-shifted exp of H_res into shared memory, normalized.
+// Prologue: max-shifted exp of H_res into shared memory, normalized, before
+// the row loop.
 // CHECK: memref.load %[[KHR]]
 // CHECK: math.exp
 // CHECK: memref.store %{{.*}}, %[[M]]
@@ -35,9 +31,10 @@
 // CHECK: scf.for %{{.*}} = %c1{{.*}} to %{{.*}} step
 // CHECK: gpu.barrier
 
-// The first row: the sum of squares through the warp butterfly, then 16
-// stores of out; no further load of x.
-// CHECK: scf.if %[[FIRST]] {
+// The row loop: 16 loads of x (4 streams x 4 chunks), 16 B each, the sum of
+// squares through the warp butterfly, then 16 stores of out.
+// CHECK: scf.for %[[ROW:.*]] = %block_id_x to %{{.*}} step %grid_dim_x
+// CHECK-COUNT-16: vector.load %[[KX]][%[[ROW]], %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<?x4x4096xf32>, vector<4xf32>
 // CHECK-NOT: vector.load %[[KX]]
 // CHECK: vector.reduction <add>
 // CHECK: gpu.shuffle  xor %{{.*}}, %c16_i32
@@ -49,16 +46,6 @@
 // CHECK: math.rsqrt
 // CHECK: vector.load %[[KW]][%{{.*}}] {alignment = 8 : i64} : memref<4096xbf16>, vector<4xbf16>
 // CHECK: arith.extf %{{.*}} : vector<4xbf16> to vector<4xf32>
-// CHECK-COUNT-16: vector.store %{{.*}}, %[[KOUT]][%block_id_x, %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<?x4x4096xf32>, vector<4xf32>
-// CHECK-NOT: vector.load %[[KX]]
-// CHECK: gpu.barrier
-
-// The remaining rows of the grid-stride loop: each x element loaded once.
-// CHECK: %[[NEXT:.*]] = arith.addi %block_id_x, %grid_dim_x
-// CHECK: scf.for %[[ROW:.*]] = %[[NEXT]] to %{{.*}} step %grid_dim_x
-// CHECK-COUNT-16: vector.load %[[KX]][%[[ROW]], %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<?x4x4096xf32>, vector<4xf32>
-// CHECK-NOT: vector.load %[[KX]]
-// CHECK: gpu.shuffle
 // CHECK-COUNT-16: vector.store %{{.*}}, %[[KOUT]][%[[ROW]], %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<?x4x4096xf32>, vector<4xf32>
 // CHECK-NOT: vector.load %[[KX]]
 // CHECK: gpu.barrier
@@ -97,7 +84,7 @@ func.func @conventions(%x: tensor<3x2x8xf32>, %hr: tensor<2x2xf32>, %hp: tensor<
 // The only chunk is partial, so its loads and stores are guarded.
 // CHECK-LABEL: func.func @odd_channels
 // CHECK: gpu.func @mhc_fused_n3_c37_v1_wbf16_t256
-// CHECK: scf.for %[[ROW:.*]] = %{{.*}} to %{{.*}} step %grid_dim_x
+// CHECK: scf.for %[[ROW:.*]] = %block_id_x
 // CHECK: %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %c37
 // CHECK: scf.if %[[IN]] -> (vector<1xf32>, vector<1xf32>, vector<1xf32>)
 // CHECK-COUNT-3: vector.load %{{.*}}[%[[ROW]], %{{.*}}, %{{.*}}] {alignment = 4 : i64} : memref<?x3x37xf32>, vector<1xf32>

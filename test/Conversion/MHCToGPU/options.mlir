@@ -1,10 +1,10 @@
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="threads-per-block=128 vector-width=2" | FileCheck %s
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="max-row-registers=16" | FileCheck %s --check-prefix=STREAM
 
-// The mapping follows the options: 128 threads (4 warp partials), 8-byte
+// The mapping follows the options: 128 threads (2 x 4 warp partials), 8-byte
 // accesses, 4096 / (128 * 2) = 16 chunks per thread held in registers.
 // CHECK: gpu.launch_func @mhc_kernels::@mhc_fused_n4_c4096_v2_wbf16_t128
-// CHECK: workgroup({{.*}}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK: workgroup({{.*}}, %{{.*}} : memref<8xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK-COUNT-64: vector.load {{.*}} {alignment = 8 : i64} : memref<?x4x4096xf32>, vector<2xf32>
 
@@ -17,3 +17,19 @@ func.func @layer(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf
       : tensor<?x4x4096xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4096xbf16>
   return %0 : tensor<?x4x4096xf32>
 }
+
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="pipeline-rows=1 min-blocks-per-sm=2" | FileCheck %s --check-prefix=PIPE
+// Pipelined rows: the first row is loaded before the prologue; the loop
+// carries the next row's chunks, loaded as the current ones are stored, and
+// alternates between the two sets of warp partials.
+// PIPE: nvvm.minctasm = 2 : i32
+// PIPE: scf.if %{{.*}} -> (vector<4xf32>
+// PIPE-COUNT-16: vector.load %{{.*}}[%block_id_x,
+// PIPE: math.exp
+// PIPE: scf.for %[[ROW:.*]] = %block_id_x to %{{.*}} step %grid_dim_x iter_args(
+// PIPE: %[[NEXT:.*]] = arith.addi %[[ROW]], %grid_dim_x
+// PIPE: gpu.shuffle
+// PIPE: vector.store %{{.*}}[%[[ROW]],
+// PIPE: vector.load %{{.*}}[%[[NEXT]],
+// PIPE: arith.subi %c1{{.*}}, %{{.*}} : index
+// PIPE: scf.yield

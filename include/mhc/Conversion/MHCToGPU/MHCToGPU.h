@@ -18,6 +18,8 @@ struct FusedKernelOptions {
   int64_t vectorWidth = 4;
   int64_t maxRowRegisters = 128;
   int64_t maxUnrolledStreams = 8;
+  int64_t minBlocksPerSM = 0;
+  bool pipelineRows = false;
 };
 
 /// Name of the gpu.module that holds the fused kernels.
