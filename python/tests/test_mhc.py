@@ -1,0 +1,91 @@
+"""Tests of the mhc Python package. GPU tests skip without a GPU (and torch).
+
+Run: PYTHONPATH=python MHC_RUNTIME_LIBRARY=build/lib/libmhc_runtime.so python3 -m pytest python/tests
+"""
+import pytest
+
+import mhc
+
+torch = pytest.importorskip("torch")
+from mhc import reference  # noqa: E402  (needs torch)
+
+
+def gpu_available():
+    return torch.cuda.is_available()
+
+
+needs_gpu = pytest.mark.skipif(not gpu_available(), reason="no CUDA device")
+
+
+def inputs(b, n, c, device, weight_dtype=torch.bfloat16, seed=0):
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    x = torch.randn(b, n, c, generator=g)
+    h_res, h_pre, h_post = (torch.randn(n, n, generator=g), torch.randn(n, generator=g),
+                            torch.randn(n, generator=g))
+    w = (torch.rand(c, generator=g) + 0.5).to(weight_dtype)
+    return [t.to(device) for t in (x, h_res, h_pre, h_post, w)]
+
+
+def float64_reference(x, h_res, h_pre, h_post, w, **kw):
+    return reference.static_layer(x.double().cpu(), h_res.double().cpu(), h_pre.double().cpu(),
+                                  h_post.double().cpu(), w.double().cpu(), **kw)
+
+
+def rel_err(out, ref):
+    return ((out.double().cpu() - ref).abs().max() / max(1.0, ref.abs().max().item())).item()
+
+
+def test_invalid_descriptor_raises_with_reason():
+    with pytest.raises(mhc.MhcError) as e:
+        mhc.HyperConnectionPlan(mhc.Descriptor(streams=4, channels=64, eps=0.0))
+    assert e.value.category in ("invalid argument", "no device")
+
+
+def test_cpu_fallback_matches_float64():
+    import mhc.torch_ops  # noqa: F401
+    x, hr, hp, hq, w = inputs(3, 4, 37, "cpu")
+    out = torch.ops.mhc.static_layer(x, hr, hp, hq, w, sinkhorn_init="softmax",
+                                     orientation="transposed", pre_eps=1e-6)
+    ref = float64_reference(x, hr, hp, hq, w, sinkhorn_init="softmax",
+                            orientation="transposed", pre_eps=1e-6)
+    assert rel_err(out, ref) < 1e-5
+
+
+@needs_gpu
+@pytest.mark.parametrize("b,n,c", [(1, 4, 7168), (7, 3, 37), (64, 8, 4096), (5, 16, 1000)])
+def test_plan_matches_float64(b, n, c):
+    x, hr, hp, hq, w = inputs(b, n, c, "cuda")
+    plan = mhc.HyperConnectionPlan(mhc.Descriptor(streams=n, channels=c))
+    assert plan.workspace_size() == 0
+    out = torch.full_like(x, float("nan"))
+    plan.run(x, hr, hp, hq, w, out)
+    torch.cuda.synchronize()
+    assert rel_err(out, float64_reference(x, hr, hp, hq, w)) < 1e-5
+
+
+@needs_gpu
+def test_plan_errors_carry_the_runtime_reason():
+    x, hr, hp, hq, w = inputs(4, 4, 64, "cuda")
+    plan = mhc.HyperConnectionPlan(mhc.Descriptor(streams=4, channels=64, max_batch=2))
+    with pytest.raises(mhc.MhcError, match="exceeds the descriptor's maxBatch 2"):
+        plan.run(x, hr, hp, hq, w, torch.empty_like(x))
+    with pytest.raises(mhc.MhcError, match="in-place is not supported"):
+        plan.run(x[:2], hr, hp, hq, w, x[:2])
+
+
+@needs_gpu
+def test_torch_op_under_compile_fullgraph_and_plan_cache():
+    import mhc.torch_ops as ops
+    x, hr, hp, hq, w = inputs(16, 4, 1280, "cuda")
+
+    def layer(x, hr, hp, hq, w):
+        return torch.ops.mhc.static_layer(x, hr, hp, hq, w) * 1.0
+
+    ops.plan_cache().clear()
+    compiled = torch.compile(layer, fullgraph=True)
+    out1 = compiled(x, hr, hp, hq, w)
+    out2 = compiled(x, hr, hp, hq, w)
+    torch.cuda.synchronize()
+    assert len(ops.plan_cache()) == 1, "repeated calls must reuse the plan"
+    assert torch.equal(out1, out2)
+    assert rel_err(out1, float64_reference(x, hr, hp, hq, w)) < 1e-5
