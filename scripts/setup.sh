@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
-  cmake ninja-build g++ python3 libgtest-dev
+  cmake ninja-build g++ python3 python3-pytest libgtest-dev
   zlib1g-dev libzstd-dev libedit-dev libxml2-dev libz3-dev libffi-dev libncurses-dev
 )
 

@@ -5,4 +5,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build="${MHC_BUILD_DIR:-$root/build}"
 "$root/scripts/build.sh"
 cd "$build"
-ctest --output-on-failure
+status=0
+ctest --output-on-failure --output-junit ctest-results.xml || status=$?
+# One closing line with the counts (ctest lists skipped tests after its own).
+python3 - "$build/ctest-results.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+r = ET.parse(sys.argv[1]).getroot()
+total, failed, skipped = (int(r.get(k, 0)) for k in ("tests", "failures", "skipped"))
+print(f"mhc: {total - failed - skipped} passed, {failed} failed, {skipped} skipped")
+PY
+exit $status

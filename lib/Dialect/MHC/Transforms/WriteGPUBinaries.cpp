@@ -15,8 +15,8 @@ namespace mlir::mhc {
 
 using namespace mlir;
 
-static StringRef extensionFor(gpu::CompilationTarget format) {
-  switch (format) {
+StringRef mlir::mhc::getObjectFileExtension(Attribute object) {
+  switch (cast<gpu::ObjectAttr>(object).getFormat()) {
   case gpu::CompilationTarget::Assembly:
     return "ptx";
   case gpu::CompilationTarget::Binary:
@@ -42,7 +42,7 @@ struct MHCWriteGPUBinariesPass
         std::string path = outputPrefix + binary.getName().str();
         if (auto nvvm = dyn_cast<NVVM::NVVMTargetAttr>(object.getTarget()))
           path += "_" + nvvm.getChip().str();
-        path += "." + extensionFor(object.getFormat()).str();
+        path += "." + mhc::getObjectFileExtension(object).str();
         std::string error;
         auto file = openOutputFile(path, &error);
         if (!file) {

@@ -13,6 +13,9 @@ namespace mhc {
 #define GEN_PASS_DECL
 #include "mhc/Dialect/MHC/Transforms/Passes.h.inc"
 
+/// The file extension of a #gpu.object: ptx, cubin, fatbin or ll.
+StringRef getObjectFileExtension(Attribute object);
+
 /// Patterns that split mhc.static_layer into its parts.
 void populateMHCDecomposePatterns(RewritePatternSet &patterns);
 
