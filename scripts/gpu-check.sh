@@ -18,10 +18,15 @@ for tool in memcheck racecheck; do
   [ "${MHC_SKIP_TESTS:-0}" = 1 ] && continue
   "$san" --tool "$tool" --error-exitcode 9 "$dir/RuntimeGpuTest" --gtest_filter="$subset" > "$res/sanitizer_$tool.log" 2>&1 || fail=1
 done
+# The Python package against the runtime (compile tests need MLIR: not here).
+PYTHONPATH="$dir/python" MHC_RUNTIME_LIBRARY="$dir/lib/libmhc_runtime.so" \
+  python3 -m pytest -q -p no:cacheprovider "$dir/python/tests/test_runtime.py" \
+  "$dir/python/tests/test_torch.py" > "$res/python_tests.log" 2>&1 || fail=1
 if [ "${MHC_SKIP_BENCH:-0}" != 1 ]; then
   PYTHONUNBUFFERED=1 PYTHONPATH="$dir/python" MHC_RUNTIME_LIBRARY="$dir/lib/libmhc_runtime.so" \
     python3 "$dir/bench.py" --out "$res" > "$res/bench.txt" 2>&1 || fail=1
 fi
+echo "== python tests: $(tail -1 "$res/python_tests.log")"
 echo "== GPU tests"
 grep -E "^\[  (PASSED|FAILED|SKIPPED) \]|tests ran" "$res/gpu_tests.log" | head -20
 grep "^\[ result" "$res/gpu_tests.log" | sed 's/.*rel=//' | sort -g | tail -1 | sed 's/^/worst max_rel_err: /'
