@@ -23,6 +23,7 @@ PYTHONPATH="$dir/python" MHC_RUNTIME_LIBRARY="$dir/lib/libmhc_runtime.so" \
   python3 -m pytest -q -p no:cacheprovider "$dir/python/tests/test_runtime.py" \
   "$dir/python/tests/test_torch.py" > "$res/python_tests.log" 2>&1 || fail=1
 if [ "${MHC_SKIP_BENCH:-0}" != 1 ]; then
+  "$dir/mhc-launch-bench" > "$res/launch_latency.txt" 2>&1 || fail=1
   PYTHONUNBUFFERED=1 PYTHONPATH="$dir/python" MHC_RUNTIME_LIBRARY="$dir/lib/libmhc_runtime.so" \
     python3 "$dir/bench.py" --out "$res" > "$res/bench.txt" 2>&1 || fail=1
 fi
@@ -33,5 +34,6 @@ grep "^\[ result" "$res/gpu_tests.log" | sed 's/.*rel=//' | sort -g | tail -1 | 
 for tool in memcheck racecheck; do
   echo "== $tool: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$res/sanitizer_$tool.log" | tail -1) ($(grep -c '^\[       OK' "$res/sanitizer_$tool.log") tests)"
 done
+[ -f "$res/launch_latency.txt" ] && { echo "== launch latency (C++)"; cat "$res/launch_latency.txt"; }
 [ -f "$res/bench.txt" ] && { echo "== bench"; tail -20 "$res/bench.txt"; }
 exit $fail

@@ -6,10 +6,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="${MHC_BUILD_DIR:-$root/build}"
 out="${1:-$root/.device}"
-ninja -C "$build" mhc_runtime RuntimeGpuTest
+ninja -C "$build" mhc_runtime RuntimeGpuTest mhc-launch-bench
 rm -rf "$out" && mkdir -p "$out/lib"
 cp "$build/lib/libmhc_runtime.so" "$out/lib/"
-cp "$build/unittests/RuntimeGpuTest" "$out/"
+cp "$build/unittests/RuntimeGpuTest" "$build/bench/mhc-launch-bench" "$out/"
 cp -r "$root/python" "$out/python"
 cp "$root/bench/bench.py" "$out/"
 rm -rf "$out/python/tests/__pycache__"

@@ -203,7 +203,10 @@ public:
       firstRow.assign(ifOp.getResults().begin(), ifOp.getResults().end());
     }
 
-    emitPrologue();
+    if (shape.unrolledStreams)
+      emitPrologueInRegisters();
+    else
+      emitPrologue();
     loadCoefficients();
 
     if (pipelined) {
@@ -316,6 +319,85 @@ private:
     Value e = math::ExpOp::create(b, arith::NegFOp::create(b, logit));
     Value s = arith::DivFOp::create(b, f32c(1.0f), add(f32c(1.0f), e));
     return add(mul(scale, s), bias);
+  }
+
+  /// Small n: warp 0 runs Sinkhorn on the whole n x n matrix in registers
+  /// (unrolled, no barrier per round), multiplying by the reciprocal of each
+  /// row / column sum, then lane 0 publishes M and the gates in shared memory
+  /// behind one barrier. Same schedule as emitPrologue.
+  void emitPrologueInRegisters() {
+    const int64_t n = shape.streams;
+    Value addend = arg(kSinkhornAddend);
+    Value firstWarp =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, warp, index(0));
+    auto ifOp = scf::IfOp::create(b, firstWarp, /*withElseRegion=*/false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      SmallVector<Value> m;
+      for (int64_t i = 0; i < n; ++i) {
+        SmallVector<Value> row;
+        for (int64_t j = 0; j < n; ++j)
+          row.push_back(memref::LoadOp::create(b, arg(kHRes),
+                                               ValueRange{index(i), index(j)}));
+        Value rowMax = row[0];
+        for (int64_t j = 1; j < n; ++j)
+          rowMax = arith::MaximumFOp::create(b, rowMax, row[j]);
+        for (int64_t j = 0; j < n; ++j)
+          m.push_back(math::ExpOp::create(
+              b, arith::SubFOp::create(b, row[j], rowMax)));
+      }
+      // Divides line `k` (a row when `rows`, else a column) by its sum + a;
+      // a zero divisor (only with a = 0) leaves the zero entries as they are.
+      auto normalize = [&](SmallVector<Value> &mat, bool rows, Value a) {
+        for (int64_t k = 0; k < n; ++k) {
+          auto at = [&](int64_t l) -> Value & {
+            return rows ? mat[k * n + l] : mat[l * n + k];
+          };
+          Value sum = at(0);
+          for (int64_t l = 1; l < n; ++l)
+            sum = add(sum, at(l));
+          Value divisor = add(sum, a);
+          Value positive = arith::CmpFOp::create(
+              b, arith::CmpFPredicate::OGT, divisor, f32c(0.0f));
+          Value scale = arith::SelectOp::create(
+              b, positive, arith::DivFOp::create(b, f32c(1.0f), divisor),
+              f32c(1.0f));
+          for (int64_t l = 0; l < n; ++l)
+            at(l) = mul(at(l), scale);
+        }
+      };
+      normalize(m, true, f32c(0.0f));
+      for (Value &v : m)
+        v = add(v, addend);
+      normalize(m, false, addend);
+      Value iters = arith::IndexCastOp::create(b, b.getIndexType(),
+                                               arg(kSinkhornIters));
+      auto rounds = scf::ForOp::create(
+          b, index(1), iters, index(1), m,
+          [&](OpBuilder &, Location, Value, ValueRange iter) {
+            SmallVector<Value> next(iter.begin(), iter.end());
+            normalize(next, true, addend);
+            normalize(next, false, addend);
+            scf::YieldOp::create(b, next);
+          });
+      Value leader =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
+      auto store = scf::IfOp::create(b, leader, /*withElseRegion=*/false);
+      b.setInsertionPointToStart(store.thenBlock());
+      for (int64_t k = 0; k < n * n; ++k)
+        memref::StoreOp::create(b, rounds.getResult(k), matrixMem, index(k));
+      for (int64_t i = 0; i < n; ++i) {
+        Value hPre = memref::LoadOp::create(b, arg(kHPre), index(i));
+        Value hPost = memref::LoadOp::create(b, arg(kHPost), index(i));
+        memref::StoreOp::create(b, gate(hPre, arg(kPreScale), arg(kPreBias)),
+                                preMem, index(i));
+        memref::StoreOp::create(
+            b, gate(hPost, arg(kPostScale), arg(kPostBias)), postMem,
+            index(i));
+      }
+    }
+    gpu::BarrierOp::create(b);
   }
 
   /// Sinkhorn on n x n in shared memory (thread i owns row i, then column i)

@@ -22,13 +22,17 @@
 // CHECK-SAME: kernel attributes {known_block_size = array<i32: 256, 1, 1>}
 // CHECK-NOT: memref.alloc
 
-// Prologue: max-shifted exp of H_res into shared memory, normalized, before
-// the row loop.
-// CHECK: memref.load %[[KHR]]
+// Prologue, before the row loop: warp 0 runs Sinkhorn on the 4 x 4 matrix in
+// registers (max-shifted exp, then the rounds as a loop carrying 16 values),
+// lane 0 publishes M to shared memory, one barrier.
+// CHECK: %[[WARP0:.*]] = arith.cmpi eq, %{{.*}}, %c0
+// CHECK: scf.if %[[WARP0]] {
+// CHECK-COUNT-16: memref.load %[[KHR]]
 // CHECK: math.exp
-// CHECK: memref.store %{{.*}}, %[[M]]
-// CHECK: gpu.barrier
-// CHECK: scf.for %{{.*}} = %c1{{.*}} to %{{.*}} step
+// CHECK: scf.for %{{.*}} = %c1{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK: arith.divf %cst{{.*}}, %{{.*}} : f32
+// CHECK: scf.yield
+// CHECK-COUNT-16: memref.store %{{.*}}, %[[M]]
 // CHECK: gpu.barrier
 
 // The row loop: 16 loads of x (4 streams x 4 chunks), 16 B each, the sum of
