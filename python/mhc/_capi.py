@@ -1,6 +1,7 @@
 """ctypes bindings of the mhc runtime's C API (include/mhc-c/Runtime.h)."""
 import ctypes
-import os
+
+from . import _loader
 
 STATUS_NAMES = {0: "ok", 1: "unsupported", 2: "invalid argument",
                 3: "CUDA error", 4: "no device", 5: "internal error"}
@@ -37,14 +38,6 @@ class Precision(ctypes.Structure):
                 ("math", ctypes.c_char_p), ("accumulation", ctypes.c_char_p)]
 
 
-def _candidates():
-    env = os.environ.get("MHC_RUNTIME_LIBRARY")
-    if env:
-        yield env
-    here = os.path.dirname(os.path.abspath(__file__))
-    yield os.path.join(here, "lib", "libmhc_runtime.so")
-
-
 _lib = None
 
 
@@ -53,16 +46,7 @@ def library():
     global _lib
     if _lib is not None:
         return _lib
-    errors = []
-    for path in _candidates():
-        try:
-            lib = ctypes.CDLL(path)
-            break
-        except OSError as e:
-            errors.append(f"{path}: {e}")
-    else:
-        raise OSError("cannot load the mhc runtime library; set "
-                      "MHC_RUNTIME_LIBRARY. Tried: " + "; ".join(errors))
+    lib = _loader.load("MHC_RUNTIME_LIBRARY", "libmhc_runtime.so")
     plan = ctypes.c_void_p
     status = ctypes.c_int
     lib.mhc_descriptor_init.argtypes = [ctypes.POINTER(Descriptor), ctypes.c_int64, ctypes.c_int64]

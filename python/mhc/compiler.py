@@ -8,8 +8,9 @@
 Bad IR or a bad pipeline raises CompileError carrying the MLIR diagnostics.
 """
 import ctypes
-import os
 from dataclasses import dataclass, field
+
+from . import _loader
 
 
 class CompileError(RuntimeError):
@@ -35,19 +36,7 @@ def library():
     global _lib
     if _lib is not None:
         return _lib
-    here = os.path.dirname(os.path.abspath(__file__))
-    paths = [p for p in (os.environ.get("MHC_COMPILER_LIBRARY"),
-                         os.path.join(here, "lib", "libmhc_compiler.so")) if p]
-    errors = []
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-            break
-        except OSError as e:
-            errors.append(f"{path}: {e}")
-    else:
-        raise OSError("cannot load the mhc compiler library; set "
-                      "MHC_COMPILER_LIBRARY. Tried: " + "; ".join(errors))
+    lib = _loader.load("MHC_COMPILER_LIBRARY", "libmhc_compiler.so")
     res = ctypes.c_void_p
     lib.mhc_compile.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p,
                                 ctypes.POINTER(res)]
