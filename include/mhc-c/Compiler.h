@@ -1,4 +1,5 @@
-/*===- mhc-c/Compiler.h - C API of the mhc compiler ----------------*- C -*-===*\
+/*===- mhc-c/Compiler.h - C API of the mhc compiler ----------------*- C
+-*-===*\
 |*                                                                            *|
 |* Runs mhc-opt's passes and pipelines in-process on MLIR text, for FFI       *|
 |* (the Python package uses it through ctypes). Links libMLIR.so.             *|
@@ -34,8 +35,8 @@ const char *mhc_compile_result_binary_name(mhc_compile_result_t result,
 /* The format of binary `index`: "ptx", "cubin" or "fatbin". */
 const char *mhc_compile_result_binary_format(mhc_compile_result_t result,
                                              size_t index);
-const char *mhc_compile_result_binary(mhc_compile_result_t result,
-                                      size_t index, size_t *size);
+const char *mhc_compile_result_binary(mhc_compile_result_t result, size_t index,
+                                      size_t *size);
 void mhc_compile_result_destroy(mhc_compile_result_t result);
 
 #ifdef __cplusplus

@@ -1,4 +1,5 @@
-/*===- mhc-c/Runtime.h - C API of the mhc runtime ------------------*- C -*-===*\
+/*===- mhc-c/Runtime.h - C API of the mhc runtime ------------------*- C
+-*-===*\
 |*                                                                            *|
 |* A C interface over mhc::runtime (mhc/Runtime/HyperConnection.h) for FFI    *|
 |* from Python, Rust and others. No C++ exception crosses it; every call      *|
@@ -28,21 +29,24 @@ typedef enum {
 } mhc_status_t;
 
 typedef enum { MHC_DTYPE_F32 = 0, MHC_DTYPE_BF16 = 1 } mhc_dtype_t;
-typedef enum { MHC_SINKHORN_EXP = 0, MHC_SINKHORN_SOFTMAX = 1 } mhc_sinkhorn_init_t;
+typedef enum {
+  MHC_SINKHORN_EXP = 0,
+  MHC_SINKHORN_SOFTMAX = 1
+} mhc_sinkhorn_init_t;
 typedef enum { MHC_MIX_DIRECT = 0, MHC_MIX_TRANSPOSED = 1 } mhc_orientation_t;
 
 typedef struct {
-  int64_t streams;     /* n, 1..32 */
-  int64_t channels;    /* C >= 1 */
-  int64_t max_batch;   /* largest batch of a run; 0: no limit */
-  int32_t activation;  /* mhc_dtype_t: MHC_DTYPE_F32 */
-  int32_t weight;      /* mhc_dtype_t */
+  int64_t streams;    /* n, 1..32 */
+  int64_t channels;   /* C >= 1 */
+  int64_t max_batch;  /* largest batch of a run; 0: no limit */
+  int32_t activation; /* mhc_dtype_t: MHC_DTYPE_F32 */
+  int32_t weight;     /* mhc_dtype_t */
   float eps;
   int32_t sinkhorn_iters;
   int32_t sinkhorn_init; /* mhc_sinkhorn_init_t */
   float sinkhorn_eps;
   float pre_eps;
-  int32_t orientation;   /* mhc_orientation_t */
+  int32_t orientation; /* mhc_orientation_t */
 } mhc_descriptor_t;
 
 typedef struct {

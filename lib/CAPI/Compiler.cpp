@@ -51,8 +51,8 @@ int compile(StringRef ir, StringRef pipeline, mhc_compile_result &result) {
   MLIRContext context(registry);
   llvm::raw_string_ostream diagnostics(result.diagnostics);
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
-    diagnostics << d.getLocation() << ": " << severity(d.getSeverity())
-                << ": " << d << "\n";
+    diagnostics << d.getLocation() << ": " << severity(d.getSeverity()) << ": "
+                << d << "\n";
     for (Diagnostic &note : d.getNotes())
       diagnostics << note.getLocation() << ": note: " << note << "\n";
     return success();
@@ -96,7 +96,8 @@ int mhc_compile(const char *ir, size_t irSize, const char *pipeline,
     return 1;
   *result = new mhc_compile_result();
   if (!ir || !pipeline) {
-    (*result)->diagnostics = "error: the IR and the pipeline must not be null\n";
+    (*result)->diagnostics =
+        "error: the IR and the pipeline must not be null\n";
     return 1;
   }
   return compile(StringRef(ir, irSize), pipeline, **result);

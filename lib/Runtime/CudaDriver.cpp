@@ -20,33 +20,33 @@ Status load(CudaDriver &d) {
             std::string("the CUDA driver (libcuda.so.1) is not available: ") +
                 dlerror()};
   // The _v2 names are the current ABI of these entry points.
-  bool ok = resolve(lib, "cuInit", d.init) &&
-            resolve(lib, "cuDeviceGetCount", d.deviceGetCount) &&
-            resolve(lib, "cuDeviceGet", d.deviceGet) &&
-            resolve(lib, "cuDeviceGetAttribute", d.deviceGetAttribute) &&
-            resolve(lib, "cuCtxGetCurrent", d.ctxGetCurrent) &&
-            resolve(lib, "cuCtxSetCurrent", d.ctxSetCurrent) &&
-            resolve(lib, "cuCtxGetDevice", d.ctxGetDevice) &&
-            resolve(lib, "cuCtxSynchronize", d.ctxSynchronize) &&
-            resolve(lib, "cuDevicePrimaryCtxRetain",
-                    d.devicePrimaryCtxRetain) &&
-            resolve(lib, "cuModuleLoadData", d.moduleLoadData) &&
-            resolve(lib, "cuModuleGetFunction", d.moduleGetFunction) &&
-            resolve(lib, "cuLaunchKernel", d.launchKernel) &&
-            resolve(lib, "cuOccupancyMaxActiveBlocksPerMultiprocessor",
-                    d.occupancyMaxActiveBlocksPerMultiprocessor) &&
-            resolve(lib, "cuGetErrorString", d.getErrorString) &&
-            resolve(lib, "cuMemAlloc_v2", d.memAlloc) &&
-            resolve(lib, "cuMemFree_v2", d.memFree) &&
-            resolve(lib, "cuMemcpyHtoD_v2", d.memcpyHtoD) &&
-            resolve(lib, "cuMemcpyDtoH_v2", d.memcpyDtoH) &&
-            resolve(lib, "cuMemsetD8_v2", d.memsetD8);
+  bool ok =
+      resolve(lib, "cuInit", d.init) &&
+      resolve(lib, "cuDeviceGetCount", d.deviceGetCount) &&
+      resolve(lib, "cuDeviceGet", d.deviceGet) &&
+      resolve(lib, "cuDeviceGetAttribute", d.deviceGetAttribute) &&
+      resolve(lib, "cuCtxGetCurrent", d.ctxGetCurrent) &&
+      resolve(lib, "cuCtxSetCurrent", d.ctxSetCurrent) &&
+      resolve(lib, "cuCtxGetDevice", d.ctxGetDevice) &&
+      resolve(lib, "cuCtxSynchronize", d.ctxSynchronize) &&
+      resolve(lib, "cuDevicePrimaryCtxRetain", d.devicePrimaryCtxRetain) &&
+      resolve(lib, "cuModuleLoadData", d.moduleLoadData) &&
+      resolve(lib, "cuModuleGetFunction", d.moduleGetFunction) &&
+      resolve(lib, "cuLaunchKernel", d.launchKernel) &&
+      resolve(lib, "cuOccupancyMaxActiveBlocksPerMultiprocessor",
+              d.occupancyMaxActiveBlocksPerMultiprocessor) &&
+      resolve(lib, "cuGetErrorString", d.getErrorString) &&
+      resolve(lib, "cuMemAlloc_v2", d.memAlloc) &&
+      resolve(lib, "cuMemFree_v2", d.memFree) &&
+      resolve(lib, "cuMemcpyHtoD_v2", d.memcpyHtoD) &&
+      resolve(lib, "cuMemcpyDtoH_v2", d.memcpyDtoH) &&
+      resolve(lib, "cuMemsetD8_v2", d.memsetD8);
   if (!ok)
     return {StatusCode::NoDevice,
             "the CUDA driver lacks an entry point mhc needs (driver too old?)"};
   if (CUresult r = d.init(0); r != CUDA_SUCCESS)
-    return {StatusCode::NoDevice, "cuInit failed: " +
-                                      cudaError(d, r, "cuInit").message()};
+    return {StatusCode::NoDevice,
+            "cuInit failed: " + cudaError(d, r, "cuInit").message()};
   int count = 0;
   if (d.deviceGetCount(&count) != CUDA_SUCCESS || count == 0)
     return {StatusCode::NoDevice, "no CUDA device is visible"};

@@ -24,8 +24,7 @@ struct HyperConnectionPlan::Impl {
 
 namespace {
 /// The image of `family` best suited to the device: its own cubin, else PTX.
-const KernelImage *pickImage(const std::string &family, int major,
-                             int minor) {
+const KernelImage *pickImage(const std::string &family, int major, int minor) {
   std::string exact = "sm_" + std::to_string(major * 10 + minor);
   // A cubin runs on its own major version at the same or a higher minor.
   std::string sameMajor = "sm_" + std::to_string(major * 10);
@@ -129,9 +128,10 @@ Status HyperConnectionPlan::select(void *, const Descriptor &descriptor,
   driver.deviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
                             device);
   if (major < 8)
-    return {StatusCode::Unsupported,
-            "the kernels need compute capability 8.0 or newer, the device has " +
-                std::to_string(major) + "." + std::to_string(minor)};
+    return {
+        StatusCode::Unsupported,
+        "the kernels need compute capability 8.0 or newer, the device has " +
+            std::to_string(major) + "." + std::to_string(minor)};
   const KernelImage *image = pickImage(impl->sku.family, major, minor);
   if (!image)
     return {StatusCode::Internal,

@@ -104,8 +104,7 @@ Status validateDescriptor(const Descriptor &d) {
   return Status::ok();
 }
 
-Status selectSku(const Descriptor &d, const Preference &preference,
-                 Sku &sku) {
+Status selectSku(const Descriptor &d, const Preference &preference, Sku &sku) {
   if (Status s = validateDescriptor(d); !s)
     return s;
   if (preference.maxBlocks < 0)
@@ -115,8 +114,9 @@ Status selectSku(const Descriptor &d, const Preference &preference,
     fixed |= v.streams == d.streams && v.channels == d.channels;
   fixed &= !preference.portable;
   sku.vectorWidth = (preference.portable || d.channels % 4 != 0) ? 1 : 4;
-  sku.family = fixed ? "fixed" : sku.vectorWidth == 4 ? "general-v4"
-                                                      : "general-v1";
+  sku.family = fixed                  ? "fixed"
+               : sku.vectorWidth == 4 ? "general-v4"
+                                      : "general-v1";
   sku.threadsPerBlock = fixed ? kFixedThreads : kThreads;
   sku.kernel = "mhc_fused_n" + std::to_string(d.streams) + "_c" +
                (fixed ? std::to_string(d.channels) : std::string("dyn")) +
@@ -169,8 +169,11 @@ Status validateArgs(const Descriptor &d, const Sku &sku, const Args &a) {
 
   size_t rows = size_t(a.batch) * size_t(d.streams) * size_t(d.channels) * 4;
   size_t n = size_t(d.streams);
-  Pointer inputs[] = {{"x", a.x}, {"hRes", a.hRes}, {"hPre", a.hPre},
-                      {"hPost", a.hPost}, {"weight", a.weight}};
+  Pointer inputs[] = {{"x", a.x},
+                      {"hRes", a.hRes},
+                      {"hPre", a.hPre},
+                      {"hPost", a.hPost},
+                      {"weight", a.weight}};
   size_t sizes[] = {rows, n * n * 4, n * 4, n * 4,
                     size_t(d.channels) * dtypeSize(d.weight)};
   for (size_t i = 0; i < 5; ++i)

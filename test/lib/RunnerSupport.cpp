@@ -29,7 +29,6 @@ float uniform(uint64_t &state, float lo, float hi) {
   return static_cast<float>(lo + (hi - lo) * u);
 }
 
-
 template <typename T> struct View {
   T *data;
   int64_t size;
@@ -65,10 +64,9 @@ void check(UnrankedMemRefType<float> *x, UnrankedMemRefType<float> *hRes,
   int64_t batch = xd.sizes[0];
   View<float> o = view(out);
   std::vector<double> ref(o.size);
-  mhc::reference::staticLayer<double>(cfg, batch, view(x).data,
-                                      view(hRes).data, view(hPre).data,
-                                      view(hPost).data, weight.data(),
-                                      ref.data());
+  mhc::reference::staticLayer<double>(cfg, batch, view(x).data, view(hRes).data,
+                                      view(hPre).data, view(hPost).data,
+                                      weight.data(), ref.data());
   double maxErr = 0, maxRef = 0;
   bool finite = true;
   for (int64_t k = 0; k < o.size; ++k) {
@@ -79,8 +77,9 @@ void check(UnrankedMemRefType<float> *x, UnrankedMemRefType<float> *hRes,
   // f32 arithmetic against float64: a few ulps of the output's scale.
   double bound = 1e-5 * std::max(1.0, maxRef);
   bool ok = finite && maxErr <= bound && o.size == batch * cfg.n * cfg.channels;
-  std::printf("elements: %lld max_abs_err: %.3e max_abs_ref: %.3e bound: %.1e\n",
-              static_cast<long long>(o.size), maxErr, maxRef, bound);
+  std::printf(
+      "elements: %lld max_abs_err: %.3e max_abs_ref: %.3e bound: %.1e\n",
+      static_cast<long long>(o.size), maxErr, maxRef, bound);
   std::printf("max_err_ok: %d\n", ok ? 1 : 0);
   std::fflush(stdout);
 }

@@ -69,9 +69,9 @@ struct DeviceBuffer {
 
 struct Case {
   int64_t n, c, b;
-  bool softmax;       // softmax init, M^T x and pre eps (DeepSeek-V4)
+  bool softmax; // softmax init, M^T x and pre eps (DeepSeek-V4)
   DType weight;
-  float logitOffset;  // added to every H_res entry
+  float logitOffset; // added to every H_res entry
   bool portable;
 };
 
@@ -194,8 +194,8 @@ TEST_P(LayerSweep, MatchesFloat64Reference) {
   cfg.init = k.softmax ? ref::SinkhornInit::Softmax : ref::SinkhornInit::Exp;
   cfg.sinkhornEps = d.sinkhornEps;
   cfg.preEps = d.preEps;
-  cfg.orientation = k.softmax ? ref::MixOrientation::Transposed
-                              : ref::MixOrientation::Direct;
+  cfg.orientation =
+      k.softmax ? ref::MixOrientation::Transposed : ref::MixOrientation::Direct;
   std::vector<double> expected(count);
   ref::staticLayer<double>(cfg, k.b, x.data(), hRes.data(), hPre.data(),
                            hPost.data(), wd.data(), expected.data());
@@ -212,8 +212,8 @@ TEST_P(LayerSweep, MatchesFloat64Reference) {
     double err = std::fabs(first[i] - expected[i]);
     maxErr = std::max(maxErr, err);
     // err / allowed: above 1 fails.
-    worstExcess = std::max(worstExcess,
-                           err / (base + rowBound[i / (k.n * k.c)]));
+    worstExcess =
+        std::max(worstExcess, err / (base + rowBound[i / (k.n * k.c)]));
   }
   double rel = maxErr / std::max(1.0, maxRef);
   RecordProperty("max_rel_err", std::to_string(rel));
@@ -292,8 +292,8 @@ TEST_F(PlanOnGpu, CApiRunsEndToEnd) {
   std::vector<uint16_t> wone(1280, ref::toBF16(1.0f));
   w.upload(wone.data(), wone.size() * 2);
   out.poison();
-  mhc_args_t a{x.get(), p.get(), p.get(0), p.get(0), w.get(), out.get(), 3,
-               MHC_DTYPE_BF16};
+  mhc_args_t a{x.get(), p.get(),   p.get(0), p.get(0),
+               w.get(), out.get(), 3,        MHC_DTYPE_BF16};
   ASSERT_EQ(mhc_plan_run(plan, nullptr, nullptr, &a), MHC_STATUS_OK)
       << mhc_last_error();
   ASSERT_CU(gpu()->ctxSynchronize());

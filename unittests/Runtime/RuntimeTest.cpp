@@ -6,9 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mhc-c/Runtime.h"
 #include "CudaDriver.h"
 #include "KernelImages.h"
-#include "mhc-c/Runtime.h"
 #include "mhc/Runtime/HyperConnection.h"
 
 #include <gtest/gtest.h>

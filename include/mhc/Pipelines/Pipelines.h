@@ -26,8 +26,7 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
                      "bin and fatbin need ptxas"),
       llvm::cl::init("isa")};
   PassOptions::Option<std::string> toolkit{
-      *this, "toolkit",
-      llvm::cl::desc("CUDA Toolkit root (libdevice, ptxas)"),
+      *this, "toolkit", llvm::cl::desc("CUDA Toolkit root (libdevice, ptxas)"),
       llvm::cl::init(MHC_DEFAULT_CUDA_HOME)};
   PassOptions::Option<int64_t> threadsPerBlock{
       *this, "threads-per-block", llvm::cl::desc("Threads per block"),

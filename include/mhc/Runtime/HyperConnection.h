@@ -1,4 +1,5 @@
-//===- HyperConnection.h - mhc runtime: plans over fused kernels -*- C++ -*-===//
+//===- HyperConnection.h - mhc runtime: plans over fused kernels -*- C++
+//-*-===//
 //
 // The runtime users of ML frameworks call: describe a layer once, select a
 // plan once (heavy: validates, picks the kernel variant, loads its module),
@@ -40,12 +41,12 @@ enum class MixOrientation { Direct, Transposed };
 
 /// The layer, as mhc.static_layer describes it (docs/DESIGN.md).
 struct Descriptor {
-  int64_t streams = 4;   ///< n, 1..32.
-  int64_t channels = 0;  ///< C >= 1.
-  int64_t maxBatch = 0;  ///< Largest B a run may pass; 0 means no limit.
+  int64_t streams = 4;  ///< n, 1..32.
+  int64_t channels = 0; ///< C >= 1.
+  int64_t maxBatch = 0; ///< Largest B a run may pass; 0 means no limit.
   DType activation = DType::F32;
   DType weight = DType::BF16;
-  float eps = 1e-6f;     ///< RMSNorm eps, > 0.
+  float eps = 1e-6f; ///< RMSNorm eps, > 0.
   int32_t sinkhornIters = 20;
   SinkhornInit sinkhornInit = SinkhornInit::Exp;
   float sinkhornEps = 1e-6f; ///< Used by the softmax convention, > 0.
@@ -104,9 +105,9 @@ const char *toString(StatusCode code);
 
 /// Identity of the kernel variant a plan dispatches to.
 struct Sku {
-  std::string kernel;     ///< e.g. mhc_fused_n4_c4096_v4_wbf16_t256
-  std::string family;     ///< fixed | general-v4 | general-v1
-  std::string arch;       ///< image loaded: sm_80 / sm_90 cubin, or ptx
+  std::string kernel; ///< e.g. mhc_fused_n4_c4096_v4_wbf16_t256
+  std::string family; ///< fixed | general-v4 | general-v1
+  std::string arch;   ///< image loaded: sm_80 / sm_90 cubin, or ptx
   int64_t vectorWidth = 4;
   int64_t threadsPerBlock = 256;
   std::string toString() const;

@@ -118,8 +118,8 @@ void staticLayer(const LayerConfig &cfg, int64_t batch, const In *x,
   std::vector<T> logits(n * n), m(n * n), sPre(n), sPost(n), y(c);
   for (int64_t k = 0; k < n * n; ++k)
     logits[k] = T(hRes[k]);
-  sinkhorn<T>(logits.data(), n, cfg.sinkhornIters, cfg.init,
-              T(cfg.sinkhornEps), m.data());
+  sinkhorn<T>(logits.data(), n, cfg.sinkhornIters, cfg.init, T(cfg.sinkhornEps),
+              m.data());
   for (int64_t i = 0; i < n; ++i) {
     sPre[i] = gate<T>(T(hPre[i]), T(1), T(cfg.preEps));
     sPost[i] = gate<T>(T(hPost[i]), T(2), T(0));

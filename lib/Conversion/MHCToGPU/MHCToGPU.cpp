@@ -118,9 +118,9 @@ struct KernelShape {
     if (shape.unrolledStreams && !ShapedType::isDynamic(shape.channels)) {
       int64_t perPass = shape.threads * shape.vector;
       shape.chunksPerThread = (shape.channels + perPass - 1) / perPass;
-      shape.rowInRegisters = shape.streams * shape.chunksPerThread *
-                                 shape.vector <=
-                             options.maxRowRegisters;
+      shape.rowInRegisters =
+          shape.streams * shape.chunksPerThread * shape.vector <=
+          options.maxRowRegisters;
     }
     return shape;
   }
@@ -197,8 +197,7 @@ public:
         b.setInsertionPointToStart(ifOp.thenBlock());
         scf::YieldOp::create(b, loadRow(first));
         b.setInsertionPointToStart(ifOp.elseBlock());
-        scf::YieldOp::create(
-            b, SmallVector<Value>(types.size(), zeroVector()));
+        scf::YieldOp::create(b, SmallVector<Value>(types.size(), zeroVector()));
       }
       firstRow.assign(ifOp.getResults().begin(), ifOp.getResults().end());
     }
@@ -215,16 +214,15 @@ public:
       // frees, so loads stay in flight while the row finishes.
       Value parity0 = index(0);
       scf::ForOp::create(
-          b, first, rows, step, llvm::to_vector(llvm::concat<Value>(
-                                    firstRow, ValueRange{parity0})),
+          b, first, rows, step,
+          llvm::to_vector(llvm::concat<Value>(firstRow, ValueRange{parity0})),
           [&](OpBuilder &, Location, Value row, ValueRange iter) {
             Value parity = iter.back();
             Value next = addi(row, step);
             Value hasNext =
                 arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, rows);
-            SmallVector<Value> nextRow =
-                processRow(row, llvm::to_vector(iter.drop_back()), parity, next,
-                           hasNext);
+            SmallVector<Value> nextRow = processRow(
+                row, llvm::to_vector(iter.drop_back()), parity, next, hasNext);
             nextRow.push_back(arith::SubIOp::create(b, index(1), parity));
             scf::YieldOp::create(b, nextRow);
           });
@@ -293,15 +291,14 @@ private:
     Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
                                            divisor, f32c(0.0f));
     Value safe = arith::SelectOp::create(b, positive, divisor, f32c(1.0f));
-    scf::ForOp::create(b, index(0), index(shape.streams), index(1),
-                       ValueRange{},
-                       [&](OpBuilder &, Location, Value k, ValueRange) {
-                         Value v = memref::LoadOp::create(b, matrixMem, at(k));
-                         memref::StoreOp::create(
-                             b, arith::DivFOp::create(b, v, safe), matrixMem,
-                             at(k));
-                         scf::YieldOp::create(b);
-                       });
+    scf::ForOp::create(
+        b, index(0), index(shape.streams), index(1), ValueRange{},
+        [&](OpBuilder &, Location, Value k, ValueRange) {
+          Value v = memref::LoadOp::create(b, matrixMem, at(k));
+          memref::StoreOp::create(b, arith::DivFOp::create(b, v, safe),
+                                  matrixMem, at(k));
+          scf::YieldOp::create(b);
+        });
   }
 
   void normalizeRow(Value i, Value addend) {
@@ -344,8 +341,8 @@ private:
         for (int64_t j = 1; j < n; ++j)
           rowMax = arith::MaximumFOp::create(b, rowMax, row[j]);
         for (int64_t j = 0; j < n; ++j)
-          m.push_back(math::ExpOp::create(
-              b, arith::SubFOp::create(b, row[j], rowMax)));
+          m.push_back(
+              math::ExpOp::create(b, arith::SubFOp::create(b, row[j], rowMax)));
       }
       // Divides line `k` (a row when `rows`, else a column) by its sum + a;
       // a zero divisor (only with a = 0) leaves the zero entries as they are.
@@ -358,8 +355,8 @@ private:
           for (int64_t l = 1; l < n; ++l)
             sum = add(sum, at(l));
           Value divisor = add(sum, a);
-          Value positive = arith::CmpFOp::create(
-              b, arith::CmpFPredicate::OGT, divisor, f32c(0.0f));
+          Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
+                                                 divisor, f32c(0.0f));
           Value scale = arith::SelectOp::create(
               b, positive, arith::DivFOp::create(b, f32c(1.0f), divisor),
               f32c(1.0f));
@@ -371,8 +368,8 @@ private:
       for (Value &v : m)
         v = add(v, addend);
       normalize(m, false, addend);
-      Value iters = arith::IndexCastOp::create(b, b.getIndexType(),
-                                               arg(kSinkhornIters));
+      Value iters =
+          arith::IndexCastOp::create(b, b.getIndexType(), arg(kSinkhornIters));
       auto rounds = scf::ForOp::create(
           b, index(1), iters, index(1), m,
           [&](OpBuilder &, Location, Value, ValueRange iter) {
@@ -392,9 +389,8 @@ private:
         Value hPost = memref::LoadOp::create(b, arg(kHPost), index(i));
         memref::StoreOp::create(b, gate(hPre, arg(kPreScale), arg(kPreBias)),
                                 preMem, index(i));
-        memref::StoreOp::create(
-            b, gate(hPost, arg(kPostScale), arg(kPostBias)), postMem,
-            index(i));
+        memref::StoreOp::create(b, gate(hPost, arg(kPostScale), arg(kPostBias)),
+                                postMem, index(i));
       }
     }
     gpu::BarrierOp::create(b);
@@ -413,7 +409,8 @@ private:
           ValueRange{memref::LoadOp::create(b, hRes, ValueRange{i, index(0)})},
           [&](OpBuilder &, Location, Value j, ValueRange acc) {
             Value v = memref::LoadOp::create(b, hRes, ValueRange{i, j});
-            scf::YieldOp::create(b, Value(arith::MaximumFOp::create(b, acc[0], v)));
+            scf::YieldOp::create(
+                b, Value(arith::MaximumFOp::create(b, acc[0], v)));
           });
       scf::ForOp::create(
           b, index(0), index(shape.streams), index(1), ValueRange{},
@@ -445,26 +442,24 @@ private:
     gpu::BarrierOp::create(b);
     Value iters =
         arith::IndexCastOp::create(b, b.getIndexType(), arg(kSinkhornIters));
-    scf::ForOp::create(b, index(1), iters, index(1), ValueRange{},
-                       [&](OpBuilder &, Location, Value, ValueRange) {
-                         forEachStreamThread(
-                             [&](Value i) { normalizeRow(i, addend); });
-                         gpu::BarrierOp::create(b);
-                         forEachStreamThread(
-                             [&](Value j) { normalizeColumn(j, addend); });
-                         gpu::BarrierOp::create(b);
-                         scf::YieldOp::create(b);
-                       });
+    scf::ForOp::create(
+        b, index(1), iters, index(1), ValueRange{},
+        [&](OpBuilder &, Location, Value, ValueRange) {
+          forEachStreamThread([&](Value i) { normalizeRow(i, addend); });
+          gpu::BarrierOp::create(b);
+          forEachStreamThread([&](Value j) { normalizeColumn(j, addend); });
+          gpu::BarrierOp::create(b);
+          scf::YieldOp::create(b);
+        });
   }
 
   /// Small n: every coefficient in a register for the whole kernel.
   bool coefficientsInRegisters() const { return shape.unrolledStreams; }
 
   void loadCoefficients() {
-    Value transposed = arith::CmpIOp::create(b, arith::CmpIPredicate::ne,
-                                             arg(kTransposed),
-                                             arith::ConstantIntOp::create(
-                                                 b, b.getI32Type(), 0));
+    Value transposed = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::ne, arg(kTransposed),
+        arith::ConstantIntOp::create(b, b.getI32Type(), 0));
     this->transposed = transposed;
     if (!coefficientsInRegisters())
       return;
@@ -478,9 +473,9 @@ private:
 
   /// M'[i][j]: M[i][j], or M[j][i] when the kernel applies M^T.
   Value loadMixing(int64_t i, int64_t j) {
-    Value at = arith::SelectOp::create(
-        b, transposed, index(j * shape.streams + i),
-        index(i * shape.streams + j));
+    Value at =
+        arith::SelectOp::create(b, transposed, index(j * shape.streams + i),
+                                index(i * shape.streams + j));
     return memref::LoadOp::create(b, matrixMem, at);
   }
 
@@ -500,8 +495,7 @@ private:
   }
 
   llvm::MaybeAlign alignment(Type element) const {
-    return llvm::MaybeAlign(shape.vector * element.getIntOrFloatBitWidth() /
-                            8);
+    return llvm::MaybeAlign(shape.vector * element.getIntOrFloatBitWidth() / 8);
   }
 
   /// The first channel of chunk k of this thread.
@@ -512,10 +506,9 @@ private:
   SmallVector<Value> loadStreams(Value row, Value c) {
     SmallVector<Value> xs;
     for (int64_t i = 0; i < shape.streams; ++i)
-      xs.push_back(vector::LoadOp::create(b, vecType, arg(kX),
-                                          ValueRange{row, index(i), c},
-                                          /*nontemporal=*/false,
-                                          alignment(f32)));
+      xs.push_back(vector::LoadOp::create(
+          b, vecType, arg(kX), ValueRange{row, index(i), c},
+          /*nontemporal=*/false, alignment(f32)));
     return xs;
   }
 
@@ -562,12 +555,12 @@ private:
     int64_t warps = shape.threads / 32;
     Value base = buffer ? muli(buffer, index(warps)) : index(0);
     for (int32_t offset = 16; offset >= 1; offset /= 2) {
-      auto shuffle = gpu::ShuffleOp::create(b, partial, offset, 32,
-                                            gpu::ShuffleMode::XOR);
+      auto shuffle =
+          gpu::ShuffleOp::create(b, partial, offset, 32, gpu::ShuffleMode::XOR);
       partial = add(partial, shuffle.getShuffleResult());
     }
-    Value leader = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane,
-                                         index(0));
+    Value leader =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
     auto ifOp = scf::IfOp::create(b, leader, /*withElseRegion=*/false);
     {
       OpBuilder::InsertionGuard guard(b);
@@ -668,8 +661,8 @@ private:
         b.setInsertionPointToStart(ifOp.thenBlock());
         scf::YieldOp::create(b, loadStreams(next, c));
         b.setInsertionPointToStart(ifOp.elseBlock());
-        scf::YieldOp::create(
-            b, SmallVector<Value>(shape.streams, zeroVector()));
+        scf::YieldOp::create(b,
+                             SmallVector<Value>(shape.streams, zeroVector()));
       }
       llvm::append_range(nextRow, ifOp.getResults());
     }
@@ -713,8 +706,7 @@ private:
     Value chunks = arith::CeilDivUIOp::create(b, channels, perPass);
     Value streams = index(shape.streams);
     auto loadStream = [&](Value i, Value c) -> Value {
-      return vector::LoadOp::create(b, vecType, arg(kX),
-                                    ValueRange{row, i, c},
+      return vector::LoadOp::create(b, vecType, arg(kX), ValueRange{row, i, c},
                                     /*nontemporal=*/false, alignment(f32));
     };
     auto aggregateRolled = [&](Value c) -> Value {
@@ -722,8 +714,8 @@ private:
           b, index(0), streams, index(1), ValueRange{zeroVector()},
           [&](OpBuilder &, Location, Value i, ValueRange acc) {
             Value s = memref::LoadOp::create(b, preMem, i);
-            scf::YieldOp::create(
-                b, add(acc[0], mul(splat(s), loadStream(i, c))));
+            scf::YieldOp::create(b,
+                                 add(acc[0], mul(splat(s), loadStream(i, c))));
           });
       return loop.getResult(0);
     };
@@ -752,19 +744,18 @@ private:
                   auto mixLoop = scf::ForOp::create(
                       b, index(0), streams, index(1), ValueRange{zeroVector()},
                       [&](OpBuilder &, Location, Value j, ValueRange acc) {
-                        Value at = arith::SelectOp::create(
-                            b, transposed, matrixIndex(j, i),
-                            matrixIndex(i, j));
+                        Value at = arith::SelectOp::create(b, transposed,
+                                                           matrixIndex(j, i),
+                                                           matrixIndex(i, j));
                         Value m = memref::LoadOp::create(b, matrixMem, at);
                         scf::YieldOp::create(
                             b, add(acc[0], mul(splat(m), loadStream(j, c))));
                       });
                   Value post = memref::LoadOp::create(b, postMem, i);
                   Value out = add(mixLoop.getResult(0), mul(splat(post), f));
-                  vector::StoreOp::create(b, out, arg(kOut),
-                                          ValueRange{row, i, c},
-                                          /*nontemporal=*/false,
-                                          alignment(f32));
+                  vector::StoreOp::create(
+                      b, out, arg(kOut), ValueRange{row, i, c},
+                      /*nontemporal=*/false, alignment(f32));
                   scf::YieldOp::create(b);
                 });
             return SmallVector<Value>();
@@ -814,8 +805,7 @@ gpu::GPUFuncOp getOrCreateKernel(ModuleOp module, const KernelShape &shape,
   auto workgroup = gpu::AddressSpaceAttr::get(
       ctx, gpu::GPUDialect::getWorkgroupAddressSpace());
   auto shared = [&](int64_t size) {
-    return MemRefType::get({size}, f32, MemRefLayoutAttrInterface(),
-                           workgroup);
+    return MemRefType::get({size}, f32, MemRefLayoutAttrInterface(), workgroup);
   };
   SmallVector<Type> attributions = {shared(n * n), shared(n), shared(n),
                                     shared(2 * shape.threads / 32)};
@@ -824,8 +814,8 @@ gpu::GPUFuncOp getOrCreateKernel(ModuleOp module, const KernelShape &shape,
   auto func = gpu::GPUFuncOp::create(
       b, name, FunctionType::get(ctx, params, {}), attributions);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
-  func.setKnownBlockSizeAttr(DenseI32ArrayAttr::get(
-      ctx, {static_cast<int32_t>(shape.threads), 1, 1}));
+  func.setKnownBlockSizeAttr(
+      DenseI32ArrayAttr::get(ctx, {static_cast<int32_t>(shape.threads), 1, 1}));
   // The backend vectorizes consecutive shared-memory loads (the warp
   // partials) up to 16 bytes: state that alignment so the accesses it forms
   // are legal (without it a 32-byte array could sit at a 4-byte boundary).
@@ -834,8 +824,8 @@ gpu::GPUFuncOp getOrCreateKernel(ModuleOp module, const KernelShape &shape,
                                      b.getI64IntegerAttr(16));
   // A register budget for the rows in flight per SM (.minnctapersm).
   if (shape.minBlocksPerSM > 0)
-    func->setAttr("nvvm.minctasm", b.getI32IntegerAttr(
-                                       static_cast<int32_t>(shape.minBlocksPerSM)));
+    func->setAttr("nvvm.minctasm", b.getI32IntegerAttr(static_cast<int32_t>(
+                                       shape.minBlocksPerSM)));
   KernelEmitter(b, shape, func).emit();
   return func;
 }
@@ -891,7 +881,8 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
                   .getResult());
 
     auto f32 = [&](APFloat v) -> Value {
-      return arith::ConstantOp::create(b, b.getF32FloatAttr(v.convertToFloat()));
+      return arith::ConstantOp::create(b,
+                                       b.getF32FloatAttr(v.convertToFloat()));
     };
     auto i32 = [&](int64_t v) -> Value {
       return arith::ConstantIntOp::create(b, b.getI32Type(), v);
@@ -910,8 +901,8 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
 
     // One block per row, at least one block; the kernel loops over the rest.
     Value rows = memref::DimOp::create(b, out, 0);
-    Value grid = arith::MaxUIOp::create(
-        b, rows, arith::ConstantIndexOp::create(b, 1));
+    Value grid =
+        arith::MaxUIOp::create(b, rows, arith::ConstantIndexOp::create(b, 1));
     Value one = arith::ConstantIndexOp::create(b, 1);
     Value threads = arith::ConstantIndexOp::create(b, shape.threads);
     gpu::LaunchFuncOp::create(b, kernel, gpu::KernelDim3{grid, one, one},
@@ -943,9 +934,9 @@ struct ConvertMHCToGPUPass
           << "vector-width must be 1, 2 or 4, got " << vectorWidth;
       return signalPassFailure();
     }
-    FusedKernelOptions options{threadsPerBlock, vectorWidth, maxRowRegisters,
-                               maxUnrolledStreams, minBlocksPerSM,
-                               pipelineRows};
+    FusedKernelOptions options{threadsPerBlock, vectorWidth,
+                               maxRowRegisters, maxUnrolledStreams,
+                               minBlocksPerSM,  pipelineRows};
     RewritePatternSet patterns(&getContext());
     populateMHCToGPUPatterns(patterns, options);
     ConversionTarget target(getContext());

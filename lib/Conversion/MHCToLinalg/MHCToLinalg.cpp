@@ -47,8 +47,8 @@ Value filled(ImplicitLocOpBuilder &b, Value empty, float value) {
 /// One linalg.generic with a single output; `body` gets the scalars of the
 /// inputs followed by the output's and returns the new output scalar.
 Value generic(ImplicitLocOpBuilder &b, ValueRange inputs, Value init,
-              ArrayRef<AffineMap> maps,
-              ArrayRef<utils::IteratorType> iterators, BodyFn body) {
+              ArrayRef<AffineMap> maps, ArrayRef<utils::IteratorType> iterators,
+              BodyFn body) {
   auto op = linalg::GenericOp::create(
       b, init.getType(), inputs, init, maps, iterators,
       [&](OpBuilder &nested, Location loc, ValueRange args) {
@@ -73,8 +73,8 @@ constexpr auto red = utils::IteratorType::reduction;
 //===----------------------------------------------------------------------===//
 
 /// Per-row (dim 0) or per-column (dim 1) reduction of an n x n matrix.
-Value reduceMatrix(ImplicitLocOpBuilder &b, Value m, unsigned keep,
-                   float init, bool isMax) {
+Value reduceMatrix(ImplicitLocOpBuilder &b, Value m, unsigned keep, float init,
+                   bool isMax) {
   auto type = cast<RankedTensorType>(m.getType());
   int64_t n = type.getDimSize(0);
   Value acc = filled(
@@ -96,28 +96,24 @@ Value divideMatrix(ImplicitLocOpBuilder &b, Value m, Value sums, unsigned dim,
                    Value addend) {
   MLIRContext *ctx = b.getContext();
   AffineMap identity = map(ctx, 2, {0, 1});
-  return generic(b, {m, sums}, tensor::EmptyOp::create(
-                                   b, cast<RankedTensorType>(m.getType())
-                                          .getShape(),
-                                   b.getF32Type()),
-                 {identity, map(ctx, 2, {dim}), identity}, {par, par},
-                 [&](ImplicitLocOpBuilder &nb, ValueRange a) -> Value {
-                   Value divisor = arith::AddFOp::create(nb, a[1], addend);
-                   Value zero =
-                       arith::ConstantOp::create(nb, nb.getF32FloatAttr(0));
-                   Value one =
-                       arith::ConstantOp::create(nb, nb.getF32FloatAttr(1));
-                   Value positive = arith::CmpFOp::create(
-                       nb, arith::CmpFPredicate::OGT, divisor, zero);
-                   Value safe =
-                       arith::SelectOp::create(nb, positive, divisor, one);
-                   return arith::DivFOp::create(nb, a[0], safe);
-                 });
+  return generic(
+      b, {m, sums},
+      tensor::EmptyOp::create(b, cast<RankedTensorType>(m.getType()).getShape(),
+                              b.getF32Type()),
+      {identity, map(ctx, 2, {dim}), identity}, {par, par},
+      [&](ImplicitLocOpBuilder &nb, ValueRange a) -> Value {
+        Value divisor = arith::AddFOp::create(nb, a[1], addend);
+        Value zero = arith::ConstantOp::create(nb, nb.getF32FloatAttr(0));
+        Value one = arith::ConstantOp::create(nb, nb.getF32FloatAttr(1));
+        Value positive =
+            arith::CmpFOp::create(nb, arith::CmpFPredicate::OGT, divisor, zero);
+        Value safe = arith::SelectOp::create(nb, positive, divisor, one);
+        return arith::DivFOp::create(nb, a[0], safe);
+      });
 }
 
 Value normalize(ImplicitLocOpBuilder &b, Value m, unsigned dim, Value addend) {
-  return divideMatrix(b, m, reduceMatrix(b, m, dim, 0.0f, false), dim,
-                      addend);
+  return divideMatrix(b, m, reduceMatrix(b, m, dim, 0.0f, false), dim, addend);
 }
 
 struct SinkhornToLinalg : OpRewritePattern<SinkhornOp> {
@@ -129,17 +125,16 @@ struct SinkhornToLinalg : OpRewritePattern<SinkhornOp> {
     MLIRContext *ctx = b.getContext();
     Value h = op.getLogits();
     auto type = cast<RankedTensorType>(h.getType());
-    Value rowMax = reduceMatrix(
-        b, h, 0, -std::numeric_limits<float>::infinity(), true);
+    Value rowMax =
+        reduceMatrix(b, h, 0, -std::numeric_limits<float>::infinity(), true);
     AffineMap identity = map(ctx, 2, {0, 1});
-    Value m = generic(b, {h, rowMax},
-                      tensor::EmptyOp::create(b, type.getShape(),
-                                              b.getF32Type()),
-                      {identity, map(ctx, 2, {0}), identity}, {par, par},
-                      [&](ImplicitLocOpBuilder &nb, ValueRange a) -> Value {
-                        return math::ExpOp::create(
-                            nb, arith::SubFOp::create(nb, a[0], a[1]));
-                      });
+    Value m = generic(
+        b, {h, rowMax},
+        tensor::EmptyOp::create(b, type.getShape(), b.getF32Type()),
+        {identity, map(ctx, 2, {0}), identity}, {par, par},
+        [&](ImplicitLocOpBuilder &nb, ValueRange a) -> Value {
+          return math::ExpOp::create(nb, arith::SubFOp::create(nb, a[0], a[1]));
+        });
     bool softmax = op.getInit() == SinkhornInit::Softmax;
     Value addend = arith::ConstantOp::create(
         b, b.getF32FloatAttr(softmax ? op.getEps().convertToFloat() : 0.0f));
@@ -179,10 +174,10 @@ struct GateToLinalg : OpRewritePattern<GateOp> {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     MLIRContext *ctx = b.getContext();
     auto type = cast<RankedTensorType>(op.getType());
-    Value scale = arith::ConstantOp::create(b, b.getF32FloatAttr(
-                                                   op.getScale().convertToFloat()));
-    Value bias = arith::ConstantOp::create(b, b.getF32FloatAttr(
-                                                  op.getBias().convertToFloat()));
+    Value scale = arith::ConstantOp::create(
+        b, b.getF32FloatAttr(op.getScale().convertToFloat()));
+    Value bias = arith::ConstantOp::create(
+        b, b.getF32FloatAttr(op.getBias().convertToFloat()));
     Value result = generic(
         b, op.getLogits(),
         tensor::EmptyOp::create(b, type.getShape(), b.getF32Type()),
@@ -190,10 +185,10 @@ struct GateToLinalg : OpRewritePattern<GateOp> {
         [&](ImplicitLocOpBuilder &nb, ValueRange a) -> Value {
           Value one = arith::ConstantOp::create(nb, nb.getF32FloatAttr(1));
           Value e = math::ExpOp::create(nb, arith::NegFOp::create(nb, a[0]));
-          Value s = arith::DivFOp::create(
-              nb, one, arith::AddFOp::create(nb, one, e));
-          return arith::AddFOp::create(
-              nb, arith::MulFOp::create(nb, scale, s), bias);
+          Value s =
+              arith::DivFOp::create(nb, one, arith::AddFOp::create(nb, one, e));
+          return arith::AddFOp::create(nb, arith::MulFOp::create(nb, scale, s),
+                                       bias);
         });
     rewriter.replaceOp(op, result);
     return success();
@@ -234,19 +229,19 @@ struct RMSNormToLinalg : OpRewritePattern<RMSNormOp> {
     Value y = op.getInput();
     auto type = cast<RankedTensorType>(y.getType());
     Type f32 = b.getF32Type();
-    Value sums = filled(
-        b, emptyTensor(b, {type.getDimSize(0)}, f32, y, {0}), 0.0f);
-    sums = generic(b, y, sums, {map(ctx, 2, {0, 1}), map(ctx, 2, {0})},
-                   {par, red},
-                   [&](ImplicitLocOpBuilder &nb, ValueRange a) -> Value {
-                     return arith::AddFOp::create(
-                         nb, a[1], arith::MulFOp::create(nb, a[0], a[0]));
-                   });
+    Value sums =
+        filled(b, emptyTensor(b, {type.getDimSize(0)}, f32, y, {0}), 0.0f);
+    sums =
+        generic(b, y, sums, {map(ctx, 2, {0, 1}), map(ctx, 2, {0})}, {par, red},
+                [&](ImplicitLocOpBuilder &nb, ValueRange a) -> Value {
+                  return arith::AddFOp::create(
+                      nb, a[1], arith::MulFOp::create(nb, a[0], a[0]));
+                });
     Value channels = tensor::DimOp::create(b, y, 1);
     Value count = arith::UIToFPOp::create(
         b, f32, arith::IndexCastUIOp::create(b, b.getI64Type(), channels));
-    Value eps = arith::ConstantOp::create(b, b.getF32FloatAttr(
-                                                 op.getEps().convertToFloat()));
+    Value eps = arith::ConstantOp::create(
+        b, b.getF32FloatAttr(op.getEps().convertToFloat()));
     Value result = generic(
         b, {y, sums, op.getWeight()},
         emptyTensor(b, type.getShape(), f32, y, {0, 1}),
@@ -254,8 +249,8 @@ struct RMSNormToLinalg : OpRewritePattern<RMSNormOp> {
          map(ctx, 2, {0, 1})},
         {par, par}, [&](ImplicitLocOpBuilder &nb, ValueRange a) -> Value {
           Value mean = arith::DivFOp::create(nb, a[1], count);
-          Value inv = math::RsqrtOp::create(
-              nb, arith::AddFOp::create(nb, mean, eps));
+          Value inv =
+              math::RsqrtOp::create(nb, arith::AddFOp::create(nb, mean, eps));
           Value w = a[2];
           if (!w.getType().isF32())
             w = arith::ExtFOp::create(nb, nb.getF32Type(), w);
@@ -287,14 +282,14 @@ struct MixToLinalg : OpRewritePattern<MixOp> {
     bool transposed = op.getOrientation() == MixOrientation::Transposed;
     AffineMap matrixMap =
         transposed ? map(ctx, 4, {3, 1}) : map(ctx, 4, {1, 3});
-    Value out = generic(
-        b, {op.getX(), op.getMatrix()}, init,
-        {map(ctx, 4, {0, 3, 2}), matrixMap, map(ctx, 4, {0, 1, 2})},
-        {par, par, par, red},
-        [&](ImplicitLocOpBuilder &nb, ValueRange a) -> Value {
-          return arith::AddFOp::create(nb, a[2],
-                                       arith::MulFOp::create(nb, a[1], a[0]));
-        });
+    Value out =
+        generic(b, {op.getX(), op.getMatrix()}, init,
+                {map(ctx, 4, {0, 3, 2}), matrixMap, map(ctx, 4, {0, 1, 2})},
+                {par, par, par, red},
+                [&](ImplicitLocOpBuilder &nb, ValueRange a) -> Value {
+                  return arith::AddFOp::create(
+                      nb, a[2], arith::MulFOp::create(nb, a[1], a[0]));
+                });
     rewriter.replaceOp(op, out);
     return success();
   }

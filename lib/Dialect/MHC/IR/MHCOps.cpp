@@ -21,7 +21,8 @@ using namespace mlir::mhc;
 //===----------------------------------------------------------------------===//
 
 namespace {
-/// The dimensions every mhc op agrees on. A dynamic one is ShapedType::kDynamic.
+/// The dimensions every mhc op agrees on. A dynamic one is
+/// ShapedType::kDynamic.
 struct LayerDims {
   int64_t batch;
   int64_t streams;
@@ -47,8 +48,8 @@ static LogicalResult verifyPositiveFinite(Operation *op, StringRef name,
 
 static LogicalResult verifyFinite(Operation *op, StringRef name, float value) {
   if (!std::isfinite(value))
-    return op->emitOpError() << "requires '" << name
-                             << "' to be finite, got " << value;
+    return op->emitOpError()
+           << "requires '" << name << "' to be finite, got " << value;
   return success();
 }
 
@@ -63,8 +64,9 @@ static FailureOr<LayerDims> verifyStreams(Operation *op, StringRef name,
     return op->emitOpError() << "requires at least one stream (dimension 1 of '"
                              << name << "'), got " << dims.streams;
   if (!ShapedType::isDynamic(dims.channels) && dims.channels < 1)
-    return op->emitOpError() << "requires at least one channel (dimension 2 of '"
-                             << name << "'), got " << dims.channels;
+    return op->emitOpError()
+           << "requires at least one channel (dimension 2 of '" << name
+           << "'), got " << dims.channels;
   return dims;
 }
 
@@ -82,9 +84,9 @@ static LogicalResult verifyCoeffs(Operation *op, StringRef name,
 static LogicalResult verifyMatrix(Operation *op, StringRef name,
                                   RankedTensorType type, int64_t streams) {
   if (type.getDimSize(0) != streams || type.getDimSize(1) != streams)
-    return op->emitOpError() << "requires '" << name << "' to be " << streams
-                             << "x" << streams << " (streams x streams), got "
-                             << type;
+    return op->emitOpError()
+           << "requires '" << name << "' to be " << streams << "x" << streams
+           << " (streams x streams), got " << type;
   return success();
 }
 
@@ -94,8 +96,8 @@ static LogicalResult verifyRows(Operation *op, StringRef name,
   if (dimsConflict(type.getDimSize(0), dims.batch) ||
       dimsConflict(type.getDimSize(1), dims.channels))
     return op->emitOpError()
-           << "requires '" << name << "' to be " << dimString(dims.batch)
-           << "x" << dimString(dims.channels)
+           << "requires '" << name << "' to be " << dimString(dims.batch) << "x"
+           << dimString(dims.channels)
            << " (tokens x channels, as the streams), got " << type;
   return success();
 }
@@ -187,8 +189,8 @@ OpFoldResult SinkhornOp::fold(FoldAdaptor adaptor) {
   return foldConstant(adaptor.getLogits(), [&](ArrayRef<double> in,
                                                MutableArrayRef<double> out) {
     ::mhc::reference::sinkhorn<double>(in.data(), n, getIters(),
-                                toReference(getInit()),
-                                getEps().convertToDouble(), out.data());
+                                       toReference(getInit()),
+                                       getEps().convertToDouble(), out.data());
   });
 }
 
@@ -221,8 +223,8 @@ OpFoldResult GateOp::fold(FoldAdaptor adaptor) {
 LogicalResult AggregateOp::verify() {
   FailureOr<LayerDims> dims = verifyStreams(*this, "x", getX().getType());
   if (failed(dims) ||
-      failed(verifyCoeffs(*this, "coeffs", getCoeffs().getType(),
-                          dims->streams)))
+      failed(
+          verifyCoeffs(*this, "coeffs", getCoeffs().getType(), dims->streams)))
     return failure();
   return verifyRows(*this, "result", getResult().getType(), *dims);
 }
@@ -249,10 +251,9 @@ LogicalResult MixOp::verify() {
   if (failed(dims))
     return failure();
   Operation *op = *this;
-  if (failed(verifyMatrix(op, "matrix", getMatrix().getType(),
-                          dims->streams)) ||
-      failed(verifyCoeffs(op, "coeffs", getCoeffs().getType(),
-                          dims->streams)))
+  if (failed(
+          verifyMatrix(op, "matrix", getMatrix().getType(), dims->streams)) ||
+      failed(verifyCoeffs(op, "coeffs", getCoeffs().getType(), dims->streams)))
     return failure();
   return verifyRows(op, "f", getF().getType(), *dims);
 }

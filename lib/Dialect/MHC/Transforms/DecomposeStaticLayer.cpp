@@ -24,9 +24,9 @@ struct DecomposeStaticLayer : OpRewritePattern<StaticLayerOp> {
     auto rowsType = RankedTensorType::get(
         {xType.getDimSize(0), xType.getDimSize(2)}, xType.getElementType());
 
-    Value m = SinkhornOp::create(rewriter, loc, op.getHRes(),
-                                 op.getSinkhornIters(), op.getSinkhornInit(),
-                                 op.getSinkhornEps());
+    Value m =
+        SinkhornOp::create(rewriter, loc, op.getHRes(), op.getSinkhornIters(),
+                           op.getSinkhornInit(), op.getSinkhornEps());
     Value sPre = GateOp::create(rewriter, loc, op.getHPre(), APFloat(1.0f),
                                 op.getPreEps());
     Value sPost = GateOp::create(rewriter, loc, op.getHPost(), APFloat(2.0f),
