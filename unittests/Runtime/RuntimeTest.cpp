@@ -139,6 +139,40 @@ TEST(KernelImages, CoverEverySku) {
   EXPECT_EQ(checked, 32 * 9 * 2 * 2);
 }
 
+/// The kernel ABI the runtime packs (Plan.cpp) is the one the lowering
+/// emits: memref descriptors of x [3-d], h_res [2-d], h_pre, h_post, weight
+/// [1-d], out [3-d] (allocated, aligned, offset, sizes, strides: 40 words),
+/// then 6 f32 and 2 i32 scalars, in every embedded kernel.
+TEST(KernelImages, ParameterListsMatchTheRuntimeABI) {
+  using detail::kKernelImages;
+  using detail::kNumKernelImages;
+  int kernels = 0;
+  for (size_t i = 0; i < kNumKernelImages; ++i) {
+    if (std::string(kKernelImages[i].arch) != "ptx")
+      continue;
+    std::string ptx = reinterpret_cast<const char *>(kKernelImages[i].data);
+    for (size_t at = ptx.find(".entry "); at != std::string::npos;
+         at = ptx.find(".entry ", at + 1)) {
+      size_t end = ptx.find(')', at);
+      std::string params = ptx.substr(at, end - at);
+      auto count = [&](const std::string &what) {
+        int n = 0;
+        for (size_t p = params.find(what); p != std::string::npos;
+             p = params.find(what, p + 1))
+          ++n;
+        return n;
+      };
+      std::string name = params.substr(7, params.find('(') - 7);
+      EXPECT_EQ(count(".param .u64"), 9 + 7 + 5 + 5 + 5 + 9) << name;
+      EXPECT_EQ(count(".param .f32"), 6) << name;
+      EXPECT_EQ(count(".param .u32"), 2) << name;
+      ++kernels;
+    }
+  }
+  // 18 fixed + 64 general-v4 + 64 general-v1 kernels.
+  EXPECT_EQ(kernels, 18 + 64 + 64);
+}
+
 class ArgsTest : public ::testing::Test {
 protected:
   // Fake device addresses: validation never dereferences them.
