@@ -18,8 +18,10 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
     serves all of them.
 
     Mapping: a block of `threads-per-block` threads per token row, in a
-    grid-stride loop over rows. The prologue (Sinkhorn on n x n in shared
-    memory, one thread per row/column; the gates) runs once per block. Each
+    grid-stride loop over rows. The prologue runs once per block: for
+    n <= `max-unrolled-streams`, warp 0 runs Sinkhorn on the n x n matrix in
+    registers and publishes M and the gates in shared memory behind one
+    barrier; for larger n, thread i owns row i then column i in shared memory. Each
     thread owns the channel chunks `c = (k * threads + tid) * vector-width`
     and accesses them with `vector-width`-wide loads and stores that state
     their alignment. When C is static and the row fits in
