@@ -66,8 +66,9 @@ def ConvertMHCToLinalg : Pass<"convert-mhc-to-linalg"> {
     Lowers `mhc.sinkhorn`, `mhc.gate`, `mhc.aggregate`, `mhc.rms_norm` and
     `mhc.mix` to `linalg.generic` / `linalg.fill` on tensors (Sinkhorn's
     rounds as an `scf.for`), the portable path that runs on a CPU and
-    composes with linalg-based compilers. `mhc.static_layer` is decomposed
-    first by `--mhc-decompose`.
+    composes with linalg-based compilers. An `mhc.fused_layer` is inlined and
+    its parts lowered the same way. `mhc.static_layer` is decomposed first by
+    `--mhc-decompose`.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

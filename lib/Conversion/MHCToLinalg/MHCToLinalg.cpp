@@ -295,6 +295,23 @@ struct MixToLinalg : OpRewritePattern<MixOp> {
   }
 };
 
+/// A fused unit has no loop nest of its own on the CPU: its body (the parts)
+/// is inlined in place of it, and the parts are lowered like any others.
+struct FusedLayerToParts : OpRewritePattern<FusedLayerOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(FusedLayerOp op,
+                                PatternRewriter &rewriter) const override {
+    Block &body = op.getBody().front();
+    auto yield = cast<YieldOp>(body.getTerminator());
+    Value result = yield.getValues().front();
+    rewriter.inlineBlockBefore(&body, op, op.getInputs());
+    rewriter.replaceOp(op, result);
+    rewriter.eraseOp(yield);
+    return success();
+  }
+};
+
 struct ConvertMHCToLinalgPass
     : mhc::impl::ConvertMHCToLinalgBase<ConvertMHCToLinalgPass> {
   void runOnOperation() override {
@@ -312,5 +329,6 @@ struct ConvertMHCToLinalgPass
 
 void mlir::mhc::populateMHCToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<SinkhornToLinalg, GateToLinalg, AggregateToLinalg,
-               RMSNormToLinalg, MixToLinalg>(patterns.getContext());
+               RMSNormToLinalg, MixToLinalg, FusedLayerToParts>(
+      patterns.getContext());
 }

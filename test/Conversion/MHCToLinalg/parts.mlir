@@ -67,3 +67,28 @@ func.func @gate(%h: tensor<4xf32>) -> tensor<4xf32> {
   %s = mhc.gate %h {scale = 2.0 : f32} : tensor<4xf32>
   return %s : tensor<4xf32>
 }
+
+// -----
+
+// A fused unit is inlined and its parts lowered: no mhc op is left.
+// CHECK-LABEL: func.func @fused
+// CHECK-NOT: mhc.
+// CHECK: math.exp
+// CHECK: math.rsqrt
+// CHECK-NOT: mhc.
+// CHECK: return
+func.func @fused(%x: tensor<?x2x8xf32>, %hr: tensor<2x2xf32>, %hp: tensor<2xf32>,
+    %hq: tensor<2xf32>, %w: tensor<8xf32>) -> tensor<?x2x8xf32> {
+  %out = mhc.fused_layer ins(%x, %hr, %hp, %hq, %w : tensor<?x2x8xf32>, tensor<2x2xf32>,
+      tensor<2xf32>, tensor<2xf32>, tensor<8xf32>) -> tensor<?x2x8xf32> {
+  ^bb0(%bx: tensor<?x2x8xf32>, %br: tensor<2x2xf32>, %bp: tensor<2xf32>, %bq: tensor<2xf32>, %bw: tensor<8xf32>):
+    %m = mhc.sinkhorn %br : tensor<2x2xf32>
+    %sp = mhc.gate %bp : tensor<2xf32>
+    %sq = mhc.gate %bq {scale = 2.0 : f32} : tensor<2xf32>
+    %y = mhc.aggregate %bx, %sp : tensor<?x2x8xf32>, tensor<2xf32> -> tensor<?x8xf32>
+    %f = mhc.rms_norm %y, %bw {eps = 1.0e-06 : f32} : tensor<?x8xf32>, tensor<8xf32>
+    %o = mhc.mix %bx, %m, %sq, %f : tensor<?x2x8xf32>, tensor<2x2xf32>, tensor<2xf32>, tensor<?x8xf32>
+    mhc.yield %o : tensor<?x2x8xf32>
+  }
+  return %out : tensor<?x2x8xf32>
+}
