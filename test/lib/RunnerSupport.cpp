@@ -43,7 +43,6 @@ template <typename T> View<T> view(UnrankedMemRefType<T> *m) {
   return {d.data + d.offset, size};
 }
 
-template <typename W>
 void check(UnrankedMemRefType<float> *x, UnrankedMemRefType<float> *hRes,
            UnrankedMemRefType<float> *hPre, UnrankedMemRefType<float> *hPost,
            const std::vector<double> &weight, UnrankedMemRefType<float> *out,
@@ -110,8 +109,8 @@ void _mlir_ciface_mhcCheckStaticLayerF32(
     int64_t transposed) {
   View<float> w = view(weight);
   std::vector<double> wd(w.data, w.data + w.size);
-  check<float>(x, hRes, hPre, hPost, wd, out, eps, iters, init, sinkhornEps,
-               preEps, transposed);
+  check(x, hRes, hPre, hPost, wd, out, eps, iters, init, sinkhornEps, preEps,
+        transposed);
 }
 
 void _mlir_ciface_mhcCheckStaticLayerBF16(
@@ -124,7 +123,7 @@ void _mlir_ciface_mhcCheckStaticLayerBF16(
   std::vector<double> wd(w.size);
   for (int64_t k = 0; k < w.size; ++k)
     wd[k] = mhc::reference::fromBF16(w.data[k]);
-  check<uint16_t>(x, hRes, hPre, hPost, wd, out, eps, iters, init, sinkhornEps,
-                  preEps, transposed);
+  check(x, hRes, hPre, hPost, wd, out, eps, iters, init, sinkhornEps, preEps,
+        transposed);
 }
 }

@@ -318,6 +318,16 @@ private:
     return add(mul(scale, s), bias);
   }
 
+  /// s_pre[i] and s_post[i] into shared memory.
+  void storeGates(Value i) {
+    Value hPre = memref::LoadOp::create(b, arg(kHPre), i);
+    Value hPost = memref::LoadOp::create(b, arg(kHPost), i);
+    memref::StoreOp::create(b, gate(hPre, arg(kPreScale), arg(kPreBias)),
+                            preMem, i);
+    memref::StoreOp::create(b, gate(hPost, arg(kPostScale), arg(kPostBias)),
+                            postMem, i);
+  }
+
   /// Small n: warp 0 runs Sinkhorn on the whole n x n matrix in registers
   /// (unrolled, no barrier per round), multiplying by the reciprocal of each
   /// row / column sum, then lane 0 publishes M and the gates in shared memory
@@ -385,12 +395,7 @@ private:
       for (int64_t k = 0; k < n * n; ++k)
         memref::StoreOp::create(b, rounds.getResult(k), matrixMem, index(k));
       for (int64_t i = 0; i < n; ++i) {
-        Value hPre = memref::LoadOp::create(b, arg(kHPre), index(i));
-        Value hPost = memref::LoadOp::create(b, arg(kHPost), index(i));
-        memref::StoreOp::create(b, gate(hPre, arg(kPreScale), arg(kPreBias)),
-                                preMem, index(i));
-        memref::StoreOp::create(b, gate(hPost, arg(kPostScale), arg(kPostBias)),
-                                postMem, index(i));
+        storeGates(index(i));
       }
     }
     gpu::BarrierOp::create(b);
@@ -430,12 +435,7 @@ private:
             memref::StoreOp::create(b, add(v, addend), matrixMem, at);
             scf::YieldOp::create(b);
           });
-      Value hPre = memref::LoadOp::create(b, arg(kHPre), i);
-      Value hPost = memref::LoadOp::create(b, arg(kHPost), i);
-      memref::StoreOp::create(b, gate(hPre, arg(kPreScale), arg(kPreBias)),
-                              preMem, i);
-      memref::StoreOp::create(b, gate(hPost, arg(kPostScale), arg(kPostBias)),
-                              postMem, i);
+      storeGates(i);
     });
     gpu::BarrierOp::create(b);
     forEachStreamThread([&](Value j) { normalizeColumn(j, addend); });
