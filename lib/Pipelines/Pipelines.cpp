@@ -25,7 +25,8 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertMHCToGPU(ConvertMHCToGPUOptions{
       options.threadsPerBlock, options.vectorWidth, options.maxRowRegisters,
       options.maxUnrolledStreams, options.minBlocksPerSM,
-      options.pipelineRows}));
+      options.pipelineRows, options.stageWeights,
+      options.coefficientsInRegisters}));
 
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

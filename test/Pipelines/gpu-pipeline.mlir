@@ -19,17 +19,30 @@
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTX
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXST
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXSH
+// RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXRCP
+// Each row is loaded by 16 16-byte loads per thread: once for the block's
+// first row (before the prologue) and once in the loop for the next row.
 // PTX: .visible .entry mhc_fused_n4_c4096_v4_wbf16_t256(
 // PTX-NOT: call
 // PTX-NOT: .local
-// PTX-COUNT-16: ld.global.v4.b32
+// PTX-COUNT-32: ld.global.v4.b32
 // PTX-NOT: ld.global.v4.b32
 // PTXST-COUNT-16: st.global.v4.b32
 // PTXST-NOT: st.global
 // Shared arrays are 16-byte aligned: the backend forms 16-byte shared loads.
-// (The coefficient arrays, indexed by constants only, become scalars.)
-// PTXSH: .shared .align 16 .b8 __wg_mhc_fused_n4_c4096_v4_wbf16_t256_0[64];
+// (M', indexed by constants only, becomes scalars.) The weight is staged as
+// f32 and read back with 16-byte shared loads.
 // PTXSH: .shared .align 16 .b8 __wg_mhc_fused_n4_c4096_v4_wbf16_t256_3[64];
+// PTXSH: .shared .align 16 .b8 __wg_mhc_fused_n4_c4096_v4_wbf16_t256_4[16384];
+// PTXSH-COUNT-4: st.shared.v4.b32
+// PTXSH-COUNT-4: ld.shared.v4.b32 {{.*}}[%rd{{[0-9]+}}{{(\+[0-9]+)?}}];
+// Sinkhorn uses the approximate reciprocal: 8 for the first round, then 8
+// per round in the loop over the remaining rounds.
+// PTXRCP-COUNT-8: rcp.approx.f32
+// PTXRCP: $L__BB0_[[ROUNDS:[0-9]+]]:
+// PTXRCP-COUNT-8: rcp.approx.f32
+// PTXRCP-NOT: rcp
+// PTXRCP: @%p{{[0-9]+}} bra {{.*}}$L__BB0_[[ROUNDS]];
 func.func @static_layer(%x: tensor<?x4x4096xf32>, %h_res: tensor<4x4xf32>,
                         %h_pre: tensor<4xf32>, %h_post: tensor<4xf32>,
                         %weight: tensor<4096xbf16>) -> tensor<?x4x4096xf32> {

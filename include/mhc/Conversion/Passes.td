@@ -51,6 +51,15 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
     Option<"pipelineRows", "pipeline-rows", "bool", "false",
            "With the row in registers, load each chunk of the block's next "
            "row as the same chunk of the current row is stored">,
+    Option<"stageWeights", "stage-weights", "bool", "true",
+           "With the row in registers, copy the weight (as f32) into shared "
+           "memory once per block instead of loading it from global memory "
+           "after every row's reduction">,
+    Option<"coefficientsInRegisters", "coefficients-in-registers", "bool",
+           "true",
+           "With unrolled streams, hold M', s_pre and s_post in registers for "
+           "the whole kernel (n^2 + 2n of them); false reads them from shared "
+           "memory where used">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

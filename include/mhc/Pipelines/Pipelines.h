@@ -50,6 +50,14 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "pipeline-rows",
       llvm::cl::desc("Load the next row while storing the current one"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> stageWeights{
+      *this, "stage-weights",
+      llvm::cl::desc("Keep the weight in shared memory (row in registers)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> coefficientsInRegisters{
+      *this, "coefficients-in-registers",
+      llvm::cl::desc("Hold the mixing coefficients in registers (small n)"),
+      llvm::cl::init(true)};
   PassOptions::Option<std::string> outputPrefix{
       *this, "output-prefix",
       llvm::cl::desc("When set, write each kernel binary to "

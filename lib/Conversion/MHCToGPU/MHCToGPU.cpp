@@ -97,6 +97,8 @@ struct KernelShape {
   bool unrolledStreams;    // Stream loops unrolled, coefficients in registers.
   int64_t minBlocksPerSM;  // 0: no register budget requested.
   bool pipelineRows;       // Load the next row as the current one is stored.
+  bool stageWeights;       // Weight as f32 in shared memory (row in registers).
+  bool coefficientsInRegisters; // With unrolled streams: M', s_pre, s_post.
 
   static KernelShape get(RankedTensorType x, Type weightType,
                          const FusedKernelOptions &options) {
@@ -122,6 +124,8 @@ struct KernelShape {
           shape.streams * shape.chunksPerThread * shape.vector <=
           options.maxRowRegisters;
     }
+    shape.stageWeights = options.stageWeights && shape.rowInRegisters;
+    shape.coefficientsInRegisters = options.coefficientsInRegisters;
     return shape;
   }
 
@@ -174,44 +178,47 @@ public:
     preMem = wg[1];
     postMem = wg[2];
     partialMem = wg[3];
+    if (shape.stageWeights)
+      weightMem = wg[4];
 
     Value x = arg(kX);
     Value rows = memref::DimOp::create(b, x, 0);
     channels = ShapedType::isDynamic(shape.channels)
                    ? memref::DimOp::create(b, x, 2).getResult()
                    : index(shape.channels);
+    transposed = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::ne, arg(kTransposed),
+        arith::ConstantIntOp::create(b, b.getI32Type(), 0));
     Value first = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     Value step = gpu::GridDimOp::create(b, gpu::Dimension::x);
 
-    // Pipelined rows: the block's first row is loaded before the prologue, so
-    // the Sinkhorn latency overlaps those loads.
-    bool pipelined = shape.rowInRegisters && shape.pipelineRows;
+    // Row in registers: the block's first row is loaded before the prologue,
+    // so the Sinkhorn latency overlaps those loads.
     SmallVector<Value> firstRow;
-    if (pipelined) {
-      Value hasFirst =
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, first, rows);
-      SmallVector<Type> types(shape.streams * shape.chunksPerThread, vecType);
-      auto ifOp = scf::IfOp::create(b, types, hasFirst, /*withElse=*/true);
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        scf::YieldOp::create(b, loadRow(first));
-        b.setInsertionPointToStart(ifOp.elseBlock());
-        scf::YieldOp::create(b, SmallVector<Value>(types.size(), zeroVector()));
-      }
-      firstRow.assign(ifOp.getResults().begin(), ifOp.getResults().end());
-    }
+    if (shape.rowInRegisters)
+      firstRow = loadRowIf(
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, first, rows),
+          first);
+
+    // The weight chunks to stage are loaded before the prologue as well.
+    SmallVector<Value> stagedWeights;
+    if (shape.stageWeights)
+      stagedWeights = loadStagedWeights();
 
     if (shape.unrolledStreams)
       emitPrologueInRegisters();
     else
       emitPrologue();
     loadCoefficients();
+    if (shape.stageWeights)
+      storeStagedWeights(stagedWeights);
 
-    if (pipelined) {
-      // Software-pipelined over rows: as each chunk of a row is stored, the
-      // same chunk of the block's next row is loaded into the registers it
-      // frees, so loads stay in flight while the row finishes.
+    if (shape.rowInRegisters) {
+      // Rows rotate through the loop: an iteration finishes the row already
+      // in registers and loads the block's next one (after its stores, or,
+      // with pipeline-rows, chunk by chunk as they are stored). Consecutive
+      // rows use alternate sets of warp partials, so rows need no barrier
+      // between them.
       Value parity0 = index(0);
       scf::ForOp::create(
           b, first, rows, step,
@@ -223,6 +230,8 @@ public:
                 arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, rows);
             SmallVector<Value> nextRow = processRow(
                 row, llvm::to_vector(iter.drop_back()), parity, next, hasNext);
+            if (!shape.pipelineRows)
+              nextRow = loadRowIf(hasNext, next);
             nextRow.push_back(arith::SubIOp::create(b, index(1), parity));
             scf::YieldOp::create(b, nextRow);
           });
@@ -232,10 +241,7 @@ public:
     scf::ForOp::create(
         b, first, rows, step, ValueRange{},
         [&](OpBuilder &, Location, Value row, ValueRange) {
-          if (shape.rowInRegisters)
-            processRow(row, loadRow(row), index(0), row,
-                       arith::ConstantIntOp::create(b, b.getI1Type(), 0));
-          else if (shape.unrolledStreams)
+          if (shape.unrolledStreams)
             emitRowStreaming(row);
           else
             emitRowRolled(row);
@@ -335,6 +341,20 @@ private:
   void emitPrologueInRegisters() {
     const int64_t n = shape.streams;
     Value addend = arg(kSinkhornAddend);
+    // The gates do not depend on Sinkhorn: with a second warp, its first n
+    // threads compute them while warp 0 runs the rounds.
+    bool gatesInSecondWarp = shape.threads >= 64;
+    if (gatesInSecondWarp) {
+      Value i = arith::SubIOp::create(b, tid, index(32));
+      Value active = arith::AndIOp::create(
+          b,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::uge, tid, index(32)),
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, index(n)));
+      auto gates = scf::IfOp::create(b, active, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(gates.thenBlock());
+      storeGates(i);
+    }
     Value firstWarp =
         arith::CmpIOp::create(b, arith::CmpIPredicate::eq, warp, index(0));
     auto ifOp = scf::IfOp::create(b, firstWarp, /*withElseRegion=*/false);
@@ -367,9 +387,15 @@ private:
           Value divisor = add(sum, a);
           Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
                                                  divisor, f32c(0.0f));
-          Value scale = arith::SelectOp::create(
-              b, positive, arith::DivFOp::create(b, f32c(1.0f), divisor),
-              f32c(1.0f));
+          // One approximate reciprocal per line (rcp.approx, 1 ulp): the
+          // rounds are a chain of dependent reciprocals, and the exact one
+          // is several times longer.
+          Value reciprocal = arith::DivFOp::create(
+              b, f32c(1.0f), divisor,
+              arith::FastMathFlagsAttr::get(b.getContext(),
+                                            arith::FastMathFlags::afn));
+          Value scale =
+              arith::SelectOp::create(b, positive, reciprocal, f32c(1.0f));
           for (int64_t l = 0; l < n; ++l)
             at(l) = mul(at(l), scale);
         }
@@ -392,11 +418,18 @@ private:
           arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
       auto store = scf::IfOp::create(b, leader, /*withElseRegion=*/false);
       b.setInsertionPointToStart(store.thenBlock());
-      for (int64_t k = 0; k < n * n; ++k)
-        memref::StoreOp::create(b, rounds.getResult(k), matrixMem, index(k));
-      for (int64_t i = 0; i < n; ++i) {
-        storeGates(index(i));
-      }
+      // M' (M, or M^T when the kernel applies M^T), so readers need no
+      // select.
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          Value mixing = arith::SelectOp::create(
+              b, transposed, rounds.getResult(j * n + i),
+              rounds.getResult(i * n + j));
+          memref::StoreOp::create(b, mixing, matrixMem, index(i * n + j));
+        }
+      if (!gatesInSecondWarp)
+        for (int64_t i = 0; i < n; ++i)
+          storeGates(index(i));
     }
     gpu::BarrierOp::create(b);
   }
@@ -453,14 +486,13 @@ private:
         });
   }
 
-  /// Small n: every coefficient in a register for the whole kernel.
-  bool coefficientsInRegisters() const { return shape.unrolledStreams; }
+  /// Small n: every coefficient in a register for the whole kernel, unless
+  /// the shape asks to read them from shared memory where used.
+  bool coefficientsInRegisters() const {
+    return shape.unrolledStreams && shape.coefficientsInRegisters;
+  }
 
   void loadCoefficients() {
-    Value transposed = arith::CmpIOp::create(
-        b, arith::CmpIPredicate::ne, arg(kTransposed),
-        arith::ConstantIntOp::create(b, b.getI32Type(), 0));
-    this->transposed = transposed;
     if (!coefficientsInRegisters())
       return;
     for (int64_t i = 0; i < shape.streams; ++i) {
@@ -471,8 +503,11 @@ private:
     }
   }
 
-  /// M'[i][j]: M[i][j], or M[j][i] when the kernel applies M^T.
+  /// M'[i][j]: M[i][j], or M[j][i] when the kernel applies M^T. The
+  /// register prologue (unrolled streams) stores M' itself.
   Value loadMixing(int64_t i, int64_t j) {
+    if (shape.unrolledStreams)
+      return memref::LoadOp::create(b, matrixMem, index(i * shape.streams + j));
     Value at =
         arith::SelectOp::create(b, transposed, index(j * shape.streams + i),
                                 index(i * shape.streams + j));
@@ -521,6 +556,13 @@ private:
 
   /// The weight chunk at c, as f32.
   Value loadWeight(Value c) {
+    if (shape.stageWeights)
+      return vector::LoadOp::create(b, vecType, weightMem, ValueRange{c},
+                                    /*nontemporal=*/false, alignment(f32));
+    return loadGlobalWeight(c);
+  }
+
+  Value loadGlobalWeight(Value c) {
     Value w = vector::LoadOp::create(
         b, VectorType::get({shape.vector}, shape.weightType), arg(kWeight),
         ValueRange{c}, /*nontemporal=*/false, alignment(shape.weightType));
@@ -627,9 +669,48 @@ private:
     return xs;
   }
 
-  /// The rest of a row whose x is in registers (x is read exactly once);
-  /// returns the chunks of row `next` (zeros when `hasNext` is false), each
-  /// loaded right after the same chunk of this row is stored.
+  /// loadRow(row) when `cond` holds, zeros otherwise.
+  SmallVector<Value> loadRowIf(Value cond, Value row) {
+    SmallVector<Type> types(shape.streams * shape.chunksPerThread, vecType);
+    auto ifOp = scf::IfOp::create(b, types, cond, /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loadRow(row));
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, SmallVector<Value>(types.size(), zeroVector()));
+    return SmallVector<Value>(ifOp.getResults());
+  }
+
+  /// The thread's own chunks of the weight, as f32 (zeros beyond C).
+  SmallVector<Value> loadStagedWeights() {
+    SmallVector<Value> chunks;
+    for (int64_t k = 0; k < shape.chunksPerThread; ++k) {
+      Value c = chunkStart(index(k));
+      llvm::append_range(chunks,
+                         ifInRow(c, chunkGuarded(k), {vecType}, [&] {
+                           return SmallVector<Value>{loadGlobalWeight(c)};
+                         }));
+    }
+    return chunks;
+  }
+
+  /// Stores the thread's weight chunks into shared memory; only this thread
+  /// reads them back, so no barrier is needed.
+  void storeStagedWeights(ArrayRef<Value> chunks) {
+    for (int64_t k = 0; k < shape.chunksPerThread; ++k) {
+      Value c = chunkStart(index(k));
+      ifInRow(c, chunkGuarded(k), {}, [&] {
+        vector::StoreOp::create(b, chunks[k], weightMem, c,
+                                /*nontemporal=*/false, alignment(f32));
+        return SmallVector<Value>();
+      });
+    }
+  }
+
+  /// The rest of a row whose x is in registers (x is read exactly once).
+  /// With pipeline-rows, returns the chunks of row `next` (zeros when
+  /// `hasNext` is false), each loaded right after the same chunk of this row
+  /// is stored; otherwise returns nothing.
   SmallVector<Value> processRow(Value row, ArrayRef<Value> xs, Value parity,
                                 Value next, Value hasNext) {
     SmallVector<Value> ys;
@@ -650,7 +731,7 @@ private:
         mixAndStore(row, c, chunk, ys[k], scale);
         return SmallVector<Value>();
       });
-      if (auto c0 = getConstantIntValue(hasNext); c0 && *c0 == 0)
+      if (!shape.pipelineRows)
         continue;
       Value load = hasNext;
       if (chunkGuarded(k))
@@ -770,7 +851,7 @@ private:
   Type f32;
   VectorType vecType;
   Value tid, lane, warp, channels, transposed;
-  Value matrixMem, preMem, postMem, partialMem;
+  Value matrixMem, preMem, postMem, partialMem, weightMem;
   SmallVector<Value> pre, post, mixing;
 };
 
@@ -809,6 +890,8 @@ gpu::GPUFuncOp getOrCreateKernel(ModuleOp module, const KernelShape &shape,
   };
   SmallVector<Type> attributions = {shared(n * n), shared(n), shared(n),
                                     shared(2 * shape.threads / 32)};
+  if (shape.stageWeights)
+    attributions.push_back(shared(c));
 
   b.setInsertionPointToEnd(kernels.getBody());
   auto func = gpu::GPUFuncOp::create(
@@ -934,9 +1017,10 @@ struct ConvertMHCToGPUPass
           << "vector-width must be 1, 2 or 4, got " << vectorWidth;
       return signalPassFailure();
     }
-    FusedKernelOptions options{threadsPerBlock, vectorWidth,
-                               maxRowRegisters, maxUnrolledStreams,
-                               minBlocksPerSM,  pipelineRows};
+    FusedKernelOptions options{threadsPerBlock,    vectorWidth,
+                               maxRowRegisters,    maxUnrolledStreams,
+                               minBlocksPerSM,     pipelineRows,
+                               stageWeights,       coefficientsInRegisters};
     RewritePatternSet patterns(&getContext());
     populateMHCToGPUPatterns(patterns, options);
     ConversionTarget target(getContext());

@@ -14,31 +14,45 @@
 // CHECK-SAME: args(%[[X]] : memref<?x4x4096xf32>, %{{.*}} : memref<4x4xf32>, %{{.*}} : memref<4xf32>, %{{.*}} : memref<4xf32>, %[[W]] : memref<4096xbf16>, %[[OUT]] : memref<?x4x4096xf32>, %{{.*}} : f32, %{{.*}} : f32, %{{.*}} : f32, %{{.*}} : f32, %{{.*}} : f32, %{{.*}} : f32, %{{.*}} : i32, %{{.*}} : i32)
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 
-// The kernel: shared memory for M, the coefficients and two sets of 8 warp
-// partials.
+// The kernel: shared memory for M', the gates, two sets of 8 warp partials
+// and the weight as f32 (stage-weights).
 // CHECK: gpu.module @mhc_kernels
-// CHECK: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t256(%[[KX:.*]]: memref<?x4x4096xf32>, %[[KHR:.*]]: memref<4x4xf32>, %{{.*}}: memref<4xf32>, %{{.*}}: memref<4xf32>, %[[KW:.*]]: memref<4096xbf16>, %[[KOUT:.*]]: memref<?x4x4096xf32>, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: i32, %{{.*}}: i32)
-// CHECK-SAME: workgroup(%[[M:.*]] : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t256(%[[KX:.*]]: memref<?x4x4096xf32>, %[[KHR:.*]]: memref<4x4xf32>, %[[KHP:.*]]: memref<4xf32>, %{{.*}}: memref<4xf32>, %[[KW:.*]]: memref<4096xbf16>, %[[KOUT:.*]]: memref<?x4x4096xf32>, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: i32, %{{.*}}: i32)
+// CHECK-SAME: workgroup(%[[M:.*]] : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[PART:.*]] : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %[[WS:.*]] : memref<4096xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-SAME: kernel attributes {known_block_size = array<i32: 256, 1, 1>}
 // CHECK-NOT: memref.alloc
 
-// Prologue, before the row loop: warp 0 runs Sinkhorn on the 4 x 4 matrix in
-// registers (max-shifted exp, then the rounds as a loop carrying 16 values),
-// lane 0 publishes M to shared memory, one barrier.
+// Before the prologue: the block's first row (16 loads) and the thread's
+// weight chunks are loaded, so their latency overlaps Sinkhorn.
+// CHECK: %[[FIRST:.*]]:16 = scf.if %{{.*}} -> (vector<4xf32>
+// CHECK-COUNT-16: vector.load %[[KX]][%block_id_x, %{{.*}}, %{{.*}}] {alignment = 16 : i64}
+// CHECK: } else {
+// CHECK-COUNT-4: vector.load %[[KW]][%{{.*}}] {alignment = 8 : i64} : memref<4096xbf16>, vector<4xbf16>
+
+// Prologue: the first 4 threads of warp 1 compute the gates (exact
+// division) while warp 0 runs Sinkhorn on the 4 x 4 matrix in registers
+// (max-shifted exp, then the rounds as a loop carrying 16 values, one
+// approximate reciprocal per line); lane 0 publishes M', one barrier.
+// CHECK: %[[G:.*]] = arith.subi %thread_id_x, %c32
+// CHECK: scf.if
+// CHECK: memref.load %[[KHP]][%[[G]]]
+// CHECK: arith.divf %{{.*}}, %{{.*}} : f32
 // CHECK: %[[WARP0:.*]] = arith.cmpi eq, %{{.*}}, %c0
 // CHECK: scf.if %[[WARP0]] {
 // CHECK-COUNT-16: memref.load %[[KHR]]
 // CHECK: math.exp
 // CHECK: scf.for %{{.*}} = %c1{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
-// CHECK: arith.divf %cst{{.*}}, %{{.*}} : f32
+// CHECK-COUNT-8: arith.divf %cst{{.*}}, %{{.*}} fastmath<afn> : f32
 // CHECK: scf.yield
 // CHECK-COUNT-16: memref.store %{{.*}}, %[[M]]
 // CHECK: gpu.barrier
+// CHECK-COUNT-4: vector.store %{{.*}}, %[[WS]][%{{.*}}] {alignment = 16 : i64}
 
-// The row loop: 16 loads of x (4 streams x 4 chunks), 16 B each, the sum of
-// squares through the warp butterfly, then 16 stores of out.
-// CHECK: scf.for %[[ROW:.*]] = %block_id_x to %{{.*}} step %grid_dim_x
-// CHECK-COUNT-16: vector.load %[[KX]][%[[ROW]], %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<?x4x4096xf32>, vector<4xf32>
+// The row loop carries the row in registers and the partials' parity: the
+// sum of squares through the warp butterfly, one barrier, 16 stores of out
+// (weight from shared memory), then the next row's 16 loads. No second
+// barrier: consecutive rows use alternate sets of partials.
+// CHECK: scf.for %[[ROW:.*]] = %block_id_x to %{{.*}} step %grid_dim_x iter_args(%{{.*}} = %[[FIRST]]#0,
 // CHECK-NOT: vector.load %[[KX]]
 // CHECK: vector.reduction <add>
 // CHECK: gpu.shuffle  xor %{{.*}}, %c16_i32
@@ -46,14 +60,21 @@
 // CHECK: gpu.shuffle  xor %{{.*}}, %c4_i32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32
+// CHECK: memref.store %{{.*}}, %[[PART]]
 // CHECK: gpu.barrier
 // CHECK: math.rsqrt
-// CHECK: vector.load %[[KW]][%{{.*}}] {alignment = 8 : i64} : memref<4096xbf16>, vector<4xbf16>
-// CHECK: arith.extf %{{.*}} : vector<4xbf16> to vector<4xf32>
+// CHECK-NOT: gpu.barrier
+// CHECK: vector.load %[[WS]][%{{.*}}] {alignment = 16 : i64}
+// CHECK-NOT: gpu.barrier
 // CHECK-COUNT-16: vector.store %{{.*}}, %[[KOUT]][%[[ROW]], %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<?x4x4096xf32>, vector<4xf32>
-// CHECK-NOT: vector.load %[[KX]]
-// CHECK: gpu.barrier
-// CHECK: gpu.return
+// CHECK-NOT: gpu.barrier
+// CHECK: scf.if
+// CHECK-COUNT-16: vector.load %[[KX]][%{{.*}}, %{{.*}}, %{{.*}}] {alignment = 16 : i64}
+// CHECK-NOT: gpu.barrier
+// CHECK: arith.subi %c1{{.*}}, %{{.*}} : index
+// CHECK-NEXT: scf.yield
+// CHECK-NEXT: }
+// CHECK-NEXT: gpu.return
 func.func @layer(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf32>,
     %hq: tensor<4xf32>, %w: tensor<4096xbf16>) -> tensor<?x4x4096xf32> {
   %0 = mhc.static_layer %x, %hr, %hp, %hq, %w {eps = 1.0e-06 : f32}
@@ -85,16 +106,23 @@ func.func @conventions(%x: tensor<3x2x8xf32>, %hr: tensor<2x2xf32>, %hp: tensor<
 // -----
 
 // C = 37 is odd: rows are only 4-byte aligned, so the vector narrows to 1.
-// The only chunk is partial, so its loads and stores are guarded.
+// The only chunk is partial, so its loads (first row before the prologue,
+// next rows in the loop), weight loads and stores are guarded.
 // CHECK-LABEL: func.func @odd_channels
 // CHECK: gpu.func @mhc_fused_n3_c37_v1_wbf16_t256
-// CHECK: scf.for %[[ROW:.*]] = %block_id_x
 // CHECK: %[[IN:.*]] = arith.cmpi ult, %{{.*}}, %c37
 // CHECK: scf.if %[[IN]] -> (vector<1xf32>, vector<1xf32>, vector<1xf32>)
-// CHECK-COUNT-3: vector.load %{{.*}}[%[[ROW]], %{{.*}}, %{{.*}}] {alignment = 4 : i64} : memref<?x3x37xf32>, vector<1xf32>
+// CHECK-COUNT-3: vector.load %{{.*}}[%block_id_x, %{{.*}}, %{{.*}}] {alignment = 4 : i64} : memref<?x3x37xf32>, vector<1xf32>
 // CHECK: } else {
+// CHECK: %[[WIN:.*]] = arith.cmpi ult, %{{.*}}, %c37
+// CHECK: scf.if %[[WIN]] -> (vector<1xf32>)
+// CHECK: vector.load %{{.*}} {alignment = 2 : i64} : memref<37xbf16>, vector<1xbf16>
+// CHECK: scf.for %[[ROW:.*]] = %block_id_x
 // CHECK: scf.if
-// CHECK-COUNT-3: vector.store {{.*}} {alignment = 4 : i64} : memref<?x3x37xf32>, vector<1xf32>
+// CHECK-COUNT-3: vector.store {{.*}}[%[[ROW]], %{{.*}}, %{{.*}}] {alignment = 4 : i64} : memref<?x3x37xf32>, vector<1xf32>
+// CHECK: scf.if %{{.*}} -> (vector<1xf32>, vector<1xf32>, vector<1xf32>)
+// CHECK: scf.if %{{.*}} -> (vector<1xf32>, vector<1xf32>, vector<1xf32>)
+// CHECK-COUNT-3: vector.load %{{.*}} {alignment = 4 : i64} : memref<?x3x37xf32>, vector<1xf32>
 func.func @odd_channels(%x: tensor<?x3x37xf32>, %hr: tensor<3x3xf32>, %hp: tensor<3xf32>,
     %hq: tensor<3xf32>, %w: tensor<37xbf16>) -> tensor<?x3x37xf32> {
   %0 = mhc.static_layer %x, %hr, %hp, %hq, %w {eps = 1.0e-06 : f32}

@@ -4,7 +4,7 @@
 // The mapping follows the options: 128 threads (2 x 4 warp partials), 8-byte
 // accesses, 4096 / (128 * 2) = 16 chunks per thread held in registers.
 // CHECK: gpu.launch_func @mhc_kernels::@mhc_fused_n4_c4096_v2_wbf16_t128
-// CHECK: workgroup({{.*}}, %{{.*}} : memref<8xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK: workgroup({{.*}}, %{{.*}} : memref<8xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4096xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK-COUNT-64: vector.load {{.*}} {alignment = 8 : i64} : memref<?x4x4096xf32>, vector<2xf32>
 
@@ -33,3 +33,21 @@ func.func @layer(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf
 // PIPE: vector.load %{{.*}}[%[[NEXT]],
 // PIPE: arith.subi %c1{{.*}}, %{{.*}} : index
 // PIPE: scf.yield
+
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="stage-weights=0 coefficients-in-registers=0" | FileCheck %s --check-prefix=NOSTAGE
+// Without staging the weight is read from global memory after each row's
+// reduction and there is no weight array in shared memory; without
+// coefficients in registers, M' is read from shared memory where used
+// (already transposed by the prologue: constant indices, no select).
+// NOSTAGE: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t256(
+// NOSTAGE-SAME: workgroup(%[[M:[^ ]*]] : memref<16xf32, {{.*}}, %{{.*}} : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// NOSTAGE-SAME: kernel
+// NOSTAGE: gpu.barrier
+// NOSTAGE-NOT: memref.load %[[M]]
+// NOSTAGE: scf.for
+// NOSTAGE: math.rsqrt
+// NOSTAGE: vector.load %{{.*}} {alignment = 8 : i64} : memref<4096xbf16>, vector<4xbf16>
+// NOSTAGE: memref.load %[[M]][%c0{{.*}}] : memref<16xf32
+// NOSTAGE-NOT: arith.select
+// NOSTAGE: memref.load %[[M]][%c1{{.*}}] : memref<16xf32
+// NOSTAGE: vector.store

@@ -20,6 +20,8 @@ struct FusedKernelOptions {
   int64_t maxUnrolledStreams = 8;
   int64_t minBlocksPerSM = 0;
   bool pipelineRows = false;
+  bool stageWeights = true;
+  bool coefficientsInRegisters = true;
 };
 
 /// Name of the gpu.module that holds the fused kernels.
