@@ -79,6 +79,8 @@ def main():
     p.add_argument("--iters", type=int, default=100)
     p.add_argument("--shapes", default="all")
     p.add_argument("--max-blocks", type=int, default=0, help="Preference.max_blocks (0: auto)")
+    p.add_argument("--mhc-only", action="store_true",
+                   help="time mhc and the copy only (kernel variant sweeps: bench/sweep.sh)")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(0)
@@ -109,11 +111,10 @@ def main():
                                      h_post.double(), w.double())
         scale = max(1.0, ref.abs().max().item())
         plan.run(xs[0], h_res, h_pre, h_post, w, outs[0])
-        errs = {
-            "mhc": (outs[0].double() - ref).abs().max().item() / scale,
-            "eager": (reference.static_layer(xs[0], h_res, h_pre, h_post, w).double() - ref).abs().max().item() / scale,
-            "compile": (compiled(xs[0], h_res, h_pre, h_post, w).double() - ref).abs().max().item() / scale,
-        }
+        errs = {"mhc": (outs[0].double() - ref).abs().max().item() / scale}
+        if not a.mhc_only:
+            errs["eager"] = (reference.static_layer(xs[0], h_res, h_pre, h_post, w).double() - ref).abs().max().item() / scale
+            errs["compile"] = (compiled(xs[0], h_res, h_pre, h_post, w).double() - ref).abs().max().item() / scale
         torch.cuda.synchronize()
         ok = all(e < 1e-4 for e in errs.values())
 
@@ -122,9 +123,12 @@ def main():
         t = {
             "mhc": time_calls(lambda i: runners[i](), sets, a.iters),
             "copy": time_calls(lambda i: outs[i].copy_(xs[i]), sets, a.iters),
-            "eager": time_calls(lambda i: reference.static_layer(xs[i], h_res, h_pre, h_post, w), sets, max(20, a.iters // 4)),
-            "compile": time_calls(lambda i: compiled(xs[i], h_res, h_pre, h_post, w), sets, a.iters),
         }
+        if a.mhc_only:
+            t["eager"] = t["compile"] = float("nan")
+        else:
+            t["eager"] = time_calls(lambda i: reference.static_layer(xs[i], h_res, h_pre, h_post, w), sets, max(20, a.iters // 4))
+            t["compile"] = time_calls(lambda i: compiled(xs[i], h_res, h_pre, h_post, w), sets, a.iters)
         t["mhc_back_to_back"] = time_back_to_back(lambda i: runners[i](), sets)
         t["copy_back_to_back"] = time_back_to_back(lambda i: outs[i].copy_(xs[i]), sets)
         moved = 2 * nbytes + c * 2 + (n * n + 2 * n) * 4
@@ -138,7 +142,7 @@ def main():
         rows.append(row)
         print(f"{b:6d} {n:2d} {c:5d} mhc {t['mhc']*1e3:9.1f} us  copy {t['copy']*1e3:9.1f} us  "
               f"ratio {row['ratio_to_copy']:5.3f}  eager x{row['speedup_vs_eager']:5.1f}  "
-              f"compile x{row['speedup_vs_compile']:5.1f}  b2b {t['mhc_back_to_back']*1e3:7.1f} us  "
+              f"compile x{row['speedup_vs_compile']:5.1f}  b2b {t['mhc_back_to_back']*1e3:7.1f} us (copy {t['copy_back_to_back']*1e3:5.1f})  "
               f"err {errs['mhc']:.1e}  ok={ok}", flush=True)
         del xs, outs
 
@@ -147,13 +151,16 @@ def main():
     with open(os.path.join(a.out, "bench.json"), "w") as f:
         json.dump({"meta": meta, "rows": rows}, f, indent=1)
     lines = [f"Card: {card}, {meta['date']}, torch {torch.__version__}; median of {a.iters} calls (eager: {max(20, a.iters // 4)}).", "",
-             "| B | n | C | kind | mhc (us) | copy (us) | mhc / copy | mhc GB/s | vs eager | vs torch.compile | mhc back-to-back (us/call) | max rel err |",
-             "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| B | n | C | kind | mhc (us) | copy (us) | mhc / copy | mhc GB/s | vs eager | vs torch.compile | mhc back-to-back (us/call) | copy back-to-back (us/call) | max rel err |",
+             "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    if a.mhc_only:
+        lines[0] += " Sweep mode: eager and torch.compile not run."
     for r in rows:
         lines.append(f"| {r['B']} | {r['n']} | {r['C']} | {r['category']} | {r['ms']['mhc']*1e3:.1f} | "
                      f"{r['ms']['copy']*1e3:.1f} | {r['ratio_to_copy']:.3f} | {r['gbps_mhc']:.0f} | "
                      f"{r['speedup_vs_eager']:.1f}x | {r['speedup_vs_compile']:.1f}x | "
-                     f"{r['ms']['mhc_back_to_back']*1e3:.1f} | {r['max_rel_err']['mhc']:.1e} |")
+                     f"{r['ms']['mhc_back_to_back']*1e3:.1f} | {r['ms']['copy_back_to_back']*1e3:.1f} | "
+                     f"{r['max_rel_err']['mhc']:.1e} |")
     with open(os.path.join(a.out, "bench.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
