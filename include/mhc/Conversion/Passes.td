@@ -20,13 +20,19 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
     Mapping: a block of `threads-per-block` threads per token row, in a
     grid-stride loop over rows. The prologue runs once per block: for
     n <= `max-unrolled-streams`, warp 0 runs Sinkhorn on the n x n matrix in
-    registers and publishes M and the gates in shared memory behind one
-    barrier; for larger n, thread i owns row i then column i in shared memory. Each
+    registers (approximate reciprocal per line), threads 32..32+n compute the
+    gates meanwhile, and M' and the gates are published in shared memory
+    behind one barrier; for larger n, thread i owns row i then column i in
+    shared memory. Each
     thread owns the channel chunks `c = (k * threads + tid) * vector-width`
     and accesses them with `vector-width`-wide loads and stores that state
     their alignment. When C is static and the row fits in
     `max-row-registers` floats per thread, the row is loaded once into
     registers; otherwise it is read twice (sum of squares, then output).
+    With the row in registers, the block's first row and the weight are
+    loaded before the prologue, each loop iteration loads the next row after
+    storing the current one, and consecutive rows use alternating warp
+    partials (one barrier per row).
     With more than `max-unrolled-streams` streams, the stream loops stay
     loops (the code would grow as n^2) and the row streams.
     The row reduction is a warp butterfly (`gpu.shuffle xor`) and one

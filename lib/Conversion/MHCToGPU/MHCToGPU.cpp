@@ -2,8 +2,8 @@
 //
 // The kernel mapping is documented on the pass (Passes.td) and in
 // docs/DESIGN.md. In short: a block per token row (grid-stride), prologue once
-// per block in shared memory, vectorized channel chunks per thread, a
-// fixed-order block reduction for the RMS.
+// per block (registers for small n, shared memory otherwise), vectorized
+// channel chunks per thread, a fixed-order block reduction for the RMS.
 //
 //===----------------------------------------------------------------------===//
 
