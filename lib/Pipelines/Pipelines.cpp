@@ -26,7 +26,7 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
       options.threadsPerBlock, options.vectorWidth, options.maxRowRegisters,
       options.maxUnrolledStreams, options.minBlocksPerSM,
       options.pipelineRows, options.stageWeights,
-      options.coefficientsInRegisters}));
+      options.coefficientsInRegisters, options.doubleBufferRows}));
 
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

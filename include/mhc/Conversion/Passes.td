@@ -66,6 +66,10 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "With unrolled streams, hold M', s_pre and s_post in registers for "
            "the whole kernel (n^2 + 2n of them); false reads them from shared "
            "memory where used">,
+    Option<"doubleBufferRows", "double-buffer-rows", "bool", "false",
+           "When two rows of x fit in max-row-registers floats per thread, "
+           "load the block's next row before the current row's reduction, so "
+           "its loads are in flight during the reduction and the stores">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

@@ -58,6 +58,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "coefficients-in-registers",
       llvm::cl::desc("Hold the mixing coefficients in registers (small n)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> doubleBufferRows{
+      *this, "double-buffer-rows",
+      llvm::cl::desc("Load the next row before the current row's reduction "
+                     "when two rows fit in max-row-registers"),
+      llvm::cl::init(false)};
   PassOptions::Option<std::string> outputPrefix{
       *this, "output-prefix",
       llvm::cl::desc("When set, write each kernel binary to "

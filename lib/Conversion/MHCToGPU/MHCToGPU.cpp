@@ -99,6 +99,7 @@ struct KernelShape {
   bool pipelineRows;       // Load the next row as the current one is stored.
   bool stageWeights;       // Weight as f32 in shared memory (row in registers).
   bool coefficientsInRegisters; // With unrolled streams: M', s_pre, s_post.
+  bool doubleBufferRows; // Next row loaded before this row's reduction.
 
   static KernelShape get(RankedTensorType x, Type weightType,
                          const FusedKernelOptions &options) {
@@ -126,6 +127,11 @@ struct KernelShape {
     }
     shape.stageWeights = options.stageWeights && shape.rowInRegisters;
     shape.coefficientsInRegisters = options.coefficientsInRegisters;
+    shape.doubleBufferRows =
+        options.doubleBufferRows && shape.rowInRegisters &&
+        !shape.pipelineRows &&
+        2 * shape.streams * shape.chunksPerThread * shape.vector <=
+            options.maxRowRegisters;
     return shape;
   }
 
@@ -215,8 +221,9 @@ public:
 
     if (shape.rowInRegisters) {
       // Rows rotate through the loop: an iteration finishes the row already
-      // in registers and loads the block's next one (after its stores, or,
-      // with pipeline-rows, chunk by chunk as they are stored). Consecutive
+      // in registers and loads the block's next one (after its stores; with
+      // double-buffer-rows, before its reduction; with pipeline-rows, chunk
+      // by chunk as they are stored). Consecutive
       // rows use alternate sets of warp partials, so rows need no barrier
       // between them.
       Value parity0 = index(0);
@@ -228,9 +235,14 @@ public:
             Value next = addi(row, step);
             Value hasNext =
                 arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, rows);
-            SmallVector<Value> nextRow = processRow(
+            SmallVector<Value> nextRow;
+            if (shape.doubleBufferRows)
+              nextRow = loadRowIf(hasNext, next);
+            SmallVector<Value> interleaved = processRow(
                 row, llvm::to_vector(iter.drop_back()), parity, next, hasNext);
-            if (!shape.pipelineRows)
+            if (shape.pipelineRows)
+              nextRow = interleaved;
+            else if (!shape.doubleBufferRows)
               nextRow = loadRowIf(hasNext, next);
             nextRow.push_back(arith::SubIOp::create(b, index(1), parity));
             scf::YieldOp::create(b, nextRow);
@@ -1020,7 +1032,8 @@ struct ConvertMHCToGPUPass
     FusedKernelOptions options{threadsPerBlock,    vectorWidth,
                                maxRowRegisters,    maxUnrolledStreams,
                                minBlocksPerSM,     pipelineRows,
-                               stageWeights,       coefficientsInRegisters};
+                               stageWeights,       coefficientsInRegisters,
+                               doubleBufferRows};
     RewritePatternSet patterns(&getContext());
     populateMHCToGPUPatterns(patterns, options);
     ConversionTarget target(getContext());

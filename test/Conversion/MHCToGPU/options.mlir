@@ -51,3 +51,23 @@ func.func @layer(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf
 // NOSTAGE-NOT: arith.select
 // NOSTAGE: memref.load %[[M]][%c1{{.*}}] : memref<16xf32
 // NOSTAGE: vector.store
+
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="double-buffer-rows=1" | FileCheck %s --check-prefix=DBUF
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="double-buffer-rows=1 max-row-registers=127" | FileCheck %s --check-prefix=NODBUF
+// Double-buffered rows (two rows of 64 floats fit in 128): the next row's 16
+// loads come before the current row's reduction and stores. With a budget
+// of 127 floats only one row fits, so the next row is loaded after the stores.
+// DBUF: scf.for %[[ROW:.*]] = %block_id_x to %{{.*}} step %grid_dim_x iter_args(
+// DBUF: %[[NEXT:.*]] = arith.addi %[[ROW]], %grid_dim_x
+// DBUF-COUNT-16: vector.load %{{.*}}[%[[NEXT]],
+// DBUF: gpu.shuffle
+// DBUF: gpu.barrier
+// DBUF-COUNT-16: vector.store %{{.*}}[%[[ROW]],
+// DBUF-NOT: vector.load
+// DBUF: scf.yield
+// NODBUF: scf.for %[[ROW:.*]] = %block_id_x to %{{.*}} step %grid_dim_x iter_args(
+// NODBUF: %[[NEXT:.*]] = arith.addi %[[ROW]], %grid_dim_x
+// NODBUF-NOT: vector.load %{{.*}}[%[[NEXT]],
+// NODBUF: gpu.barrier
+// NODBUF-COUNT-16: vector.store %{{.*}}[%[[ROW]],
+// NODBUF-COUNT-16: vector.load %{{.*}}[%[[NEXT]],

@@ -22,6 +22,7 @@ struct FusedKernelOptions {
   bool pipelineRows = false;
   bool stageWeights = true;
   bool coefficientsInRegisters = true;
+  bool doubleBufferRows = false;
 };
 
 /// Name of the gpu.module that holds the fused kernels.
