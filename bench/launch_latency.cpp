@@ -37,10 +37,10 @@ int main() {
     int64_t b, n, c;
     int32_t iters;
   };
-  for (Shape s : {Shape{1, 4, 7168, 20}, Shape{1, 4, 7168, 1},
-                  Shape{8, 4, 7168, 20}, Shape{64, 4, 7168, 20},
-                  Shape{1, 8, 4096, 20}, Shape{1, 8, 4096, 1},
-                  Shape{320, 4, 1280, 20}, Shape{320, 4, 1280, 1}}) {
+  for (Shape s :
+       {Shape{1, 4, 7168, 20}, Shape{1, 4, 7168, 1}, Shape{8, 4, 7168, 20},
+        Shape{64, 4, 7168, 20}, Shape{1, 8, 4096, 20}, Shape{1, 8, 4096, 1},
+        Shape{320, 4, 1280, 20}, Shape{320, 4, 1280, 1}}) {
     Descriptor d;
     d.streams = s.n;
     d.channels = s.c;

@@ -24,9 +24,9 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   pm.addPass(createMHCFuse());
   pm.addPass(createConvertMHCToGPU(ConvertMHCToGPUOptions{
       options.threadsPerBlock, options.vectorWidth, options.maxRowRegisters,
-      options.maxUnrolledStreams, options.minBlocksPerSM,
-      options.pipelineRows, options.stageWeights,
-      options.coefficientsInRegisters, options.doubleBufferRows}));
+      options.maxUnrolledStreams, options.minBlocksPerSM, options.pipelineRows,
+      options.stageWeights, options.coefficientsInRegisters,
+      options.doubleBufferRows}));
 
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

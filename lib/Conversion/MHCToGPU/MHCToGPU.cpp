@@ -99,7 +99,7 @@ struct KernelShape {
   bool pipelineRows;       // Load the next row as the current one is stored.
   bool stageWeights;       // Weight as f32 in shared memory (row in registers).
   bool coefficientsInRegisters; // With unrolled streams: M', s_pre, s_post.
-  bool doubleBufferRows; // Next row loaded before this row's reduction.
+  bool doubleBufferRows;        // Next row loaded before this row's reduction.
 
   static KernelShape get(RankedTensorType x, Type weightType,
                          const FusedKernelOptions &options) {
@@ -250,17 +250,17 @@ public:
       gpu::ReturnOp::create(b);
       return;
     }
-    scf::ForOp::create(
-        b, first, rows, step, ValueRange{},
-        [&](OpBuilder &, Location, Value row, ValueRange) {
-          if (shape.unrolledStreams)
-            emitRowStreaming(row);
-          else
-            emitRowRolled(row);
-          // The partials of this row are read before the next row writes them.
-          gpu::BarrierOp::create(b);
-          scf::YieldOp::create(b);
-        });
+    scf::ForOp::create(b, first, rows, step, ValueRange{},
+                       [&](OpBuilder &, Location, Value row, ValueRange) {
+                         if (shape.unrolledStreams)
+                           emitRowStreaming(row);
+                         else
+                           emitRowRolled(row);
+                         // The partials of this row are read before the next
+                         // row writes them.
+                         gpu::BarrierOp::create(b);
+                         scf::YieldOp::create(b);
+                       });
     gpu::ReturnOp::create(b);
   }
 
@@ -434,9 +434,9 @@ private:
       // select.
       for (int64_t i = 0; i < n; ++i)
         for (int64_t j = 0; j < n; ++j) {
-          Value mixing = arith::SelectOp::create(
-              b, transposed, rounds.getResult(j * n + i),
-              rounds.getResult(i * n + j));
+          Value mixing = arith::SelectOp::create(b, transposed,
+                                                 rounds.getResult(j * n + i),
+                                                 rounds.getResult(i * n + j));
           memref::StoreOp::create(b, mixing, matrixMem, index(i * n + j));
         }
       if (!gatesInSecondWarp)
@@ -698,8 +698,7 @@ private:
     SmallVector<Value> chunks;
     for (int64_t k = 0; k < shape.chunksPerThread; ++k) {
       Value c = chunkStart(index(k));
-      llvm::append_range(chunks,
-                         ifInRow(c, chunkGuarded(k), {vecType}, [&] {
+      llvm::append_range(chunks, ifInRow(c, chunkGuarded(k), {vecType}, [&] {
                            return SmallVector<Value>{loadGlobalWeight(c)};
                          }));
     }
@@ -1029,11 +1028,10 @@ struct ConvertMHCToGPUPass
           << "vector-width must be 1, 2 or 4, got " << vectorWidth;
       return signalPassFailure();
     }
-    FusedKernelOptions options{threadsPerBlock,    vectorWidth,
-                               maxRowRegisters,    maxUnrolledStreams,
-                               minBlocksPerSM,     pipelineRows,
-                               stageWeights,       coefficientsInRegisters,
-                               doubleBufferRows};
+    FusedKernelOptions options{
+        threadsPerBlock, vectorWidth,  maxRowRegisters, maxUnrolledStreams,
+        minBlocksPerSM,  pipelineRows, stageWeights,    coefficientsInRegisters,
+        doubleBufferRows};
     RewritePatternSet patterns(&getContext());
     populateMHCToGPUPatterns(patterns, options);
     ConversionTarget target(getContext());
