@@ -647,13 +647,18 @@ private:
                              function_ref<SmallVector<Value>()> body) {
     if (!guarded)
       return body();
-    auto ifOp = scf::IfOp::create(b, types, inBounds(c), /*withElse=*/true);
+    return ifElseZeros(inBounds(c), types, body);
+  }
+
+  /// `body()` when `cond` holds, zero vectors of `types` otherwise.
+  SmallVector<Value> ifElseZeros(Value cond, TypeRange types,
+                                 function_ref<SmallVector<Value>()> body) {
+    auto ifOp = scf::IfOp::create(b, types, cond, /*withElse=*/true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
     SmallVector<Value> values = body();
-    if (!types.empty())
-      scf::YieldOp::create(b, values);
     if (!types.empty()) {
+      scf::YieldOp::create(b, values);
       b.setInsertionPointToStart(ifOp.elseBlock());
       SmallVector<Value> zeros(types.size(), zeroVector());
       scf::YieldOp::create(b, zeros);
@@ -661,8 +666,6 @@ private:
     return SmallVector<Value>(ifOp.getResults());
   }
 
-  /// Static C: the whole row of x lives in registers between the reduction
-  /// and the output, so x is read exactly once.
   /// Whether chunk k may lie partly beyond C (then its accesses are guarded).
   bool chunkGuarded(int64_t k) const {
     return (k + 1) * shape.threads * shape.vector > shape.channels;
@@ -684,13 +687,7 @@ private:
   /// loadRow(row) when `cond` holds, zeros otherwise.
   SmallVector<Value> loadRowIf(Value cond, Value row) {
     SmallVector<Type> types(shape.streams * shape.chunksPerThread, vecType);
-    auto ifOp = scf::IfOp::create(b, types, cond, /*withElse=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    scf::YieldOp::create(b, loadRow(row));
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(b, SmallVector<Value>(types.size(), zeroVector()));
-    return SmallVector<Value>(ifOp.getResults());
+    return ifElseZeros(cond, types, [&] { return loadRow(row); });
   }
 
   /// The thread's own chunks of the weight, as f32 (zeros beyond C).
@@ -747,16 +744,9 @@ private:
       Value load = hasNext;
       if (chunkGuarded(k))
         load = arith::AndIOp::create(b, load, inBounds(c));
-      auto ifOp = scf::IfOp::create(b, streamTypes, load, /*withElse=*/true);
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        scf::YieldOp::create(b, loadStreams(next, c));
-        b.setInsertionPointToStart(ifOp.elseBlock());
-        scf::YieldOp::create(b,
-                             SmallVector<Value>(shape.streams, zeroVector()));
-      }
-      llvm::append_range(nextRow, ifOp.getResults());
+      llvm::append_range(nextRow, ifElseZeros(load, streamTypes, [&] {
+                           return loadStreams(next, c);
+                         }));
     }
     return nextRow;
   }
