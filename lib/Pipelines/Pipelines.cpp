@@ -18,15 +18,29 @@
 using namespace mlir;
 using namespace mlir::mhc;
 
+/// The compute capability of an `sm_<XY>[a|f]` chip name as XY, or 0.
+static int64_t smVersion(StringRef chip) {
+  int64_t version = 0;
+  if (!chip.consume_front("sm_"))
+    return 0;
+  chip = chip.take_while([](char c) { return c >= '0' && c <= '9'; });
+  return chip.getAsInteger(10, version) ? 0 : version;
+}
+
 void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
                                  const GPUPipelineOptions &options) {
   pm.addPass(createMHCDecompose());
   pm.addPass(createMHCFuse());
+  // The bulk L2 prefetch (cp.async.bulk.prefetch) exists from sm_90 on; for
+  // older chips the option is dropped rather than failing in the backend.
+  int64_t prefetchRows =
+      smVersion(options.chip) >= 90 ? options.prefetchRows : int64_t(0);
   pm.addPass(createConvertMHCToGPU(ConvertMHCToGPUOptions{
       options.threadsPerBlock, options.vectorWidth, options.maxRowRegisters,
       options.maxUnrolledStreams, options.minBlocksPerSM, options.pipelineRows,
       options.stageWeights, options.coefficientsInRegisters,
-      options.doubleBufferRows}));
+      options.doubleBufferRows, options.fuseMultiplyAdd, prefetchRows,
+      options.prefetchMaxRowBytes, options.prefetchAfterReduction}));
 
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

@@ -10,6 +10,10 @@
 // CHECK-NOT: gpu.module
 // SM80: .target sm_80
 // SM100: .target sm_100
+// The L2 bulk prefetch of the next row exists from sm_90 on: the pipeline
+// drops it for older chips and keeps it for newer ones.
+// SM80-NOT: cp.async.bulk.prefetch
+// SM100: cp.async.bulk.prefetch.L2.global
 
 // The PTX, written to a file, has 16-byte loads and stores and assembles.
 // RUN: rm -rf %t && mkdir -p %t
@@ -20,6 +24,17 @@
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXST
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXSH
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXRCP
+// RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXPF
+// RUN: mhc-opt %s --mhc-gpu-pipeline="output-prefix=%t/nopf_ prefetch-rows=0 fuse-multiply-add=0" > /dev/null
+// RUN: FileCheck %s --input-file=%t/nopf_mhc_kernels_sm_90.ptx --check-prefix=PTXNOPF
+// The next row (65536 bytes) is prefetched into L2 once per row, and the row
+// arithmetic is fused multiply-adds (per thread and row: 16 x 4 lanes x 5
+// for the outputs, 12 x 4 for the aggregation, 4 x 4 for the squares).
+// PTXPF: mov.b32 %r[[SIZE:[0-9]+]], 65536;
+// PTXPF: cp.async.bulk.prefetch.L2.global [%rd{{[0-9]+}}], %r[[SIZE]];
+// PTXPF-NOT: cp.async.bulk.prefetch
+// PTXNOPF-NOT: cp.async.bulk.prefetch
+// PTXNOPF-NOT: fma.rn.f32 {{.*}}%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}};{{$}}
 // Each row is loaded by 16 16-byte loads per thread: once for the block's
 // first row (before the prologue) and once in the loop for the next row.
 // PTX: .visible .entry mhc_fused_n4_c4096_v4_wbf16_t256(

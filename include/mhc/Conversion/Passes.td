@@ -70,11 +70,28 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "When two rows of x fit in max-row-registers floats per thread, "
            "load the block's next row before the current row's reduction, so "
            "its loads are in flight during the reduction and the stores">,
+    Option<"fuseMultiplyAdd", "fuse-multiply-add", "bool", "true",
+           "Emit the row arithmetic's multiply-adds (aggregation, sum of "
+           "squares, mixing) as fused multiply-adds (one rounding each); "
+           "false keeps separately rounded multiplies and adds">,
+    Option<"prefetchRows", "prefetch-rows", "int64_t", "0",
+           "With the row in registers and 16-byte vectors, thread 0 asks for "
+           "the block's row `prefetch-rows` rows ahead to be brought into L2 "
+           "(one cp.async.bulk.prefetch per row, sm_90+); 0 disables">,
+    Option<"prefetchMaxRowBytes", "prefetch-max-row-bytes", "int64_t",
+           "65536",
+           "Rows of x larger than this many bytes are not prefetched (0: no "
+           "limit)">,
+    Option<"prefetchAfterReduction", "prefetch-after-reduction", "bool",
+           "false",
+           "Issue each row's prefetch after its reduction instead of at the "
+           "start of the row's loop iteration">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
-    "::mlir::gpu::GPUDialect", "::mlir::math::MathDialect",
-    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect", "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect", "::mlir::vector::VectorDialect"
   ];
 }

@@ -63,6 +63,23 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("Load the next row before the current row's reduction "
                      "when two rows fit in max-row-registers"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> fuseMultiplyAdd{
+      *this, "fuse-multiply-add",
+      llvm::cl::desc("Fused multiply-adds in the row arithmetic"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> prefetchRows{
+      *this, "prefetch-rows",
+      llvm::cl::desc("Bulk-prefetch the block's row this many rows ahead "
+                     "into L2 (0: off; sm_90 and newer)"),
+      llvm::cl::init(1)};
+  PassOptions::Option<int64_t> prefetchMaxRowBytes{
+      *this, "prefetch-max-row-bytes",
+      llvm::cl::desc("Rows larger than this are not prefetched (0: no limit)"),
+      llvm::cl::init(65536)};
+  PassOptions::Option<bool> prefetchAfterReduction{
+      *this, "prefetch-after-reduction",
+      llvm::cl::desc("Prefetch after the row's reduction, not at its start"),
+      llvm::cl::init(false)};
   PassOptions::Option<std::string> outputPrefix{
       *this, "output-prefix",
       llvm::cl::desc("When set, write each kernel binary to "

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -100,6 +101,9 @@ struct KernelShape {
   bool stageWeights;       // Weight as f32 in shared memory (row in registers).
   bool coefficientsInRegisters; // With unrolled streams: M', s_pre, s_post.
   bool doubleBufferRows;        // Next row loaded before this row's reduction.
+  bool fuseMultiplyAdd;         // Row arithmetic as math.fma.
+  int64_t prefetchRows;         // L2 bulk prefetch distance in rows; 0: off.
+  bool prefetchAfterReduction;  // Prefetch after the reduction, not before.
 
   static KernelShape get(RankedTensorType x, Type weightType,
                          const FusedKernelOptions &options) {
@@ -127,6 +131,14 @@ struct KernelShape {
     }
     shape.stageWeights = options.stageWeights && shape.rowInRegisters;
     shape.coefficientsInRegisters = options.coefficientsInRegisters;
+    shape.fuseMultiplyAdd = options.fuseMultiplyAdd;
+    // The bulk prefetch needs 16-byte aligned rows of a multiple of 16 bytes.
+    shape.prefetchRows =
+        shape.rowInRegisters && shape.vector == 4 ? options.prefetchRows : 0;
+    if (options.prefetchMaxRowBytes > 0 &&
+        shape.streams * shape.channels * 4 > options.prefetchMaxRowBytes)
+      shape.prefetchRows = 0;
+    shape.prefetchAfterReduction = options.prefetchAfterReduction;
     shape.doubleBufferRows =
         options.doubleBufferRows && shape.rowInRegisters &&
         !shape.pipelineRows &&
@@ -197,6 +209,8 @@ public:
         arith::ConstantIntOp::create(b, b.getI32Type(), 0));
     Value first = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     Value step = gpu::GridDimOp::create(b, gpu::Dimension::x);
+    rowCount = rows;
+    rowStep = step;
 
     // Row in registers: the block's first row is loaded before the prologue,
     // so the Sinkhorn latency overlaps those loads.
@@ -205,6 +219,11 @@ public:
       firstRow = loadRowIf(
           arith::CmpIOp::create(b, arith::CmpIPredicate::ult, first, rows),
           first);
+
+    // Rows 1..prefetch-rows-1 strides ahead are prefetched here; each loop
+    // iteration prefetches the row prefetch-rows strides after its own.
+    for (int64_t k = 1; k < shape.prefetchRows; ++k)
+      prefetchRow(stridesAfter(first, k));
 
     // The weight chunks to stage are loaded before the prologue as well.
     SmallVector<Value> stagedWeights;
@@ -232,6 +251,8 @@ public:
           llvm::to_vector(llvm::concat<Value>(firstRow, ValueRange{parity0})),
           [&](OpBuilder &, Location, Value row, ValueRange iter) {
             Value parity = iter.back();
+            if (shape.prefetchRows > 0 && !shape.prefetchAfterReduction)
+              prefetchRowAhead(row);
             Value next = addi(row, step);
             Value hasNext =
                 arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, rows);
@@ -275,8 +296,51 @@ private:
   }
   Value add(Value l, Value r) { return arith::AddFOp::create(b, l, r); }
   Value mul(Value l, Value r) { return arith::MulFOp::create(b, l, r); }
+  /// acc + l * r: one math.fma, or a multiply and an add (fuse-multiply-add).
+  Value mulAdd(Value l, Value r, Value acc) {
+    if (shape.fuseMultiplyAdd)
+      return math::FmaOp::create(b, l, r, acc);
+    return add(acc, mul(l, r));
+  }
   Value addi(Value l, Value r) { return arith::AddIOp::create(b, l, r); }
   Value muli(Value l, Value r) { return arith::MulIOp::create(b, l, r); }
+
+  /// Thread 0 asks for row `row` of x (when it exists) to be brought into
+  /// L2: one cp.async.bulk.prefetch of the whole row.
+  void prefetchRow(Value row) {
+    Value isFirstThread =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, index(0));
+    Value exists =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, rowCount);
+    Value cond = arith::AndIOp::create(b, isFirstThread, exists);
+    auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    int64_t rowBytes = shape.streams * shape.channels * 4;
+    Type i64 = b.getI64Type();
+    Value base = arith::IndexCastUIOp::create(
+        b, i64, memref::ExtractAlignedPointerAsIndexOp::create(b, arg(kX)));
+    Value offset =
+        arith::MulIOp::create(b, arith::IndexCastUIOp::create(b, i64, row),
+                              arith::ConstantIntOp::create(b, i64, rowBytes));
+    Value address = LLVM::IntToPtrOp::create(
+        b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/1),
+        arith::AddIOp::create(b, base, offset).getResult(),
+        /*dereferenceable=*/nullptr);
+    NVVM::CpAsyncBulkPrefetchOp::create(
+        b, address, arith::ConstantIntOp::create(b, b.getI32Type(), rowBytes),
+        /*l2CacheHint=*/Value());
+  }
+
+  /// The block's row k grid strides after `row`.
+  Value stridesAfter(Value row, int64_t k) {
+    return addi(row, k == 1 ? rowStep : muli(rowStep, index(k)));
+  }
+
+  /// Prefetches the block's row prefetch-rows strides after `row`.
+  void prefetchRowAhead(Value row) {
+    prefetchRow(stridesAfter(row, shape.prefetchRows));
+  }
 
   /// Runs `body` on threads 0..n-1 with the thread's stream index.
   void forEachStreamThread(function_ref<void(Value)> body) {
@@ -562,7 +626,7 @@ private:
   Value aggregate(ArrayRef<Value> xs) {
     Value y = mul(splat(preCoeff(0)), xs[0]);
     for (int64_t i = 1; i < shape.streams; ++i)
-      y = add(y, mul(splat(preCoeff(i)), xs[i]));
+      y = mulAdd(splat(preCoeff(i)), xs[i], y);
     return y;
   }
 
@@ -590,8 +654,8 @@ private:
     for (int64_t i = 0; i < shape.streams; ++i) {
       Value acc = mul(splat(mixCoeff(i, 0)), xs[0]);
       for (int64_t j = 1; j < shape.streams; ++j)
-        acc = add(acc, mul(splat(mixCoeff(i, j)), xs[j]));
-      acc = add(acc, mul(splat(postCoeff(i)), f));
+        acc = mulAdd(splat(mixCoeff(i, j)), xs[j], acc);
+      acc = mulAdd(splat(postCoeff(i)), f, acc);
       vector::StoreOp::create(b, acc, arg(kOut), ValueRange{row, index(i), c},
                               /*nontemporal=*/false, alignment(f32));
     }
@@ -725,11 +789,13 @@ private:
     Value squares = zeroVector();
     for (int64_t k = 0; k < shape.chunksPerThread; ++k) {
       ys.push_back(aggregate(xs.slice(k * shape.streams, shape.streams)));
-      squares = add(squares, mul(ys.back(), ys.back()));
+      squares = mulAdd(ys.back(), ys.back(), squares);
     }
     Value scale = invRms(blockSum(
         vector::ReductionOp::create(b, vector::CombiningKind::ADD, squares),
         parity));
+    if (shape.prefetchRows > 0 && shape.prefetchAfterReduction)
+      prefetchRowAhead(row);
     SmallVector<Type> streamTypes(shape.streams, vecType);
     SmallVector<Value> nextRow;
     for (int64_t k = 0; k < shape.chunksPerThread; ++k) {
@@ -796,8 +862,7 @@ private:
           b, index(0), streams, index(1), ValueRange{zeroVector()},
           [&](OpBuilder &, Location, Value i, ValueRange acc) {
             Value s = memref::LoadOp::create(b, preMem, i);
-            scf::YieldOp::create(b,
-                                 add(acc[0], mul(splat(s), loadStream(i, c))));
+            scf::YieldOp::create(b, mulAdd(splat(s), loadStream(i, c), acc[0]));
           });
       return loop.getResult(0);
     };
@@ -831,10 +896,10 @@ private:
                                                            matrixIndex(i, j));
                         Value m = memref::LoadOp::create(b, matrixMem, at);
                         scf::YieldOp::create(
-                            b, add(acc[0], mul(splat(m), loadStream(j, c))));
+                            b, mulAdd(splat(m), loadStream(j, c), acc[0]));
                       });
                   Value post = memref::LoadOp::create(b, postMem, i);
-                  Value out = add(mixLoop.getResult(0), mul(splat(post), f));
+                  Value out = mulAdd(splat(post), f, mixLoop.getResult(0));
                   vector::StoreOp::create(
                       b, out, arg(kOut), ValueRange{row, i, c},
                       /*nontemporal=*/false, alignment(f32));
@@ -852,6 +917,7 @@ private:
   Type f32;
   VectorType vecType;
   Value tid, lane, warp, channels, transposed;
+  Value rowCount, rowStep; // Rows of x; rows between a block's rows.
   Value matrixMem, preMem, postMem, partialMem, weightMem;
   SmallVector<Value> pre, post, mixing;
 };
@@ -1010,18 +1076,28 @@ struct ConvertMHCToGPUPass
         threadsPerBlock > 1024) {
       getOperation().emitError()
           << "threads-per-block must be a multiple of 32 in [32, 1024], got "
-          << threadsPerBlock;
+          << threadsPerBlock.getValue();
+      return signalPassFailure();
+    }
+    if (prefetchRows < 0 || prefetchMaxRowBytes < 0) {
+      getOperation().emitError()
+          << "prefetch-rows and prefetch-max-row-bytes must be >= 0, got "
+          << prefetchRows.getValue() << " and "
+          << prefetchMaxRowBytes.getValue();
       return signalPassFailure();
     }
     if (vectorWidth != 1 && vectorWidth != 2 && vectorWidth != 4) {
       getOperation().emitError()
-          << "vector-width must be 1, 2 or 4, got " << vectorWidth;
+          << "vector-width must be 1, 2 or 4, got " << vectorWidth.getValue();
       return signalPassFailure();
     }
-    FusedKernelOptions options{
-        threadsPerBlock, vectorWidth,  maxRowRegisters, maxUnrolledStreams,
-        minBlocksPerSM,  pipelineRows, stageWeights,    coefficientsInRegisters,
-        doubleBufferRows};
+    FusedKernelOptions options{threadsPerBlock,       vectorWidth,
+                               maxRowRegisters,       maxUnrolledStreams,
+                               minBlocksPerSM,        pipelineRows,
+                               stageWeights,          coefficientsInRegisters,
+                               doubleBufferRows,      fuseMultiplyAdd,
+                               prefetchRows,          prefetchMaxRowBytes,
+                               prefetchAfterReduction};
     RewritePatternSet patterns(&getContext());
     populateMHCToGPUPatterns(patterns, options);
     ConversionTarget target(getContext());

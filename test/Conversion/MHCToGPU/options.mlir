@@ -71,3 +71,57 @@ func.func @layer(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf
 // NODBUF: gpu.barrier
 // NODBUF-COUNT-16: vector.store %{{.*}}[%[[ROW]],
 // NODBUF-COUNT-16: vector.load %{{.*}}[%[[NEXT]],
+
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu | FileCheck %s --check-prefix=NOPF
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=2" | FileCheck %s --check-prefix=PF2
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 prefetch-after-reduction=1" | FileCheck %s --check-prefix=PFRED
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 prefetch-max-row-bytes=65535" | FileCheck %s --check-prefix=NOPF
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 vector-width=2" | FileCheck %s --check-prefix=NOPF
+// The pass does not prefetch unless asked (the GPU pipeline asks for sm_90+).
+// NOPF-NOT: nvvm.cp.async.bulk.prefetch
+// With prefetch-rows = 2, the row one stride ahead is prefetched before the
+// prologue and each iteration prefetches the row two strides after its own:
+// thread 0 only, rows that exist only, the whole 4 x 4096 x 4 = 65536 bytes.
+// PF2: %[[T:.*]] = gpu.thread_id x
+// PF2: %[[ROWS:.*]] = memref.dim %arg0, %c0
+// PF2: %[[AHEAD:.*]] = arith.addi %block_id_x, %grid_dim_x
+// PF2: %[[T0:.*]] = arith.cmpi eq, %[[T]], %c0
+// PF2: %[[IN:.*]] = arith.cmpi ult, %[[AHEAD]], %[[ROWS]] : index
+// PF2: %[[BOTH:.*]] = arith.andi %[[T0]], %[[IN]]
+// PF2: scf.if %[[BOTH]] {
+// PF2: %[[BASE:.*]] = memref.extract_aligned_pointer_as_index %arg0
+// PF2: %[[B64:.*]] = arith.index_castui %[[BASE]] : index to i64
+// PF2: %[[R:.*]] = arith.index_castui %[[AHEAD]] : index to i64
+// PF2: %[[OFF:.*]] = arith.muli %[[R]], %c65536_i64
+// PF2: %[[ADDR:.*]] = arith.addi %[[B64]], %[[OFF]] : i64
+// PF2: %[[PTR:.*]] = llvm.inttoptr %[[ADDR]] : i64 to !llvm.ptr<1>
+// PF2: nvvm.cp.async.bulk.prefetch %[[PTR]], %c65536_i32 : <1>
+// PF2: math.exp
+// PF2: scf.for %[[ROW:.*]] = %block_id_x to %{{.*}} step %grid_dim_x iter_args(
+// PF2: %[[TWO:.*]] = arith.muli %grid_dim_x, %c2
+// PF2: arith.addi %[[ROW]], %[[TWO]]
+// PF2: nvvm.cp.async.bulk.prefetch
+// PF2-NOT: nvvm.cp.async.bulk.prefetch
+// PF2: gpu.shuffle
+// PF2: scf.yield
+// After the reduction instead: the prefetch follows the row's barrier.
+// PFRED: scf.for %[[ROW:.*]] = %block_id_x to
+// PFRED-NOT: nvvm.cp.async.bulk.prefetch
+// PFRED: gpu.barrier
+// PFRED: nvvm.cp.async.bulk.prefetch
+// PFRED: vector.store
+
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu | FileCheck %s --check-prefix=FMA
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="fuse-multiply-add=0" | FileCheck %s --check-prefix=NOFMA
+// Per chunk of 4 columns: 3 fused multiply-adds aggregate the 4 streams, 1
+// adds the square, then each of the 4 outputs takes 3 (mixing) + 1 (post);
+// the first product of each sum stays a multiply. Without fusion: none.
+// FMA: scf.for %{{.*}} = %block_id_x to
+// FMA-COUNT-3: math.fma %{{.*}} : vector<4xf32>
+// FMA: math.fma %[[Y:.*]], %[[Y]], %{{.*}} : vector<4xf32>
+// FMA: gpu.barrier
+// FMA: arith.mulf %{{.*}} : vector<4xf32>
+// FMA-COUNT-4: math.fma %{{.*}} : vector<4xf32>
+// FMA-NOT: arith.addf
+// FMA: vector.store
+// NOFMA-NOT: math.fma

@@ -23,6 +23,10 @@ struct FusedKernelOptions {
   bool stageWeights = true;
   bool coefficientsInRegisters = true;
   bool doubleBufferRows = false;
+  bool fuseMultiplyAdd = true;
+  int64_t prefetchRows = 0;
+  int64_t prefetchMaxRowBytes = 65536;
+  bool prefetchAfterReduction = false;
 };
 
 /// Name of the gpu.module that holds the fused kernels.

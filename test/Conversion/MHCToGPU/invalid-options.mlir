@@ -1,0 +1,13 @@
+// RUN: not mhc-opt %s --convert-mhc-to-gpu="threads-per-block=48" 2>&1 | FileCheck %s --check-prefix=THREADS
+// RUN: not mhc-opt %s --convert-mhc-to-gpu="vector-width=3" 2>&1 | FileCheck %s --check-prefix=VECTOR
+// RUN: not mhc-opt %s --convert-mhc-to-gpu="prefetch-rows=-1" 2>&1 | FileCheck %s --check-prefix=PREFETCH
+// RUN: not mhc-opt %s --convert-mhc-to-gpu="prefetch-max-row-bytes=-16" 2>&1 | FileCheck %s --check-prefix=PREFETCHBYTES
+
+// Mapping options out of range are diagnosed with the value given.
+// THREADS: error: threads-per-block must be a multiple of 32 in [32, 1024], got 48
+// VECTOR: error: vector-width must be 1, 2 or 4, got 3
+// PREFETCH: error: prefetch-rows and prefetch-max-row-bytes must be >= 0, got -1 and 65536
+// PREFETCHBYTES: error: prefetch-rows and prefetch-max-row-bytes must be >= 0, got 0 and -16
+func.func @empty() {
+  return
+}
