@@ -40,7 +40,8 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
       options.maxUnrolledStreams, options.minBlocksPerSM, options.pipelineRows,
       options.stageWeights, options.coefficientsInRegisters,
       options.doubleBufferRows, options.fuseMultiplyAdd, prefetchRows,
-      options.prefetchMaxRowBytes, options.prefetchAfterReduction}));
+      options.prefetchMaxRowBytes, options.prefetchAfterReduction,
+      options.clusterRowSplit}));
 
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

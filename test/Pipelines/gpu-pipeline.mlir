@@ -10,6 +10,23 @@
 // CHECK-NOT: gpu.module
 // SM80: .target sm_80
 // SM100: .target sm_100
+// RUN: mhc-opt %s --mhc-gpu-pipeline="cluster-row-split=1 output-prefix=%t/cl_" > /dev/null
+// RUN: FileCheck %s --input-file=%t/cl_mhc_kernels_sm_90.ptx --check-prefix=PTXCL
+// RUN: not mhc-opt %s --mhc-gpu-pipeline="chip=sm_80 cluster-row-split=1" 2>&1 | FileCheck %s --check-prefix=CLSM80
+// The cluster kernel: a compile-time cluster of 4 blocks, two cluster
+// barriers (arrive + wait each), the 4 block sums read through distributed
+// shared memory. Before sm_90 there are no clusters: a diagnostic.
+// PTXCL: .entry mhc_fused_n4_c4096_v4_wbf16_t256_k4(
+// PTXCL: .explicitcluster
+// PTXCL-NEXT: .reqnctapercluster 4, 1, 1
+// PTXCL: barrier.cluster.arrive.aligned;
+// PTXCL-NEXT: barrier.cluster.wait.aligned;
+// PTXCL-COUNT-4: ld.shared::cluster.b32
+// PTXCL-NOT: ld.shared::cluster
+// PTXCL: barrier.cluster.arrive.aligned;
+// PTXCL: st.global.v4.b32
+// PTXCL: barrier.cluster.wait.aligned;
+// CLSM80: error: 'nvvm.cluster.{{arrive|wait}}' op is not supported on sm_80
 // The L2 bulk prefetch of the next row exists from sm_90 on: the pipeline
 // drops it for older chips and keeps it for newer ones.
 // SM80-NOT: cp.async.bulk.prefetch

@@ -86,6 +86,12 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "false",
            "Issue each row's prefetch after its reduction instead of at the "
            "start of the row's loop iteration">,
+    Option<"clusterRowSplit", "cluster-row-split", "bool", "false",
+           "One thread-block cluster per row (sm_90+; for small batches): "
+           "block k of the cluster holds chunk k of every thread's row "
+           "chunks, and the blocks exchange their sums of squares through "
+           "distributed shared memory. Needs a static C whose row is held in "
+           "registers in 2..8 chunks per thread">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

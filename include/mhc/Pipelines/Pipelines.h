@@ -76,6 +76,10 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "prefetch-max-row-bytes",
       llvm::cl::desc("Rows larger than this are not prefetched (0: no limit)"),
       llvm::cl::init(65536)};
+  PassOptions::Option<bool> clusterRowSplit{
+      *this, "cluster-row-split",
+      llvm::cl::desc("One thread-block cluster per row (sm_90+)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> prefetchAfterReduction{
       *this, "prefetch-after-reduction",
       llvm::cl::desc("Prefetch after the row's reduction, not at its start"),

@@ -104,6 +104,7 @@ struct KernelShape {
   bool fuseMultiplyAdd;         // Row arithmetic as math.fma.
   int64_t prefetchRows;         // L2 bulk prefetch distance in rows; 0: off.
   bool prefetchAfterReduction;  // Prefetch after the reduction, not before.
+  int64_t clusterBlocks;        // Blocks per row (a cluster); 0: grid-stride.
 
   static KernelShape get(RankedTensorType x, Type weightType,
                          const FusedKernelOptions &options) {
@@ -139,6 +140,14 @@ struct KernelShape {
         shape.streams * shape.channels * 4 > options.prefetchMaxRowBytes)
       shape.prefetchRows = 0;
     shape.prefetchAfterReduction = options.prefetchAfterReduction;
+    shape.clusterBlocks = 0;
+    if (options.clusterRowSplit) {
+      // Block k of the cluster holds chunk k; the weight is read from global
+      // memory once, so nothing is staged, and no row follows to prefetch.
+      shape.clusterBlocks = shape.chunksPerThread;
+      shape.stageWeights = false;
+      shape.prefetchRows = 0;
+    }
     shape.doubleBufferRows =
         options.doubleBufferRows && shape.rowInRegisters &&
         !shape.pipelineRows &&
@@ -154,6 +163,8 @@ struct KernelShape {
     name += "_v" + std::to_string(vector);
     name += weightType.isBF16() ? "_wbf16" : "_wf32";
     name += "_t" + std::to_string(threads);
+    if (clusterBlocks > 0)
+      name += "_k" + std::to_string(clusterBlocks);
     return name;
   }
 };
@@ -198,6 +209,8 @@ public:
     partialMem = wg[3];
     if (shape.stageWeights)
       weightMem = wg[4];
+    if (shape.clusterBlocks > 0)
+      clusterMem = wg.back();
 
     Value x = arg(kX);
     Value rows = memref::DimOp::create(b, x, 0);
@@ -211,6 +224,8 @@ public:
     Value step = gpu::GridDimOp::create(b, gpu::Dimension::x);
     rowCount = rows;
     rowStep = step;
+    if (shape.clusterBlocks > 0)
+      return emitClusterRow();
 
     // Row in registers: the block's first row is loaded before the prologue,
     // so the Sinkhorn latency overlaps those loads.
@@ -330,6 +345,75 @@ private:
     NVVM::CpAsyncBulkPrefetchOp::create(
         b, address, arith::ConstantIntOp::create(b, b.getI32Type(), rowBytes),
         /*l2CacheHint=*/Value());
+  }
+
+  /// One cluster per row: block `part` of the cluster holds chunk `part` of
+  /// the row (every stream), so a row is spread over clusterBlocks SMs. Each
+  /// block reduces its squares, thread 0 publishes the block's sum in shared
+  /// memory, and after a cluster barrier every thread adds the blocks' sums
+  /// in rank order (identical in every block) through distributed shared
+  /// memory. A second cluster barrier, waited on last, keeps each block's
+  /// shared memory alive until the others have read it.
+  void emitClusterRow() {
+    Value row = gpu::ClusterIdOp::create(b, gpu::Dimension::x);
+    Value part = gpu::ClusterBlockIdOp::create(b, gpu::Dimension::x);
+    Value c = chunkStart(part);
+    // Only the last block's chunk can reach past C; rows past the batch
+    // exist only when the launch had none.
+    Value active =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, rowCount);
+    if (shape.chunksPerThread * shape.threads * shape.vector > shape.channels)
+      active = arith::AndIOp::create(b, active, inBounds(c));
+    SmallVector<Type> streamTypes(shape.streams, vecType);
+    SmallVector<Value> xs =
+        ifElseZeros(active, streamTypes, [&] { return loadStreams(row, c); });
+    emitPrologueInRegisters();
+    loadCoefficients();
+
+    Value y = aggregate(xs);
+    Value blockTotal = blockSum(
+        vector::ReductionOp::create(b, vector::CombiningKind::ADD, mul(y, y)));
+    Value leader =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, index(0));
+    auto publish = scf::IfOp::create(b, leader, /*withElseRegion=*/false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(publish.thenBlock());
+      memref::StoreOp::create(b, blockTotal, clusterMem, index(0));
+    }
+    clusterBarrier();
+    Type i32 = b.getI32Type();
+    Value local = LLVM::IntToPtrOp::create(
+        b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/3),
+        arith::IndexCastUIOp::create(
+            b, i32,
+            memref::ExtractAlignedPointerAsIndexOp::create(b, clusterMem))
+            .getResult(),
+        /*dereferenceable=*/nullptr);
+    auto clusterPtr =
+        LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/7);
+    Value total;
+    for (int64_t r = 0; r < shape.clusterBlocks; ++r) {
+      Value remote = NVVM::MapaOp::create(
+          b, clusterPtr, local, arith::ConstantIntOp::create(b, i32, r));
+      Value v = LLVM::LoadOp::create(b, f32, remote, /*alignment=*/4);
+      total = total ? add(total, v) : v;
+    }
+    NVVM::ClusterArriveOp::create(b, /*aligned=*/b.getUnitAttr());
+    Value scale = invRms(total);
+    ifElseZeros(active, {}, [&] {
+      mixAndStore(row, c, xs, y, scale);
+      return SmallVector<Value>();
+    });
+    NVVM::ClusterWaitOp::create(b, /*aligned=*/b.getUnitAttr());
+    gpu::ReturnOp::create(b);
+  }
+
+  /// All threads of all blocks of the cluster: arrive (release), wait
+  /// (acquire).
+  void clusterBarrier() {
+    NVVM::ClusterArriveOp::create(b, /*aligned=*/b.getUnitAttr());
+    NVVM::ClusterWaitOp::create(b, /*aligned=*/b.getUnitAttr());
   }
 
   /// The block's row k grid strides after `row`.
@@ -918,6 +1002,7 @@ private:
   VectorType vecType;
   Value tid, lane, warp, channels, transposed;
   Value rowCount, rowStep; // Rows of x; rows between a block's rows.
+  Value clusterMem;        // The block's sum of squares (cluster-row-split).
   Value matrixMem, preMem, postMem, partialMem, weightMem;
   SmallVector<Value> pre, post, mixing;
 };
@@ -959,6 +1044,8 @@ gpu::GPUFuncOp getOrCreateKernel(ModuleOp module, const KernelShape &shape,
                                     shared(2 * shape.threads / 32)};
   if (shape.stageWeights)
     attributions.push_back(shared(c));
+  if (shape.clusterBlocks > 0)
+    attributions.push_back(shared(1));
 
   b.setInsertionPointToEnd(kernels.getBody());
   auto func = gpu::GPUFuncOp::create(
@@ -966,6 +1053,9 @@ gpu::GPUFuncOp getOrCreateKernel(ModuleOp module, const KernelShape &shape,
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
   func.setKnownBlockSizeAttr(
       DenseI32ArrayAttr::get(ctx, {static_cast<int32_t>(shape.threads), 1, 1}));
+  if (shape.clusterBlocks > 0)
+    func.setKnownClusterSizeAttr(DenseI32ArrayAttr::get(
+        ctx, {static_cast<int32_t>(shape.clusterBlocks), 1, 1}));
   // The backend vectorizes consecutive shared-memory loads (the warp
   // partials) up to 16 bytes: state that alignment so the accesses it forms
   // are legal (without it a 32-byte array could sit at a 4-byte boundary).
@@ -997,6 +1087,15 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
     auto weightType = cast<RankedTensorType>(inputs[body->weight].getType());
     KernelShape shape =
         KernelShape::get(xType, weightType.getElementType(), options);
+    if (options.clusterRowSplit &&
+        (!shape.rowInRegisters || shape.chunksPerThread < 2 ||
+         shape.chunksPerThread > 8))
+      return op.emitOpError()
+             << "cluster-row-split needs a static C whose row is held in "
+                "registers in 2..8 chunks per thread; this layer has "
+             << (shape.rowInRegisters
+                     ? std::to_string(shape.chunksPerThread) + " chunks"
+                     : std::string("its row streamed"));
     auto module = op->getParentOfType<ModuleOp>();
     gpu::GPUFuncOp kernel = getOrCreateKernel(module, shape, op.getLoc());
 
@@ -1055,9 +1154,18 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
         arith::MaxUIOp::create(b, rows, arith::ConstantIndexOp::create(b, 1));
     Value one = arith::ConstantIndexOp::create(b, 1);
     Value threads = arith::ConstantIndexOp::create(b, shape.threads);
+    std::optional<gpu::KernelDim3> clusters;
+    if (shape.clusterBlocks > 0) {
+      // One cluster of clusterBlocks blocks per row.
+      Value blocks = arith::ConstantIndexOp::create(b, shape.clusterBlocks);
+      grid = arith::MulIOp::create(b, grid, blocks);
+      clusters = gpu::KernelDim3{blocks, one, one};
+    }
     gpu::LaunchFuncOp::create(b, kernel, gpu::KernelDim3{grid, one, one},
                               gpu::KernelDim3{threads, one, one},
-                              /*dynamicSharedMemorySize=*/Value(), operands);
+                              /*dynamicSharedMemorySize=*/Value(), operands,
+                              /*asyncObject=*/Type(), /*asyncDependencies=*/{},
+                              clusters);
     Value result = bufferization::ToTensorOp::create(
         b, op.getType(), out, /*restrict=*/true, /*writable=*/true);
     rewriter.replaceOp(op, result);
@@ -1091,13 +1199,13 @@ struct ConvertMHCToGPUPass
           << "vector-width must be 1, 2 or 4, got " << vectorWidth.getValue();
       return signalPassFailure();
     }
-    FusedKernelOptions options{threadsPerBlock,       vectorWidth,
-                               maxRowRegisters,       maxUnrolledStreams,
-                               minBlocksPerSM,        pipelineRows,
-                               stageWeights,          coefficientsInRegisters,
-                               doubleBufferRows,      fuseMultiplyAdd,
-                               prefetchRows,          prefetchMaxRowBytes,
-                               prefetchAfterReduction};
+    FusedKernelOptions options{threadsPerBlock,        vectorWidth,
+                               maxRowRegisters,        maxUnrolledStreams,
+                               minBlocksPerSM,         pipelineRows,
+                               stageWeights,           coefficientsInRegisters,
+                               doubleBufferRows,       fuseMultiplyAdd,
+                               prefetchRows,           prefetchMaxRowBytes,
+                               prefetchAfterReduction, clusterRowSplit};
     RewritePatternSet patterns(&getContext());
     populateMHCToGPUPatterns(patterns, options);
     ConversionTarget target(getContext());

@@ -125,3 +125,43 @@ func.func @layer(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf
 // FMA-NOT: arith.addf
 // FMA: vector.store
 // NOFMA-NOT: math.fma
+
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="cluster-row-split=1" | FileCheck %s --check-prefix=CLUSTER
+// One 4-block cluster per row (4096 / (256 x 4) = 4 chunks): the launch has
+// B x 4 blocks in clusters of 4; block k of the cluster holds chunk k (one
+// 16-byte load per stream and thread), reduces its squares, publishes the
+// sum in shared memory, and after a cluster barrier adds the 4 sums in rank
+// order through distributed shared memory; its shared memory stays alive
+// until the final cluster wait. No weight staging, no grid-stride loop.
+// CLUSTER: %[[BLOCKS:.*]] = arith.muli %{{.*}}, %c4 : index
+// CLUSTER: gpu.launch_func @mhc_kernels::@mhc_fused_n4_c4096_v4_wbf16_t256_k4 clusters in (%c4, %c1{{.*}}, %c1{{.*}}) blocks in (%[[BLOCKS]],
+// CLUSTER: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t256_k4(
+// CLUSTER-SAME: %[[SUM:[^ ]*]] : memref<1xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CLUSTER-SAME: known_block_size = array<i32: 256, 1, 1>
+// CLUSTER-SAME: known_cluster_size = array<i32: 4, 1, 1>
+// CLUSTER: %[[ROW:.*]] = gpu.cluster_id x
+// CLUSTER: %[[PART:.*]] = gpu.cluster_block_id x
+// CLUSTER: arith.muli %[[PART]], %c256
+// CLUSTER: arith.cmpi ult, %[[ROW]],
+// CLUSTER-COUNT-4: vector.load %arg0[%[[ROW]],
+// CLUSTER-NOT: vector.load %arg0
+// CLUSTER: math.exp
+// CLUSTER: gpu.shuffle
+// CLUSTER: gpu.barrier
+// CLUSTER: memref.store %{{.*}}, %[[SUM]][%c0
+// CLUSTER: nvvm.cluster.arrive {aligned}
+// CLUSTER-NEXT: nvvm.cluster.wait {aligned}
+// CLUSTER: memref.extract_aligned_pointer_as_index %[[SUM]]
+// CLUSTER: nvvm.mapa %{{.*}}, %c0_i32
+// CLUSTER: llvm.load
+// CLUSTER: nvvm.mapa %{{.*}}, %c1_i32
+// CLUSTER: nvvm.mapa %{{.*}}, %c2_i32
+// CLUSTER: nvvm.mapa %{{.*}}, %c3_i32
+// CLUSTER-NOT: nvvm.mapa
+// CLUSTER: nvvm.cluster.arrive {aligned}
+// CLUSTER: math.rsqrt
+// CLUSTER: vector.load %arg4
+// CLUSTER-COUNT-4: vector.store %{{.*}}, %arg5[%[[ROW]],
+// CLUSTER: nvvm.cluster.wait {aligned}
+// CLUSTER-NEXT: gpu.return
+// CLUSTER-NOT: scf.for %{{.*}} = %block_id_x

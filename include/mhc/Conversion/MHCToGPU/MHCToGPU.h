@@ -27,6 +27,7 @@ struct FusedKernelOptions {
   int64_t prefetchRows = 0;
   int64_t prefetchMaxRowBytes = 65536;
   bool prefetchAfterReduction = false;
+  bool clusterRowSplit = false;
 };
 
 /// Name of the gpu.module that holds the fused kernels.
