@@ -79,6 +79,8 @@ def main():
     p.add_argument("--iters", type=int, default=100)
     p.add_argument("--shapes", default="all")
     p.add_argument("--max-blocks", type=int, default=0, help="Preference.max_blocks (0: auto)")
+    p.add_argument("--no-cluster-rows", action="store_true",
+                   help="Preference.cluster_rows = False: one block per row at small batches too")
     p.add_argument("--sinkhorn-iters", type=int, default=20,
                    help="Descriptor.sinkhorn_iters (1 isolates the prologue's rounds)")
     p.add_argument("--mhc-only", action="store_true",
@@ -109,7 +111,7 @@ def main():
         h_post = torch.randn(n, device=dev)
         w = (torch.rand(c, device=dev) + 0.5).to(torch.bfloat16)
         plan = mhc.HyperConnectionPlan(mhc.Descriptor(streams=n, channels=c, sinkhorn_iters=a.sinkhorn_iters),
-                                       max_blocks=a.max_blocks)
+                                       max_blocks=a.max_blocks, cluster_rows=not a.no_cluster_rows)
 
         # Correctness first: every implementation against float64.
         ref = reference.static_layer(xs[0].double(), h_res.double(), h_pre.double(),

@@ -116,6 +116,7 @@ mhc_status_t mhc_plan_select(void *stream, const mhc_descriptor_t *descriptor,
     if (preference) {
       p.portable = preference->portable != 0;
       p.maxBlocks = preference->max_blocks;
+      p.clusterRows = preference->no_cluster_rows == 0;
     }
     auto result = std::make_unique<mhc_plan>();
     if (Status s = HyperConnectionPlan::select(stream, d, p, result->plan); !s)

@@ -20,6 +20,7 @@ struct HyperConnectionPlan::Impl {
   const CudaDriver *driver = nullptr;
   CUfunction function = nullptr;
   int64_t maxBlocks = 1;
+  CUfunction clusterFunction = nullptr; // sku.clusterKernel, if any.
 };
 
 namespace {
@@ -106,6 +107,63 @@ const Descriptor &HyperConnectionPlan::descriptor() const {
   return impl_->descriptor;
 }
 
+namespace {
+/// The function `name` of the image of `family` that suits the device.
+Status loadFunction(const CudaDriver &driver, CUcontext context,
+                    const std::string &family, const std::string &name,
+                    int major, int minor, CUfunction &function,
+                    std::string &arch) {
+  const KernelImage *image = pickImage(family, major, minor);
+  if (!image)
+    return {StatusCode::Internal, "no embedded image for family " + family};
+  arch = image->arch;
+  CUmodule module;
+  if (Status s = loadModule(driver, context, *image, module); !s)
+    return s;
+  if (CUresult r = driver.moduleGetFunction(&function, module, name.c_str());
+      r != CUDA_SUCCESS)
+    return {StatusCode::Internal,
+            "kernel " + name + " is missing from the " + family + " image"};
+  return Status::ok();
+}
+
+/// The cluster kernel for small batches (sm_90+), and the largest batch
+/// whose clusters all fit on the GPU at once (and within maxBlocks). Without
+/// clusters on the device the plan keeps only the block-per-row kernel.
+Status loadClusterKernel(const CudaDriver &driver, CUcontext context, int major,
+                         int minor, int sms, const Preference &preference,
+                         HyperConnectionPlan::Impl &impl) {
+  Sku &sku = impl.sku;
+  if (sku.clusterKernel.empty())
+    return Status::ok();
+  if (major < 9) {
+    sku.clusterKernel.clear();
+    sku.clusterBlocks = 0;
+    return Status::ok();
+  }
+  std::string arch;
+  if (Status s = loadFunction(driver, context, "cluster", sku.clusterKernel,
+                              major, minor, impl.clusterFunction, arch);
+      !s)
+    return s;
+  int blocksPerSM = 0;
+  if (CUresult r = driver.occupancyMaxActiveBlocksPerMultiprocessor(
+          &blocksPerSM, impl.clusterFunction, int(sku.threadsPerBlock), 0);
+      r != CUDA_SUCCESS)
+    return cudaError(driver, r, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+  int64_t blocks = int64_t(blocksPerSM) * sms;
+  if (preference.maxBlocks > 0)
+    blocks = std::min(blocks, preference.maxBlocks);
+  sku.clusterMaxBatch = blocks / sku.clusterBlocks;
+  if (sku.clusterMaxBatch == 0) {
+    sku.clusterKernel.clear();
+    sku.clusterBlocks = 0;
+    impl.clusterFunction = nullptr;
+  }
+  return Status::ok();
+}
+} // namespace
+
 Status HyperConnectionPlan::select(void *, const Descriptor &descriptor,
                                    const Preference &preference,
                                    std::unique_ptr<HyperConnectionPlan> &plan) {
@@ -132,20 +190,11 @@ Status HyperConnectionPlan::select(void *, const Descriptor &descriptor,
         StatusCode::Unsupported,
         "the kernels need compute capability 8.0 or newer, the device has " +
             std::to_string(major) + "." + std::to_string(minor)};
-  const KernelImage *image = pickImage(impl->sku.family, major, minor);
-  if (!image)
-    return {StatusCode::Internal,
-            "no embedded image for family " + impl->sku.family};
-  impl->sku.arch = image->arch;
-  CUmodule module;
-  if (Status s = loadModule(driver, context, *image, module); !s)
+  if (Status s =
+          loadFunction(driver, context, impl->sku.family, impl->sku.kernel,
+                       major, minor, impl->function, impl->sku.arch);
+      !s)
     return s;
-  if (CUresult r = driver.moduleGetFunction(&impl->function, module,
-                                            impl->sku.kernel.c_str());
-      r != CUDA_SUCCESS)
-    return {StatusCode::Internal, "kernel " + impl->sku.kernel +
-                                      " is missing from the " +
-                                      impl->sku.family + " image"};
   int blocksPerSM = 0;
   if (CUresult r = driver.occupancyMaxActiveBlocksPerMultiprocessor(
           &blocksPerSM, impl->function, int(impl->sku.threadsPerBlock), 0);
@@ -156,6 +205,10 @@ Status HyperConnectionPlan::select(void *, const Descriptor &descriptor,
   impl->maxBlocks = preference.maxBlocks > 0
                         ? preference.maxBlocks
                         : std::max<int64_t>(1, int64_t(blocksPerSM) * sms);
+  if (Status s = loadClusterKernel(driver, context, major, minor, sms,
+                                   preference, *impl);
+      !s)
+    return s;
   plan.reset(new HyperConnectionPlan(std::move(impl)));
   return Status::ok();
 }
@@ -187,11 +240,17 @@ Status HyperConnectionPlan::run(void *stream, void *, const Args &args) const {
   params.i32(d.sinkhornIters);
   params.i32(d.orientation == MixOrientation::Transposed ? 1 : 0);
   std::vector<void *> pointers = params.pointers();
-  auto grid = unsigned(std::min(b, impl_->maxBlocks));
+  // Small batches: one cluster of clusterBlocks blocks per row; otherwise
+  // blocks loop over rows.
+  const Sku &sku = impl_->sku;
+  bool clustered = impl_->clusterFunction && b <= sku.clusterMaxBatch;
+  CUfunction function = clustered ? impl_->clusterFunction : impl_->function;
+  auto grid = unsigned(clustered ? b * sku.clusterBlocks
+                                 : std::min(b, impl_->maxBlocks));
   const CudaDriver &driver = *impl_->driver;
   if (CUresult r = driver.launchKernel(
-          impl_->function, grid, 1, 1, unsigned(impl_->sku.threadsPerBlock), 1,
-          1, 0, static_cast<CUstream>(stream), pointers.data(), nullptr);
+          function, grid, 1, 1, unsigned(impl_->sku.threadsPerBlock), 1, 1, 0,
+          static_cast<CUstream>(stream), pointers.data(), nullptr);
       r != CUDA_SUCCESS)
     return cudaError(driver, r, "cuLaunchKernel");
   return Status::ok();

@@ -34,7 +34,11 @@ const char *toString(StatusCode code) {
 std::string Sku::toString() const {
   std::ostringstream os;
   os << kernel << " [" << family << ", " << arch << ", vector " << vectorWidth
-     << ", " << threadsPerBlock << " threads]";
+     << ", " << threadsPerBlock << " threads";
+  if (!clusterKernel.empty())
+    os << "; batch <= " << clusterMaxBatch << ": " << clusterKernel << ", "
+       << clusterBlocks << "-block clusters";
+  os << "]";
   return os.str();
 }
 
@@ -43,10 +47,10 @@ constexpr int64_t kMaxStreams = 32;
 constexpr int64_t kThreads = 256;
 
 struct FixedVariant {
-  int64_t streams, channels;
+  int64_t streams, channels, clusterBlocks;
 };
 constexpr FixedVariant kFixedVariants[] = {
-#define MHC_FIXED_VARIANT(n, c) {n, c},
+#define MHC_FIXED_VARIANT(n, c, k) {n, c, k},
 #include "FixedVariants.inc"
 #undef MHC_FIXED_VARIANT
 };
@@ -110,8 +114,12 @@ Status selectSku(const Descriptor &d, const Preference &preference, Sku &sku) {
   if (preference.maxBlocks < 0)
     return invalid("maxBlocks must be >= 0");
   bool fixed = false;
+  int64_t clusterBlocks = 0;
   for (const FixedVariant &v : kFixedVariants)
-    fixed |= v.streams == d.streams && v.channels == d.channels;
+    if (v.streams == d.streams && v.channels == d.channels) {
+      fixed = true;
+      clusterBlocks = v.clusterBlocks;
+    }
   fixed &= !preference.portable;
   sku.vectorWidth = (preference.portable || d.channels % 4 != 0) ? 1 : 4;
   sku.family = fixed                  ? "fixed"
@@ -123,6 +131,13 @@ Status selectSku(const Descriptor &d, const Preference &preference, Sku &sku) {
                "_v" + std::to_string(sku.vectorWidth) +
                (d.weight == DType::BF16 ? "_wbf16" : "_wf32") + "_t" +
                std::to_string(sku.threadsPerBlock);
+  sku.clusterKernel.clear();
+  sku.clusterBlocks = 0;
+  sku.clusterMaxBatch = 0;
+  if (fixed && clusterBlocks > 0 && preference.clusterRows) {
+    sku.clusterBlocks = clusterBlocks;
+    sku.clusterKernel = sku.kernel + "_k" + std::to_string(clusterBlocks);
+  }
   return Status::ok();
 }
 

@@ -87,10 +87,12 @@ def _current_stream():
 class HyperConnectionPlan:
     """A selected plan (see include/mhc/Runtime/HyperConnection.h)."""
 
-    def __init__(self, descriptor, portable=False, max_blocks=0, stream=None):
+    def __init__(self, descriptor, portable=False, max_blocks=0, stream=None,
+                 cluster_rows=True):
         self.descriptor = descriptor
         lib = _capi.library()
-        pref = _capi.Preference(int(bool(portable)), int(max_blocks))
+        pref = _capi.Preference(int(bool(portable)), int(max_blocks),
+                                int(not cluster_rows))
         handle = ctypes.c_void_p()
         d = descriptor._to_c()
         _check(lib.mhc_plan_select(

@@ -73,6 +73,7 @@ struct Case {
   DType weight;
   float logitOffset; // added to every H_res entry
   bool portable;
+  bool noClusters = false; // Preference::clusterRows = false
 };
 
 std::string name(const Case &k) {
@@ -84,6 +85,8 @@ std::string name(const Case &k) {
     os << "_off" << (k.logitOffset > 0 ? "p" : "m") << std::abs(k.logitOffset);
   if (k.portable)
     os << "_portable";
+  if (k.noClusters)
+    os << "_noclusters";
   return os.str();
 }
 
@@ -106,6 +109,18 @@ std::vector<Case> sweep() {
       cases.push_back({n, 1280, 7, offset < 0, DType::BF16, offset, false});
   for (int64_t c : {64, 4096})
     cases.push_back({4, c, 7, false, DType::BF16, 0.0f, true});
+  // Small batches of fixed shapes run the cluster kernels on sm_90+ (the
+  // cases above); here the same batches with one block per row, and batches
+  // with many clusters (up to all the GPU holds at once, and beyond: then
+  // blocks loop over rows).
+  for (int64_t n : {4, 8})
+    for (int64_t c : {1280, 4096, 7168})
+      for (int64_t b : {1, 7})
+        cases.push_back({n, c, b, b == 7, DType::BF16, 0.0f, false, true});
+  for (int64_t b : {60, 130, 300})
+    cases.push_back({4, 7168, b, false, DType::BF16, 0.0f, false});
+  cases.push_back({4, 1920, 500, true, DType::F32, 0.0f, false});
+  cases.push_back({8, 2560, 200, false, DType::BF16, 0.0f, false});
   return cases;
 }
 
@@ -126,6 +141,7 @@ TEST_P(LayerSweep, MatchesFloat64Reference) {
   }
   Preference pref;
   pref.portable = k.portable;
+  pref.clusterRows = !k.noClusters;
   std::unique_ptr<HyperConnectionPlan> plan;
   Status s = HyperConnectionPlan::select(nullptr, d, pref, plan);
   ASSERT_TRUE(s) << s.message();
@@ -217,10 +233,15 @@ TEST_P(LayerSweep, MatchesFloat64Reference) {
   }
   double rel = maxErr / std::max(1.0, maxRef);
   RecordProperty("max_rel_err", std::to_string(rel));
-  std::printf("[ result   ] %s sku=%s max_abs_err=%.3e rel=%.3e "
+  // The kernel that ran: the cluster kernel for batches it covers.
+  const Sku &sku = plan->sku();
+  const std::string &ran =
+      !sku.clusterKernel.empty() && k.b <= sku.clusterMaxBatch
+          ? sku.clusterKernel
+          : sku.kernel;
+  std::printf("[ result   ] %s kernel=%s max_abs_err=%.3e rel=%.3e "
               "err/allowed=%.3f\n",
-              name(k).c_str(), plan->sku().kernel.c_str(), maxErr, rel,
-              worstExcess);
+              name(k).c_str(), ran.c_str(), maxErr, rel, worstExcess);
   EXPECT_EQ(nonFinite, 0u);
   EXPECT_LE(worstExcess, 1.0) << "max_abs_err " << maxErr << ", rel " << rel;
   EXPECT_EQ(std::memcmp(first.data(), second.data(), count * 4), 0)
@@ -237,6 +258,38 @@ protected:
       GTEST_SKIP() << "no GPU";
   }
 };
+
+/// On sm_90+ a fixed shape whose row splits gets a cluster kernel for the
+/// batches whose clusters all fit at once; elsewhere, or when not wanted,
+/// none.
+TEST_F(PlanOnGpu, ClusterKernelWhereTheDeviceHasClusters) {
+  int major = 0;
+  ASSERT_CU(gpu()->deviceGetAttribute(
+      &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, 0));
+  Descriptor d;
+  d.streams = 4;
+  d.channels = 7168;
+  std::unique_ptr<HyperConnectionPlan> plan;
+  ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, {}, plan));
+  const Sku &sku = plan->sku();
+  if (major >= 9) {
+    EXPECT_EQ(sku.clusterKernel, "mhc_fused_n4_c7168_v4_wbf16_t256_k7");
+    EXPECT_GE(sku.clusterMaxBatch, 1);
+    EXPECT_NE(sku.toString().find("_k7, 7-block clusters"), std::string::npos)
+        << sku.toString();
+  } else {
+    EXPECT_TRUE(sku.clusterKernel.empty());
+  }
+  Preference fewBlocks;
+  fewBlocks.maxBlocks = 20;
+  ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, fewBlocks, plan));
+  if (major >= 9)
+    EXPECT_EQ(plan->sku().clusterMaxBatch, 2); // 2 clusters of 7 <= 20
+  Preference none;
+  none.clusterRows = false;
+  ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, none, plan));
+  EXPECT_TRUE(plan->sku().clusterKernel.empty());
+}
 
 TEST_F(PlanOnGpu, RejectsBadArgumentsWithoutWriting) {
   Descriptor d;

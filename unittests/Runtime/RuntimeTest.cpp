@@ -81,10 +81,24 @@ TEST(SkuSelection, FixedGeneralAndPortable) {
   EXPECT_EQ(sku.kernel, "mhc_fused_n4_c4096_v4_wbf16_t256");
   EXPECT_EQ(sku.family, "fixed");
   EXPECT_EQ(sku.vectorWidth, 4);
+  // 4096 / (256 threads x 4) = 4 chunks: a cluster of 4 blocks per row.
+  EXPECT_EQ(sku.clusterKernel, "mhc_fused_n4_c4096_v4_wbf16_t256_k4");
+  EXPECT_EQ(sku.clusterBlocks, 4);
+  EXPECT_EQ(sku.clusterMaxBatch, 0); // set by select, from the device
+
+  ASSERT_TRUE(selectSku(layer(4, 7168), {}, sku));
+  EXPECT_EQ(sku.clusterKernel, "mhc_fused_n4_c7168_v4_wbf16_t256_k7");
+  Preference noClusters;
+  noClusters.clusterRows = false;
+  ASSERT_TRUE(selectSku(layer(4, 7168), noClusters, sku));
+  EXPECT_EQ(sku.kernel, "mhc_fused_n4_c7168_v4_wbf16_t256");
+  EXPECT_TRUE(sku.clusterKernel.empty());
+  EXPECT_EQ(sku.clusterBlocks, 0);
 
   ASSERT_TRUE(selectSku(layer(4, 4100), {}, sku));
   EXPECT_EQ(sku.kernel, "mhc_fused_n4_cdyn_v4_wbf16_t256");
   EXPECT_EQ(sku.family, "general-v4");
+  EXPECT_TRUE(sku.clusterKernel.empty());
 
   ASSERT_TRUE(selectSku(layer(3, 37), {}, sku));
   EXPECT_EQ(sku.kernel, "mhc_fused_n3_cdyn_v1_wbf16_t256");
@@ -94,11 +108,14 @@ TEST(SkuSelection, FixedGeneralAndPortable) {
   portable.portable = true;
   ASSERT_TRUE(selectSku(layer(4, 4096), portable, sku));
   EXPECT_EQ(sku.kernel, "mhc_fused_n4_cdyn_v1_wbf16_t256");
+  EXPECT_TRUE(sku.clusterKernel.empty());
 
   Descriptor d = layer(8, 7168);
   d.weight = DType::F32;
   ASSERT_TRUE(selectSku(d, {}, sku));
   EXPECT_EQ(sku.kernel, "mhc_fused_n8_c7168_v4_wf32_t256");
+  // 7 chunks of 8 streams do not fit in registers: no cluster kernel.
+  EXPECT_TRUE(sku.clusterKernel.empty());
 
   expectStatus(selectSku(layer(40, 64), {}, sku), StatusCode::Unsupported,
                "streams");
@@ -119,7 +136,7 @@ TEST(KernelImages, CoverEverySku) {
         return reinterpret_cast<const char *>(kKernelImages[i].data);
     return "";
   };
-  int checked = 0;
+  int checked = 0, clustered = 0;
   for (int64_t n = 1; n <= 32; ++n)
     for (int64_t c : {1, 3, 64, 1000, 1280, 1920, 2560, 4096, 7168})
       for (DType w : {DType::BF16, DType::F32})
@@ -134,9 +151,19 @@ TEST(KernelImages, CoverEverySku) {
           ASSERT_FALSE(ptx.empty()) << sku.family;
           EXPECT_NE(ptx.find(".entry " + sku.kernel + "("), std::string::npos)
               << sku.kernel << " is not in the " << sku.family << " image";
+          if (!sku.clusterKernel.empty()) {
+            EXPECT_NE(
+                ptxOf("cluster").find(".entry " + sku.clusterKernel + "("),
+                std::string::npos)
+                << sku.clusterKernel << " is not in the cluster image";
+            ++clustered;
+          }
           ++checked;
         }
   EXPECT_EQ(checked, 32 * 9 * 2 * 2);
+  // n = 4: C = 1280, 1920, 2560, 4096, 7168; n = 8: C = 1280, 2560, 4096;
+  // both weights, not portable.
+  EXPECT_EQ(clustered, 8 * 2);
 }
 
 /// The kernel ABI the runtime packs (Plan.cpp) is the one the lowering
@@ -169,8 +196,8 @@ TEST(KernelImages, ParameterListsMatchTheRuntimeABI) {
       ++kernels;
     }
   }
-  // 18 fixed + 64 general-v4 + 64 general-v1 kernels.
-  EXPECT_EQ(kernels, 18 + 64 + 64);
+  // 18 fixed + 16 cluster + 64 general-v4 + 64 general-v1 kernels.
+  EXPECT_EQ(kernels, 18 + 16 + 64 + 64);
 }
 
 class ArgsTest : public ::testing::Test {

@@ -72,6 +72,10 @@ struct Preference {
   bool portable = false;
   /// Blocks a run launches at most (0: as many as fit on the GPU at once).
   int64_t maxBlocks = 0;
+  /// On sm_90+, runs whose rows all fit on the GPU at once use one
+  /// thread-block cluster per row (the row spread over several SMs) where a
+  /// cluster kernel exists for (n, C); false always uses one block per row.
+  bool clusterRows = true;
 };
 
 enum class StatusCode {
@@ -110,6 +114,10 @@ struct Sku {
   std::string arch;   ///< image loaded: sm_80 / sm_90 cubin, or ptx
   int64_t vectorWidth = 4;
   int64_t threadsPerBlock = 256;
+  /// The cluster kernel for small batches (family "cluster"), or empty.
+  std::string clusterKernel;
+  int64_t clusterBlocks = 0;   ///< Blocks per row (the cluster size).
+  int64_t clusterMaxBatch = 0; ///< Largest batch it runs (set by select).
   std::string toString() const;
 };
 
