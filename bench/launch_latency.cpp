@@ -7,7 +7,10 @@
 //                 one synchronize (launch cost and kernel overlap; the larger
 //                 of the two per call);
 //   synchronous:  median wall time of plan.run + cuCtxSynchronize (one call's
-//                 full latency as a caller waiting for it sees it).
+//                 full latency as a caller waiting for it sees it);
+//   host:         wall time of 100 consecutive plan.run calls / 100 on an
+//                 idle GPU, without synchronizing (the caller's cost of a
+//                 call while the launch queue has room).
 // Where the plan has a cluster kernel for the batch (sm_90+), the shape is
 // measured with it and again with one block per row
 // (Preference::clusterRows = false). Prints a table with the kernel that
@@ -32,8 +35,8 @@ int main() {
     std::printf("SKIPPED: %s\n", s.message().c_str());
     return 77;
   }
-  std::printf("%8s %3s %6s %6s %18s %18s  %s\n", "B", "n", "C", "iters",
-              "back-to-back us", "synchronous us", "sku");
+  std::printf("%8s %3s %6s %6s %18s %18s %10s  %s\n", "B", "n", "C", "iters",
+              "back-to-back us", "synchronous us", "host us", "kernel");
   // Each shape also with a single Sinkhorn round: the difference is the
   // cost of the rounds in the kernel's prologue.
   struct Shape {
@@ -92,6 +95,14 @@ int main() {
           std::chrono::duration<double, std::micro>(Clock::now() - t0).count() /
           calls;
 
+      auto h0 = Clock::now();
+      for (int i = 0; i < 100; ++i)
+        plan->run(nullptr, nullptr, a);
+      double host =
+          std::chrono::duration<double, std::micro>(Clock::now() - h0).count() /
+          100;
+      cu->ctxSynchronize();
+
       std::vector<double> sync;
       for (int i = 0; i < 500; ++i) {
         auto t = Clock::now();
@@ -103,9 +114,9 @@ int main() {
       }
       std::nth_element(sync.begin(), sync.begin() + sync.size() / 2,
                        sync.end());
-      std::printf("%8lld %3lld %6lld %6d %18.2f %18.2f  %s\n", (long long)s.b,
-                  (long long)s.n, (long long)s.c, s.iters, backToBack,
-                  sync[sync.size() / 2],
+      std::printf("%8lld %3lld %6lld %6d %18.2f %18.2f %10.2f  %s\n",
+                  (long long)s.b, (long long)s.n, (long long)s.c, s.iters,
+                  backToBack, sync[sync.size() / 2], host,
                   (clustered ? sku.clusterKernel : sku.kernel).c_str());
       cu->memFree(x);
       cu->memFree(out);

@@ -5,6 +5,8 @@
 #include "mhc/Runtime/HyperConnection.h"
 
 #include <algorithm>
+#include <array>
+#include <cassert>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -61,40 +63,53 @@ Status loadModule(const CudaDriver &driver, CUcontext context,
 }
 
 /// Kernel parameters in the memref-descriptor ABI of convert-mhc-to-gpu:
-/// each memref is (allocated, aligned, offset, sizes..., strides...).
+/// each memref is (allocated, aligned, offset, sizes..., strides...). Fixed
+/// storage: packing a launch allocates nothing (decode calls are short).
 class KernelParams {
 public:
-  void memref(const void *p, std::initializer_list<int64_t> sizes) {
+  /// x and out (3-d: 9 words each), h_res (2-d: 7), h_pre, h_post and the
+  /// weight (1-d: 5 each), 6 f32 and 2 i32 scalars.
+  static constexpr size_t kWords = 2 * 9 + 7 + 3 * 5 + 8;
+
+  template <size_t Rank>
+  void memref(const void *p, const int64_t (&sizes)[Rank]) {
     auto address = reinterpret_cast<uint64_t>(p);
-    words.push_back(address);
-    words.push_back(address);
-    words.push_back(0);
-    std::vector<int64_t> dims(sizes);
-    for (int64_t s : dims)
-      words.push_back(uint64_t(s));
+    push(address);
+    push(address);
+    push(0);
+    for (int64_t s : sizes)
+      push(uint64_t(s));
+    uint64_t strides[Rank];
     int64_t stride = 1;
-    std::vector<uint64_t> strides(dims.size());
-    for (size_t d = dims.size(); d-- > 0;) {
+    for (size_t d = Rank; d-- > 0;) {
       strides[d] = uint64_t(stride);
-      stride *= dims[d];
+      stride *= sizes[d];
     }
-    words.insert(words.end(), strides.begin(), strides.end());
+    for (uint64_t s : strides)
+      push(s);
   }
   void f32(float v) {
     uint64_t word = 0;
     std::memcpy(&word, &v, sizeof(v));
-    words.push_back(word);
+    push(word);
   }
-  void i32(int32_t v) { words.push_back(uint64_t(uint32_t(v))); }
-  std::vector<void *> pointers() {
-    std::vector<void *> result;
-    for (uint64_t &w : words)
-      result.push_back(&w);
-    return result;
+  void i32(int32_t v) { push(uint64_t(uint32_t(v))); }
+  /// The cuLaunchKernel parameter array; all kWords must have been packed.
+  void **pointers() {
+    assert(count == kWords && "kernel parameters do not match the ABI");
+    return pointerArray.data();
   }
 
 private:
-  std::vector<uint64_t> words;
+  void push(uint64_t word) {
+    assert(count < kWords && "too many kernel parameters");
+    words[count] = word;
+    pointerArray[count] = &words[count];
+    ++count;
+  }
+  std::array<uint64_t, kWords> words{};
+  std::array<void *, kWords> pointerArray{};
+  size_t count = 0;
 };
 } // namespace
 
@@ -239,7 +254,6 @@ Status HyperConnectionPlan::run(void *stream, void *, const Args &args) const {
   params.f32(0.0f);
   params.i32(d.sinkhornIters);
   params.i32(d.orientation == MixOrientation::Transposed ? 1 : 0);
-  std::vector<void *> pointers = params.pointers();
   // Small batches: one cluster of clusterBlocks blocks per row; otherwise
   // blocks loop over rows.
   const Sku &sku = impl_->sku;
@@ -250,7 +264,7 @@ Status HyperConnectionPlan::run(void *stream, void *, const Args &args) const {
   const CudaDriver &driver = *impl_->driver;
   if (CUresult r = driver.launchKernel(
           function, grid, 1, 1, unsigned(impl_->sku.threadsPerBlock), 1, 1, 0,
-          static_cast<CUstream>(stream), pointers.data(), nullptr);
+          static_cast<CUstream>(stream), params.pointers(), nullptr);
       r != CUDA_SUCCESS)
     return cudaError(driver, r, "cuLaunchKernel");
   return Status::ok();
