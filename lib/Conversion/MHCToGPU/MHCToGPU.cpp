@@ -494,10 +494,11 @@ private:
                             postMem, i);
   }
 
-  /// Small n: warp 0 runs Sinkhorn on the whole n x n matrix in registers
-  /// (unrolled, no barrier per round), multiplying by the reciprocal of each
-  /// row / column sum, then lane 0 publishes M and the gates in shared memory
-  /// behind one barrier. Same schedule as emitPrologue.
+  /// Small n: warp 0 runs Sinkhorn in registers, lane i holding row i (no
+  /// barrier per round): a row is normalized within its lane, a column by a
+  /// butterfly sum across the lanes; each multiplies by the reciprocal of
+  /// its sum + a. Lane i then publishes row i of M', and the gates are
+  /// computed meanwhile, behind one barrier. Same schedule as emitPrologue.
   void emitPrologueInRegisters() {
     const int64_t n = shape.streams;
     Value addend = arg(kSinkhornAddend);
@@ -521,75 +522,98 @@ private:
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
-      SmallVector<Value> m;
-      for (int64_t i = 0; i < n; ++i) {
-        SmallVector<Value> row;
-        for (int64_t j = 0; j < n; ++j)
-          row.push_back(memref::LoadOp::create(b, arg(kHRes),
-                                               ValueRange{index(i), index(j)}));
-        Value rowMax = row[0];
-        for (int64_t j = 1; j < n; ++j)
-          rowMax = arith::MaximumFOp::create(b, rowMax, row[j]);
-        for (int64_t j = 0; j < n; ++j)
-          m.push_back(
-              math::ExpOp::create(b, arith::SubFOp::create(b, row[j], rowMax)));
-      }
-      // Divides line `k` (a row when `rows`, else a column) by its sum + a;
-      // a zero divisor (only with a = 0) leaves the zero entries as they are.
-      auto normalize = [&](SmallVector<Value> &mat, bool rows, Value a) {
-        for (int64_t k = 0; k < n; ++k) {
-          auto at = [&](int64_t l) -> Value & {
-            return rows ? mat[k * n + l] : mat[l * n + k];
-          };
-          Value sum = at(0);
-          for (int64_t l = 1; l < n; ++l)
-            sum = add(sum, at(l));
-          Value divisor = add(sum, a);
-          Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
-                                                 divisor, f32c(0.0f));
-          // One approximate reciprocal per line (rcp.approx, 1 ulp): the
-          // rounds are a chain of dependent reciprocals, and the exact one
-          // is several times longer.
-          Value reciprocal = arith::DivFOp::create(
-              b, f32c(1.0f), divisor,
-              arith::FastMathFlagsAttr::get(b.getContext(),
-                                            arith::FastMathFlags::afn));
-          Value scale =
-              arith::SelectOp::create(b, positive, reciprocal, f32c(1.0f));
-          for (int64_t l = 0; l < n; ++l)
-            at(l) = mul(at(l), scale);
+      // Lane i < n holds row i of the matrix; lanes n..width-1 hold zero
+      // rows, so butterflies over `width` lanes give the column sums.
+      int64_t width = llvm::PowerOf2Ceil(n);
+      Value owner =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane, index(n));
+      Value myRow = arith::SelectOp::create(b, owner, lane, index(0));
+      SmallVector<Value> h;
+      for (int64_t j = 0; j < n; ++j)
+        h.push_back(
+            memref::LoadOp::create(b, arg(kHRes), ValueRange{myRow, index(j)}));
+      Value rowMax = h[0];
+      for (int64_t j = 1; j < n; ++j)
+        rowMax = arith::MaximumFOp::create(b, rowMax, h[j]);
+      SmallVector<Value> row;
+      for (int64_t j = 0; j < n; ++j)
+        row.push_back(arith::SelectOp::create(
+            b, owner,
+            math::ExpOp::create(b, arith::SubFOp::create(b, h[j], rowMax)),
+            f32c(0.0f)));
+      // v * (1 / (sum + a)) with one approximate reciprocal (rcp.approx,
+      // 1 ulp): the rounds are a chain of dependent reciprocals, and the
+      // exact one is several times longer. A zero divisor (only with a = 0)
+      // leaves the zero entries as they are.
+      auto reciprocal = [&](Value sum, Value a) -> Value {
+        Value divisor = add(sum, a);
+        Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
+                                               divisor, f32c(0.0f));
+        Value r = arith::DivFOp::create(
+            b, f32c(1.0f), divisor,
+            arith::FastMathFlagsAttr::get(b.getContext(),
+                                          arith::FastMathFlags::afn));
+        return arith::SelectOp::create(b, positive, r, f32c(1.0f));
+      };
+      // The lane's row by its sum + a: a pairwise sum in registers.
+      auto normalizeRow = [&](SmallVector<Value> &r, Value a) {
+        SmallVector<Value> sums(r.begin(), r.end());
+        while (sums.size() > 1) {
+          SmallVector<Value> next;
+          for (size_t k = 0; k + 1 < sums.size(); k += 2)
+            next.push_back(add(sums[k], sums[k + 1]));
+          if (sums.size() % 2)
+            next.push_back(sums.back());
+          sums = next;
+        }
+        Value scale = reciprocal(sums[0], a);
+        for (Value &v : r)
+          v = mul(v, scale);
+      };
+      // Each column by its sum + a: butterflies across the lanes.
+      auto normalizeColumns = [&](SmallVector<Value> &r, Value a) {
+        for (Value &v : r) {
+          Value sum = v;
+          for (int64_t offset = 1; offset < width; offset *= 2)
+            sum = add(sum, gpu::ShuffleOp::create(b, sum, offset, 32,
+                                                  gpu::ShuffleMode::XOR)
+                               .getShuffleResult());
+          v = mul(v, reciprocal(sum, a));
         }
       };
-      normalize(m, true, f32c(0.0f));
-      for (Value &v : m)
-        v = add(v, addend);
-      normalize(m, false, addend);
+      normalizeRow(row, f32c(0.0f));
+      for (Value &v : row)
+        v = arith::SelectOp::create(b, owner, add(v, addend), f32c(0.0f));
+      normalizeColumns(row, addend);
       Value iters =
           arith::IndexCastOp::create(b, b.getIndexType(), arg(kSinkhornIters));
       auto rounds = scf::ForOp::create(
-          b, index(1), iters, index(1), m,
+          b, index(1), iters, index(1), row,
           [&](OpBuilder &, Location, Value, ValueRange iter) {
             SmallVector<Value> next(iter.begin(), iter.end());
-            normalize(next, true, addend);
-            normalize(next, false, addend);
+            normalizeRow(next, addend);
+            normalizeColumns(next, addend);
             scf::YieldOp::create(b, next);
           });
-      Value leader =
-          arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
-      auto store = scf::IfOp::create(b, leader, /*withElseRegion=*/false);
+      // Lane i stores row i of M' (M, or M^T when the kernel applies M^T),
+      // so readers need no select.
+      auto store = scf::IfOp::create(b, owner, /*withElseRegion=*/false);
       b.setInsertionPointToStart(store.thenBlock());
-      // M' (M, or M^T when the kernel applies M^T), so readers need no
-      // select.
-      for (int64_t i = 0; i < n; ++i)
-        for (int64_t j = 0; j < n; ++j) {
-          Value mixing = arith::SelectOp::create(b, transposed,
-                                                 rounds.getResult(j * n + i),
-                                                 rounds.getResult(i * n + j));
-          memref::StoreOp::create(b, mixing, matrixMem, index(i * n + j));
-        }
-      if (!gatesInSecondWarp)
+      for (int64_t j = 0; j < n; ++j) {
+        Value direct = matrixIndex(lane, index(j));
+        Value swapped = matrixIndex(index(j), lane);
+        Value at = arith::SelectOp::create(b, transposed, swapped, direct);
+        memref::StoreOp::create(b, rounds.getResult(j), matrixMem, at);
+      }
+      if (!gatesInSecondWarp) {
+        b.setInsertionPointAfter(store);
+        Value leader =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
+        auto gates = scf::IfOp::create(b, leader, /*withElseRegion=*/false);
+        b.setInsertionPointToStart(gates.thenBlock());
         for (int64_t i = 0; i < n; ++i)
           storeGates(index(i));
+      }
     }
     gpu::BarrierOp::create(b);
   }

@@ -30,21 +30,48 @@
 // CHECK-COUNT-4: vector.load %[[KW]][%{{.*}}] {alignment = 8 : i64} : memref<4096xbf16>, vector<4xbf16>
 
 // Prologue: the first 4 threads of warp 1 compute the gates (exact
-// division) while warp 0 runs Sinkhorn on the 4 x 4 matrix in registers
-// (max-shifted exp, then the rounds as a loop carrying 16 values, one
-// approximate reciprocal per line); lane 0 publishes M', one barrier.
+// division) while warp 0 runs Sinkhorn in registers, lane i < 4 holding row
+// i (max-shifted exp of its row of H; other lanes zeros), then the rounds as
+// a loop carrying the lane's 4 values: one approximate reciprocal for the
+// row, and per column a butterfly over 4 lanes and one reciprocal. Lane i
+// publishes row i of M' (transposed or not by address), one barrier.
 // CHECK: %[[G:.*]] = arith.subi %thread_id_x, %c32
 // CHECK: scf.if
 // CHECK: memref.load %[[KHP]][%[[G]]]
 // CHECK: arith.divf %{{.*}}, %{{.*}} : f32
 // CHECK: %[[WARP0:.*]] = arith.cmpi eq, %{{.*}}, %c0
 // CHECK: scf.if %[[WARP0]] {
-// CHECK-COUNT-16: memref.load %[[KHR]]
+// CHECK: %[[OWNER:.*]] = arith.cmpi ult, %[[LANE:.*]], %c4
+// CHECK: %[[MYROW:.*]] = arith.select %[[OWNER]], %[[LANE]], %c0
+// CHECK-COUNT-4: memref.load %[[KHR]][%[[MYROW]], %c{{[0-9]}}
+// CHECK-NOT: memref.load %[[KHR]]
 // CHECK: math.exp
-// CHECK: scf.for %{{.*}} = %c1{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
-// CHECK-COUNT-8: arith.divf %cst{{.*}}, %{{.*}} fastmath<afn> : f32
+// CHECK: scf.for %{{.*}} = %c1{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
+// CHECK: arith.divf %cst{{.*}}, %{{.*}} fastmath<afn> : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32{{.*}}, %c32_i32{{.*}} : f32
+// CHECK-NEXT: arith.addf
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32{{.*}}, %c32_i32{{.*}} : f32
+// CHECK-NEXT: arith.addf
+// CHECK: arith.divf %cst{{.*}}, %{{.*}} fastmath<afn> : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32{{.*}}, %c32_i32{{.*}} : f32
+// CHECK-NEXT: arith.addf
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32{{.*}}, %c32_i32{{.*}} : f32
+// CHECK-NEXT: arith.addf
+// CHECK: arith.divf %cst{{.*}}, %{{.*}} fastmath<afn> : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32{{.*}}, %c32_i32{{.*}} : f32
+// CHECK-NEXT: arith.addf
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32{{.*}}, %c32_i32{{.*}} : f32
+// CHECK-NEXT: arith.addf
+// CHECK: arith.divf %cst{{.*}}, %{{.*}} fastmath<afn> : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32{{.*}}, %c32_i32{{.*}} : f32
+// CHECK-NEXT: arith.addf
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32{{.*}}, %c32_i32{{.*}} : f32
+// CHECK-NEXT: arith.addf
+// CHECK: arith.divf %cst{{.*}}, %{{.*}} fastmath<afn> : f32
+// CHECK-NOT: gpu.shuffle
 // CHECK: scf.yield
-// CHECK-COUNT-16: memref.store %{{.*}}, %[[M]]
+// CHECK: scf.if %[[OWNER]] {
+// CHECK-COUNT-4: memref.store %{{.*}}, %[[M]]
 // CHECK: gpu.barrier
 // CHECK-COUNT-4: vector.store %{{.*}}, %[[WS]][%{{.*}}] {alignment = 16 : i64}
 
