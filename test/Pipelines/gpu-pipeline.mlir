@@ -10,8 +10,9 @@
 // CHECK-NOT: gpu.module
 // SM80: .target sm_80
 // SM100: .target sm_100
-// RUN: mhc-opt %s --mhc-gpu-pipeline="cluster-row-split=1 output-prefix=%t/cl_" > /dev/null
-// RUN: FileCheck %s --input-file=%t/cl_mhc_kernels_sm_90.ptx --check-prefix=PTXCL
+// RUN: rm -rf %t.cluster && mkdir -p %t.cluster
+// RUN: mhc-opt %s --mhc-gpu-pipeline="cluster-row-split=1 output-prefix=%t.cluster/" > /dev/null
+// RUN: FileCheck %s --input-file=%t.cluster/mhc_kernels_sm_90.ptx --check-prefix=PTXCL
 // RUN: not mhc-opt %s --mhc-gpu-pipeline="chip=sm_80 cluster-row-split=1" 2>&1 | FileCheck %s --check-prefix=CLSM80
 // The cluster kernel: a compile-time cluster of 4 blocks, two cluster
 // barriers (arrive + wait each), the 4 block sums read through distributed
