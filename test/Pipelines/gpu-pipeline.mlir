@@ -45,9 +45,12 @@
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXPF
 // RUN: mhc-opt %s --mhc-gpu-pipeline="output-prefix=%t/nopf_ prefetch-rows=0 fuse-multiply-add=0" > /dev/null
 // RUN: FileCheck %s --input-file=%t/nopf_mhc_kernels_sm_90.ptx --check-prefix=PTXNOPF
-// The next row (65536 bytes) is prefetched into L2 once per row, and the row
+// The next row (65536 bytes) is prefetched into L2 once per row, after the
+// row's reduction barrier (the prologue's barrier comes first), and the row
 // arithmetic is fused multiply-adds (per thread and row: 16 x 4 lanes x 5
 // for the outputs, 12 x 4 for the aggregation, 4 x 4 for the squares).
+// PTXPF: bar.sync 0;
+// PTXPF: bar.sync 0;
 // PTXPF: mov.b32 %r[[SIZE:[0-9]+]], 65536;
 // PTXPF: cp.async.bulk.prefetch.L2.global [%rd{{[0-9]+}}], %r[[SIZE]];
 // PTXPF-NOT: cp.async.bulk.prefetch

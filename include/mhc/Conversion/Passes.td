@@ -79,11 +79,11 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "the block's row `prefetch-rows` rows ahead to be brought into L2 "
            "(one cp.async.bulk.prefetch per row, sm_90+); 0 disables">,
     Option<"prefetchMaxRowBytes", "prefetch-max-row-bytes", "int64_t",
-           "65536",
+           "114688",
            "Rows of x larger than this many bytes are not prefetched (0: no "
            "limit)">,
     Option<"prefetchAfterReduction", "prefetch-after-reduction", "bool",
-           "false",
+           "true",
            "Issue each row's prefetch after its reduction instead of at the "
            "start of the row's loop iteration">,
     Option<"clusterRowSplit", "cluster-row-split", "bool", "false",

@@ -75,7 +75,7 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
   PassOptions::Option<int64_t> prefetchMaxRowBytes{
       *this, "prefetch-max-row-bytes",
       llvm::cl::desc("Rows larger than this are not prefetched (0: no limit)"),
-      llvm::cl::init(65536)};
+      llvm::cl::init(114688)};
   PassOptions::Option<bool> clusterRowSplit{
       *this, "cluster-row-split",
       llvm::cl::desc("One thread-block cluster per row (sm_90+)"),
@@ -83,7 +83,7 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
   PassOptions::Option<bool> prefetchAfterReduction{
       *this, "prefetch-after-reduction",
       llvm::cl::desc("Prefetch after the row's reduction, not at its start"),
-      llvm::cl::init(false)};
+      llvm::cl::init(true)};
   PassOptions::Option<std::string> outputPrefix{
       *this, "output-prefix",
       llvm::cl::desc("When set, write each kernel binary to "

@@ -6,7 +6,7 @@
 // Mapping options out of range are diagnosed with the value given.
 // THREADS: error: threads-per-block must be a multiple of 32 in [32, 1024], got 48
 // VECTOR: error: vector-width must be 1, 2 or 4, got 3
-// PREFETCH: error: prefetch-rows and prefetch-max-row-bytes must be >= 0, got -1 and 65536
+// PREFETCH: error: prefetch-rows and prefetch-max-row-bytes must be >= 0, got -1 and 114688
 // PREFETCHBYTES: error: prefetch-rows and prefetch-max-row-bytes must be >= 0, got 0 and -16
 func.func @empty() {
   return

@@ -73,9 +73,10 @@ func.func @layer(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf
 // NODBUF-COUNT-16: vector.load %{{.*}}[%[[NEXT]],
 
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu | FileCheck %s --check-prefix=NOPF
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=2" | FileCheck %s --check-prefix=PF2
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=2 prefetch-after-reduction=0" | FileCheck %s --check-prefix=PF2
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 prefetch-after-reduction=1" | FileCheck %s --check-prefix=PFRED
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 prefetch-max-row-bytes=65535" | FileCheck %s --check-prefix=NOPF
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1" | FileCheck %s --check-prefix=PFRED
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 vector-width=2" | FileCheck %s --check-prefix=NOPF
 // The pass does not prefetch unless asked (the GPU pipeline asks for sm_90+).
 // NOPF-NOT: nvvm.cp.async.bulk.prefetch

@@ -25,8 +25,8 @@ struct FusedKernelOptions {
   bool doubleBufferRows = false;
   bool fuseMultiplyAdd = true;
   int64_t prefetchRows = 0;
-  int64_t prefetchMaxRowBytes = 65536;
-  bool prefetchAfterReduction = false;
+  int64_t prefetchMaxRowBytes = 114688;
+  bool prefetchAfterReduction = true;
   bool clusterRowSplit = false;
 };
 
