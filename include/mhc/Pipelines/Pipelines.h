@@ -3,11 +3,16 @@
 #ifndef MHC_PIPELINES_PIPELINES_H
 #define MHC_PIPELINES_PIPELINES_H
 
+#include "mhc/Conversion/MHCToGPU/MHCToGPU.h"
 #include "mlir/Pass/PassOptions.h"
 
 namespace mlir {
 class OpPassManager;
 namespace mhc {
+
+/// The GPU lowering's own defaults (Passes.td); the pipeline repeats its
+/// options with these, except prefetch-rows, which it turns on for sm_90+.
+inline const ConvertMHCToGPUOptions kLoweringDefaults{};
 
 /// mhc ops -> one fused kernel per layer -> NVVM -> PTX / cubin / fatbin.
 struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
@@ -30,43 +35,43 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::init(MHC_DEFAULT_CUDA_HOME)};
   PassOptions::Option<int64_t> threadsPerBlock{
       *this, "threads-per-block", llvm::cl::desc("Threads per block"),
-      llvm::cl::init(256)};
+      llvm::cl::init(kLoweringDefaults.threadsPerBlock)};
   PassOptions::Option<int64_t> vectorWidth{
       *this, "vector-width", llvm::cl::desc("Widest f32 vector per access"),
-      llvm::cl::init(4)};
+      llvm::cl::init(kLoweringDefaults.vectorWidth)};
   PassOptions::Option<int64_t> maxRowRegisters{
       *this, "max-row-registers",
       llvm::cl::desc("Most floats of x per thread to keep the row on chip"),
-      llvm::cl::init(128)};
+      llvm::cl::init(kLoweringDefaults.maxRowRegisters)};
   PassOptions::Option<int64_t> maxUnrolledStreams{
       *this, "max-unrolled-streams",
       llvm::cl::desc("Most streams with unrolled stream loops"),
-      llvm::cl::init(8)};
+      llvm::cl::init(kLoweringDefaults.maxUnrolledStreams)};
   PassOptions::Option<int64_t> minBlocksPerSM{
       *this, "min-blocks-per-sm",
       llvm::cl::desc("Blocks per SM the register allocation must allow"),
-      llvm::cl::init(0)};
+      llvm::cl::init(kLoweringDefaults.minBlocksPerSM)};
   PassOptions::Option<bool> pipelineRows{
       *this, "pipeline-rows",
       llvm::cl::desc("Load the next row while storing the current one"),
-      llvm::cl::init(false)};
+      llvm::cl::init(kLoweringDefaults.pipelineRows)};
   PassOptions::Option<bool> stageWeights{
       *this, "stage-weights",
       llvm::cl::desc("Keep the weight in shared memory (row in registers)"),
-      llvm::cl::init(true)};
+      llvm::cl::init(kLoweringDefaults.stageWeights)};
   PassOptions::Option<bool> coefficientsInRegisters{
       *this, "coefficients-in-registers",
       llvm::cl::desc("Hold the mixing coefficients in registers (small n)"),
-      llvm::cl::init(true)};
+      llvm::cl::init(kLoweringDefaults.coefficientsInRegisters)};
   PassOptions::Option<bool> doubleBufferRows{
       *this, "double-buffer-rows",
       llvm::cl::desc("Load the next row before the current row's reduction "
                      "when two rows fit in max-row-registers"),
-      llvm::cl::init(false)};
+      llvm::cl::init(kLoweringDefaults.doubleBufferRows)};
   PassOptions::Option<bool> fuseMultiplyAdd{
       *this, "fuse-multiply-add",
       llvm::cl::desc("Fused multiply-adds in the row arithmetic"),
-      llvm::cl::init(true)};
+      llvm::cl::init(kLoweringDefaults.fuseMultiplyAdd)};
   PassOptions::Option<int64_t> prefetchRows{
       *this, "prefetch-rows",
       llvm::cl::desc("Bulk-prefetch the block's row this many rows ahead "
@@ -75,15 +80,15 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
   PassOptions::Option<int64_t> prefetchMaxRowBytes{
       *this, "prefetch-max-row-bytes",
       llvm::cl::desc("Rows larger than this are not prefetched (0: no limit)"),
-      llvm::cl::init(114688)};
+      llvm::cl::init(kLoweringDefaults.prefetchMaxRowBytes)};
   PassOptions::Option<bool> clusterRowSplit{
       *this, "cluster-row-split",
       llvm::cl::desc("One thread-block cluster per row (sm_90+)"),
-      llvm::cl::init(false)};
+      llvm::cl::init(kLoweringDefaults.clusterRowSplit)};
   PassOptions::Option<bool> prefetchAfterReduction{
       *this, "prefetch-after-reduction",
       llvm::cl::desc("Prefetch after the row's reduction, not at its start"),
-      llvm::cl::init(true)};
+      llvm::cl::init(kLoweringDefaults.prefetchAfterReduction)};
   PassOptions::Option<std::string> outputPrefix{
       *this, "output-prefix",
       llvm::cl::desc("When set, write each kernel binary to "

@@ -107,7 +107,7 @@ struct KernelShape {
   int64_t clusterBlocks;        // Blocks per row (a cluster); 0: grid-stride.
 
   static KernelShape get(RankedTensorType x, Type weightType,
-                         const FusedKernelOptions &options) {
+                         const ConvertMHCToGPUOptions &options) {
     KernelShape shape;
     shape.streams = x.getDimSize(1);
     shape.channels = x.getDimSize(2);
@@ -1095,7 +1095,7 @@ gpu::GPUFuncOp getOrCreateKernel(ModuleOp module, const KernelShape &shape,
 }
 
 struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
-  FusedLayerToGPU(MLIRContext *ctx, const FusedKernelOptions &options)
+  FusedLayerToGPU(MLIRContext *ctx, const ConvertMHCToGPUOptions &options)
       : OpConversionPattern(ctx), options(options) {}
 
   LogicalResult
@@ -1196,7 +1196,7 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
     return success();
   }
 
-  FusedKernelOptions options;
+  ConvertMHCToGPUOptions options;
 };
 
 struct ConvertMHCToGPUPass
@@ -1223,13 +1223,14 @@ struct ConvertMHCToGPUPass
           << "vector-width must be 1, 2 or 4, got " << vectorWidth.getValue();
       return signalPassFailure();
     }
-    FusedKernelOptions options{threadsPerBlock,        vectorWidth,
-                               maxRowRegisters,        maxUnrolledStreams,
-                               minBlocksPerSM,         pipelineRows,
-                               stageWeights,           coefficientsInRegisters,
-                               doubleBufferRows,       fuseMultiplyAdd,
-                               prefetchRows,           prefetchMaxRowBytes,
-                               prefetchAfterReduction, clusterRowSplit};
+    ConvertMHCToGPUOptions options{
+        threadsPerBlock,        vectorWidth,
+        maxRowRegisters,        maxUnrolledStreams,
+        minBlocksPerSM,         pipelineRows,
+        stageWeights,           coefficientsInRegisters,
+        doubleBufferRows,       fuseMultiplyAdd,
+        prefetchRows,           prefetchMaxRowBytes,
+        prefetchAfterReduction, clusterRowSplit};
     RewritePatternSet patterns(&getContext());
     populateMHCToGPUPatterns(patterns, options);
     ConversionTarget target(getContext());
@@ -1242,7 +1243,7 @@ struct ConvertMHCToGPUPass
 };
 } // namespace
 
-void mlir::mhc::populateMHCToGPUPatterns(RewritePatternSet &patterns,
-                                         const FusedKernelOptions &options) {
+void mlir::mhc::populateMHCToGPUPatterns(
+    RewritePatternSet &patterns, const ConvertMHCToGPUOptions &options) {
   patterns.add<FusedLayerToGPU>(patterns.getContext(), options);
 }

@@ -12,30 +12,13 @@ namespace mhc {
 #define GEN_PASS_DECL_CONVERTMHCTOGPU
 #include "mhc/Conversion/Passes.h.inc"
 
-/// The kernel mapping choices of the GPU lowering.
-struct FusedKernelOptions {
-  int64_t threadsPerBlock = 256;
-  int64_t vectorWidth = 4;
-  int64_t maxRowRegisters = 128;
-  int64_t maxUnrolledStreams = 8;
-  int64_t minBlocksPerSM = 0;
-  bool pipelineRows = false;
-  bool stageWeights = true;
-  bool coefficientsInRegisters = true;
-  bool doubleBufferRows = false;
-  bool fuseMultiplyAdd = true;
-  int64_t prefetchRows = 0;
-  int64_t prefetchMaxRowBytes = 114688;
-  bool prefetchAfterReduction = true;
-  bool clusterRowSplit = false;
-};
-
 /// Name of the gpu.module that holds the fused kernels.
 inline constexpr llvm::StringLiteral kKernelModuleName = "mhc_kernels";
 
-/// Patterns that lower mhc.fused_layer to a gpu.func and its gpu.launch_func.
+/// Patterns that lower mhc.fused_layer to a gpu.func and its gpu.launch_func,
+/// with the kernel mapping of the pass's options (Passes.td).
 void populateMHCToGPUPatterns(RewritePatternSet &patterns,
-                              const FusedKernelOptions &options);
+                              const ConvertMHCToGPUOptions &options);
 
 } // namespace mhc
 } // namespace mlir
