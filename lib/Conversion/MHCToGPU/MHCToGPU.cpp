@@ -556,7 +556,7 @@ private:
         return arith::SelectOp::create(b, positive, r, f32c(1.0f));
       };
       // The lane's row by its sum + a: a pairwise sum in registers.
-      auto normalizeRow = [&](SmallVector<Value> &r, Value a) {
+      auto normalizeLaneRow = [&](SmallVector<Value> &r, Value a) {
         SmallVector<Value> sums(r.begin(), r.end());
         while (sums.size() > 1) {
           SmallVector<Value> next;
@@ -571,7 +571,7 @@ private:
           v = mul(v, scale);
       };
       // Each column by its sum + a: butterflies across the lanes.
-      auto normalizeColumns = [&](SmallVector<Value> &r, Value a) {
+      auto normalizeColumnsAcrossLanes = [&](SmallVector<Value> &r, Value a) {
         for (Value &v : r) {
           Value sum = v;
           for (int64_t offset = 1; offset < width; offset *= 2)
@@ -581,18 +581,18 @@ private:
           v = mul(v, reciprocal(sum, a));
         }
       };
-      normalizeRow(row, f32c(0.0f));
+      normalizeLaneRow(row, f32c(0.0f));
       for (Value &v : row)
         v = arith::SelectOp::create(b, owner, add(v, addend), f32c(0.0f));
-      normalizeColumns(row, addend);
+      normalizeColumnsAcrossLanes(row, addend);
       Value iters =
           arith::IndexCastOp::create(b, b.getIndexType(), arg(kSinkhornIters));
       auto rounds = scf::ForOp::create(
           b, index(1), iters, index(1), row,
           [&](OpBuilder &, Location, Value, ValueRange iter) {
             SmallVector<Value> next(iter.begin(), iter.end());
-            normalizeRow(next, addend);
-            normalizeColumns(next, addend);
+            normalizeLaneRow(next, addend);
+            normalizeColumnsAcrossLanes(next, addend);
             scf::YieldOp::create(b, next);
           });
       // Lane i stores row i of M' (M, or M^T when the kernel applies M^T),
