@@ -33,15 +33,18 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   pm.addPass(createMHCFuse());
   // The bulk L2 prefetch (cp.async.bulk.prefetch) exists from sm_90 on; for
   // older chips the option is dropped rather than failing in the backend.
-  int64_t prefetchRows =
-      smVersion(options.chip) >= 90 ? options.prefetchRows : int64_t(0);
+  // So do the bulk copies and mbarrier transactions of stage-rows.
+  bool sm90 = smVersion(options.chip) >= 90;
+  int64_t prefetchRows = sm90 ? options.prefetchRows : int64_t(0);
+  int64_t stageRows = sm90 ? options.stageRows : int64_t(0);
   pm.addPass(createConvertMHCToGPU(ConvertMHCToGPUOptions{
       options.threadsPerBlock, options.vectorWidth, options.maxRowRegisters,
       options.maxUnrolledStreams, options.minBlocksPerSM, options.pipelineRows,
       options.stageWeights, options.coefficientsInRegisters,
       options.doubleBufferRows, options.fuseMultiplyAdd, prefetchRows,
       options.prefetchMaxRowBytes, options.prefetchAfterReduction,
-      options.clusterRowSplit}));
+      options.clusterRowSplit, stageRows, options.stageCopyBytes,
+      options.maxSharedMemoryBytes}));
 
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
@@ -54,6 +57,9 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   kernels.addPass(memref::createExpandStridedMetadataPass());
   kernels.addPass(createLowerAffinePass());
   kernels.addPass(createConvertGpuOpsToNVVMOps());
+  // NVVM ops without an LLVM intrinsic (mbarrier.try_wait.parity) become
+  // inline PTX.
+  kernels.addPass(createConvertNVVMToLLVMPass());
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());
   kernels.addPass(createReconcileUnrealizedCastsPass());

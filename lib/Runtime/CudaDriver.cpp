@@ -32,6 +32,8 @@ Status load(CudaDriver &d) {
       resolve(lib, "cuDevicePrimaryCtxRetain", d.devicePrimaryCtxRetain) &&
       resolve(lib, "cuModuleLoadData", d.moduleLoadData) &&
       resolve(lib, "cuModuleGetFunction", d.moduleGetFunction) &&
+      resolve(lib, "cuModuleGetGlobal_v2", d.moduleGetGlobal) &&
+      resolve(lib, "cuFuncSetAttribute", d.funcSetAttribute) &&
       resolve(lib, "cuLaunchKernel", d.launchKernel) &&
       resolve(lib, "cuOccupancyMaxActiveBlocksPerMultiprocessor",
               d.occupancyMaxActiveBlocksPerMultiprocessor) &&

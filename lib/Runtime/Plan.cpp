@@ -23,6 +23,7 @@ struct HyperConnectionPlan::Impl {
   CUfunction function = nullptr;
   int64_t maxBlocks = 1;
   CUfunction clusterFunction = nullptr; // sku.clusterKernel, if any.
+  int64_t clusterDynamicSharedBytes = 0;
 };
 
 namespace {
@@ -123,11 +124,53 @@ const Descriptor &HyperConnectionPlan::descriptor() const {
 }
 
 namespace {
-/// The function `name` of the image of `family` that suits the device.
+/// Suffix of the i32 global through which every kernel states the dynamic
+/// shared memory it needs (kDynamicSharedBytesSuffix of convert-mhc-to-gpu,
+/// include/mhc/Conversion/MHCToGPU/MHCToGPU.h).
+constexpr const char *kDynamicSharedBytesSuffix = "_dynamic_shared_bytes";
+
+/// The dynamic shared memory kernel `name` of `module` needs, with `function`
+/// allowed to use that much. Reading the global is a synchronous copy, done
+/// once per plan.
+Status prepareDynamicShared(const CudaDriver &driver, CUmodule module,
+                            const std::string &name, CUfunction function,
+                            int64_t &bytes) {
+  bytes = 0;
+  CUdeviceptr address = 0;
+  size_t size = 0;
+  std::string symbol = name + kDynamicSharedBytesSuffix;
+  CUresult r = driver.moduleGetGlobal(&address, &size, module, symbol.c_str());
+  if (r == CUDA_ERROR_NOT_FOUND)
+    return {StatusCode::Internal,
+            "kernel " + name + " does not state its dynamic shared memory (" +
+                symbol + ")"};
+  if (r != CUDA_SUCCESS)
+    return cudaError(driver, r, "cuModuleGetGlobal");
+  int32_t value = 0;
+  if (size != sizeof(value))
+    return {StatusCode::Internal, symbol + " is not an i32"};
+  if (r = driver.memcpyDtoH(&value, address, sizeof(value)); r != CUDA_SUCCESS)
+    return cudaError(driver, r, "cuMemcpyDtoH");
+  if (value <= 0)
+    return Status::ok();
+  if (r = driver.funcSetAttribute(
+          function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, value);
+      r != CUDA_SUCCESS)
+    return {StatusCode::Unsupported,
+            "kernel " + name + " needs " + std::to_string(value) +
+                " bytes of dynamic shared memory, which the device does not "
+                "allow: " +
+                cudaError(driver, r, "cuFuncSetAttribute").message()};
+  bytes = value;
+  return Status::ok();
+}
+
+/// The function `name` of the image of `family` that suits the device, and
+/// the dynamic shared memory each of its launches needs.
 Status loadFunction(const CudaDriver &driver, CUcontext context,
                     const std::string &family, const std::string &name,
                     int major, int minor, CUfunction &function,
-                    std::string &arch) {
+                    std::string &arch, int64_t &dynamicSharedBytes) {
   const KernelImage *image = pickImage(family, major, minor);
   if (!image)
     return {StatusCode::Internal, "no embedded image for family " + family};
@@ -139,6 +182,17 @@ Status loadFunction(const CudaDriver &driver, CUcontext context,
       r != CUDA_SUCCESS)
     return {StatusCode::Internal,
             "kernel " + name + " is missing from the " + family + " image"};
+  return prepareDynamicShared(driver, module, name, function,
+                              dynamicSharedBytes);
+}
+
+/// How many blocks of `function` fit on one SM at once.
+Status blocksPerSM(const CudaDriver &driver, CUfunction function,
+                   int64_t threads, int64_t dynamicSharedBytes, int &blocks) {
+  if (CUresult r = driver.occupancyMaxActiveBlocksPerMultiprocessor(
+          &blocks, function, int(threads), size_t(dynamicSharedBytes));
+      r != CUDA_SUCCESS)
+    return cudaError(driver, r, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
   return Status::ok();
 }
 
@@ -149,32 +203,35 @@ Status loadClusterKernel(const CudaDriver &driver, CUcontext context, int major,
                          int minor, int sms, const Preference &preference,
                          HyperConnectionPlan::Impl &impl) {
   Sku &sku = impl.sku;
-  if (sku.clusterKernel.empty())
-    return Status::ok();
-  if (major < 9) {
+  auto withoutClusters = [&] {
     sku.clusterKernel.clear();
     sku.clusterBlocks = 0;
+    sku.clusterMaxBatch = 0;
+    impl.clusterFunction = nullptr;
+    impl.clusterDynamicSharedBytes = 0;
     return Status::ok();
-  }
+  };
+  if (sku.clusterKernel.empty())
+    return Status::ok();
+  if (major < 9)
+    return withoutClusters();
   std::string arch;
   if (Status s = loadFunction(driver, context, "cluster", sku.clusterKernel,
-                              major, minor, impl.clusterFunction, arch);
+                              major, minor, impl.clusterFunction, arch,
+                              impl.clusterDynamicSharedBytes);
       !s)
     return s;
-  int blocksPerSM = 0;
-  if (CUresult r = driver.occupancyMaxActiveBlocksPerMultiprocessor(
-          &blocksPerSM, impl.clusterFunction, int(sku.threadsPerBlock), 0);
-      r != CUDA_SUCCESS)
-    return cudaError(driver, r, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
-  int64_t blocks = int64_t(blocksPerSM) * sms;
+  int perSM = 0;
+  if (Status s = blocksPerSM(driver, impl.clusterFunction, sku.threadsPerBlock,
+                             impl.clusterDynamicSharedBytes, perSM);
+      !s)
+    return s;
+  int64_t blocks = int64_t(perSM) * sms;
   if (preference.maxBlocks > 0)
     blocks = std::min(blocks, preference.maxBlocks);
   sku.clusterMaxBatch = blocks / sku.clusterBlocks;
-  if (sku.clusterMaxBatch == 0) {
-    sku.clusterKernel.clear();
-    sku.clusterBlocks = 0;
-    impl.clusterFunction = nullptr;
-  }
+  if (sku.clusterMaxBatch == 0)
+    return withoutClusters();
   return Status::ok();
 }
 } // namespace
@@ -205,21 +262,22 @@ Status HyperConnectionPlan::select(void *, const Descriptor &descriptor,
         StatusCode::Unsupported,
         "the kernels need compute capability 8.0 or newer, the device has " +
             std::to_string(major) + "." + std::to_string(minor)};
+  Sku &sku = impl->sku;
   if (Status s =
-          loadFunction(driver, context, impl->sku.family, impl->sku.kernel,
-                       major, minor, impl->function, impl->sku.arch);
+          loadFunction(driver, context, sku.family, sku.kernel, major, minor,
+                       impl->function, sku.arch, sku.dynamicSharedBytes);
       !s)
     return s;
-  int blocksPerSM = 0;
-  if (CUresult r = driver.occupancyMaxActiveBlocksPerMultiprocessor(
-          &blocksPerSM, impl->function, int(impl->sku.threadsPerBlock), 0);
-      r != CUDA_SUCCESS)
-    return cudaError(driver, r, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+  int perSM = 0;
+  if (Status s = blocksPerSM(driver, impl->function, sku.threadsPerBlock,
+                             sku.dynamicSharedBytes, perSM);
+      !s)
+    return s;
   // Enough blocks to fill the GPU; each loops over its share of the rows,
   // so the Sinkhorn prologue runs once per block, not once per row.
   impl->maxBlocks = preference.maxBlocks > 0
                         ? preference.maxBlocks
-                        : std::max<int64_t>(1, int64_t(blocksPerSM) * sms);
+                        : std::max<int64_t>(1, int64_t(perSM) * sms);
   if (Status s = loadClusterKernel(driver, context, major, minor, sms,
                                    preference, *impl);
       !s)
@@ -261,10 +319,13 @@ Status HyperConnectionPlan::run(void *stream, void *, const Args &args) const {
   CUfunction function = clustered ? impl_->clusterFunction : impl_->function;
   auto grid = unsigned(clustered ? b * sku.clusterBlocks
                                  : std::min(b, impl_->maxBlocks));
+  auto sharedBytes = unsigned(clustered ? impl_->clusterDynamicSharedBytes
+                                        : sku.dynamicSharedBytes);
   const CudaDriver &driver = *impl_->driver;
   if (CUresult r = driver.launchKernel(
-          function, grid, 1, 1, unsigned(impl_->sku.threadsPerBlock), 1, 1, 0,
-          static_cast<CUstream>(stream), params.pointers(), nullptr);
+          function, grid, 1, 1, unsigned(sku.threadsPerBlock), 1, 1,
+          sharedBytes, static_cast<CUstream>(stream), params.pointers(),
+          nullptr);
       r != CUDA_SUCCESS)
     return cudaError(driver, r, "cuLaunchKernel");
   return Status::ok();

@@ -35,6 +35,8 @@ std::string Sku::toString() const {
   std::ostringstream os;
   os << kernel << " [" << family << ", " << arch << ", vector " << vectorWidth
      << ", " << threadsPerBlock << " threads";
+  if (dynamicSharedBytes > 0)
+    os << ", " << dynamicSharedBytes << " B of rows in shared memory";
   if (!clusterKernel.empty())
     os << "; batch <= " << clusterMaxBatch << ": " << clusterKernel << ", "
        << clusterBlocks << "-block clusters";

@@ -33,6 +33,30 @@
 // SM80-NOT: cp.async.bulk.prefetch
 // SM100: cp.async.bulk.prefetch.L2.global
 
+// Staged rows (stage-rows), as PTX text. The dynamic shared memory is an extern
+// array, each row one bulk copy completing on its mbarrier, the wait an
+// mbarrier.try_wait loop, and the kernel states its 128 KiB. Older chips have
+// no bulk copies: the pipeline drops the option there (the global is 0:
+// PTX zero-initializes it).
+// RUN: mhc-opt %s --mhc-gpu-pipeline="stage-rows=2 output-prefix=%t.staged_" > /dev/null
+// RUN: FileCheck %s --input-file=%t.staged_mhc_kernels_sm_90.ptx --check-prefix=PTXSTAGE
+// RUN: mhc-opt %s --mhc-gpu-pipeline="chip=sm_80 stage-rows=2" | FileCheck %s --check-prefix=SM80STAGE
+// PTXSTAGE: .extern .shared .align 16 .b8 mhc_dynamic_shared_memory[];
+// PTXSTAGE: .visible .global .align 4 .u32 mhc_fused_n4_c4096_v4_wbf16_t256_dynamic_shared_bytes = 131072;
+// PTXSTAGE-COUNT-2: mbarrier.init.shared.b64
+// PTXSTAGE: fence.proxy.async.shared::cta;
+// PTXSTAGE-COUNT-2: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes
+// PTXSTAGE: mbarrier.try_wait.parity.shared.b64
+// PTXSTAGE-COUNT-16: ld.shared.v4.b32
+// PTXSTAGE: bar.sync 0;
+// PTXSTAGE: mbarrier.arrive.expect_tx.shared.b64
+// PTXSTAGE: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes
+// PTXSTAGE-NOT: ld.global.v4.b32
+// PTXSTAGE-NOT: cp.async.bulk.prefetch
+// SM80STAGE-NOT: mbarrier
+// SM80STAGE-NOT: cp.async.bulk
+// SM80STAGE: .u32 mhc_fused_n4_c4096_v4_wbf16_t256_dynamic_shared_bytes;{{\\}}0A
+
 // The PTX, written to a file, has 16-byte loads and stores and assembles.
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: mhc-opt %s --mhc-gpu-pipeline="output-prefix=%t/" > /dev/null

@@ -169,7 +169,8 @@ TEST(KernelImages, CoverEverySku) {
 /// The kernel ABI the runtime packs (Plan.cpp) is the one the lowering
 /// emits: memref descriptors of x [3-d], h_res [2-d], h_pre, h_post, weight
 /// [1-d], out [3-d] (allocated, aligned, offset, sizes, strides: 40 words),
-/// then 6 f32 and 2 i32 scalars, in every embedded kernel.
+/// then 6 f32 and 2 i32 scalars, in every embedded kernel; and each states
+/// its dynamic shared memory (Plan.cpp reads it when it loads the kernel).
 TEST(KernelImages, ParameterListsMatchTheRuntimeABI) {
   using detail::kKernelImages;
   using detail::kNumKernelImages;
@@ -193,6 +194,12 @@ TEST(KernelImages, ParameterListsMatchTheRuntimeABI) {
       EXPECT_EQ(count(".param .u64"), 9 + 7 + 5 + 5 + 5 + 9) << name;
       EXPECT_EQ(count(".param .f32"), 6) << name;
       EXPECT_EQ(count(".param .u32"), 2) << name;
+      // select reads the dynamic shared memory each kernel states; the
+      // embedded PTX (sm_80 and cluster sm_90) stages no rows: 0.
+      EXPECT_NE(
+          ptx.find(".global .align 4 .u32 " + name + "_dynamic_shared_bytes;"),
+          std::string::npos)
+          << name;
       ++kernels;
     }
   }

@@ -33,6 +33,13 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
     loaded before the prologue, each loop iteration loads the next row after
     storing the current one, and consecutive rows use alternating warp
     partials (one barrier per row).
+    With `stage-rows`, rows reach registers through shared memory instead:
+    the kernel's dynamic shared memory holds that many row buffers, filled by
+    bulk copies (TMA) that complete on one mbarrier per buffer, so the next
+    rows are on their way while the block reduces, mixes and stores the
+    current one. Every kernel states the dynamic shared memory it needs (0
+    without staged rows) as the i32 global `<kernel>_dynamic_shared_bytes`,
+    and its launch passes that amount.
     With more than `max-unrolled-streams` streams, the stream loops stay
     loops (the code would grow as n^2) and the row streams.
     The row reduction is a warp butterfly (`gpu.shuffle xor`) and one
@@ -92,6 +99,23 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "chunks, and the blocks exchange their sums of squares through "
            "distributed shared memory. Needs a static C whose row is held in "
            "registers in 2..8 chunks per thread">,
+    Option<"stageRows", "stage-rows", "int64_t", "0",
+           "With the row in registers and 16-byte vectors, keep up to this "
+           "many of the block's rows in flight through shared memory (sm_90+): "
+           "thread 0 brings each row in with one cp.async.bulk copy that "
+           "completes on an mbarrier, the block moves the row into registers, "
+           "and after the row's reduction the buffer is refilled with the row "
+           "`stage-rows` rows ahead. Fewer buffers are used when "
+           "max-shared-memory-bytes cannot hold them; replaces prefetch-rows, "
+           "pipeline-rows and double-buffer-rows. 0 disables">,
+    Option<"stageCopyBytes", "stage-copy-bytes", "int64_t", "0",
+           "With stage-rows, bring a row in as bulk copies of at most this "
+           "many bytes (a multiple of 16), all completing on the row's "
+           "mbarrier; 0: one copy per row">,
+    Option<"maxSharedMemoryBytes", "max-shared-memory-bytes", "int64_t",
+           "232448",
+           "Shared memory one block may use, static and dynamic (227 KiB on "
+           "sm_90); bounds stage-rows">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

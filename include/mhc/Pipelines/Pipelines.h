@@ -89,6 +89,19 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "prefetch-after-reduction",
       llvm::cl::desc("Prefetch after the row's reduction, not at its start"),
       llvm::cl::init(kLoweringDefaults.prefetchAfterReduction)};
+  PassOptions::Option<int64_t> stageRows{
+      *this, "stage-rows",
+      llvm::cl::desc("Rows kept in flight through shared memory by bulk "
+                     "copies (0: off; sm_90 and newer)"),
+      llvm::cl::init(kLoweringDefaults.stageRows)};
+  PassOptions::Option<int64_t> stageCopyBytes{
+      *this, "stage-copy-bytes",
+      llvm::cl::desc("Largest bulk copy of a staged row (0: the whole row)"),
+      llvm::cl::init(kLoweringDefaults.stageCopyBytes)};
+  PassOptions::Option<int64_t> maxSharedMemoryBytes{
+      *this, "max-shared-memory-bytes",
+      llvm::cl::desc("Shared memory one block may use (bounds stage-rows)"),
+      llvm::cl::init(kLoweringDefaults.maxSharedMemoryBytes)};
   PassOptions::Option<std::string> outputPrefix{
       *this, "output-prefix",
       llvm::cl::desc("When set, write each kernel binary to "

@@ -114,6 +114,9 @@ struct Sku {
   std::string arch;   ///< image loaded: sm_80 / sm_90 cubin, or ptx
   int64_t vectorWidth = 4;
   int64_t threadsPerBlock = 256;
+  /// Dynamic shared memory of a launch of `kernel` (its staged rows; set by
+  /// select from what the loaded image states).
+  int64_t dynamicSharedBytes = 0;
   /// The cluster kernel for small batches (family "cluster"), or empty.
   std::string clusterKernel;
   int64_t clusterBlocks = 0;   ///< Blocks per row (the cluster size).

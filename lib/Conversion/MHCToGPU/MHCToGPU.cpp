@@ -105,6 +105,42 @@ struct KernelShape {
   int64_t prefetchRows;         // L2 bulk prefetch distance in rows; 0: off.
   bool prefetchAfterReduction;  // Prefetch after the reduction, not before.
   int64_t clusterBlocks;        // Blocks per row (a cluster); 0: grid-stride.
+  int64_t stageRows;            // Row buffers in shared memory; 0: none.
+  int64_t stageCopyBytes;       // Largest bulk copy of a staged row.
+
+  int64_t rowBytes() const { return streams * channels * 4; }
+
+  /// Elements (f32, or i64 mbarriers) of the kernel's workgroup buffers, in
+  /// attribution order: M', s_pre, s_post, two sets of warp partials, then
+  /// the staged weight, the block's cluster sum, the row buffers' mbarriers.
+  struct Buffer {
+    int64_t elements;
+    bool mbarriers;
+  };
+  SmallVector<Buffer> workgroupBuffers() const {
+    SmallVector<Buffer> buffers = {{streams * streams, false},
+                                   {streams, false},
+                                   {streams, false},
+                                   {2 * threads / 32, false}};
+    if (stageWeights)
+      buffers.push_back({channels, false});
+    if (clusterBlocks > 0)
+      buffers.push_back({1, false});
+    if (stageRows > 0)
+      buffers.push_back({stageRows, true});
+    return buffers;
+  }
+
+  /// Static shared memory in bytes (each buffer 16-byte aligned).
+  int64_t staticSharedBytes() const {
+    int64_t bytes = 0;
+    for (Buffer buffer : workgroupBuffers())
+      bytes += llvm::alignTo(buffer.elements * (buffer.mbarriers ? 8 : 4), 16);
+    return bytes;
+  }
+
+  /// Dynamic shared memory in bytes: the staged rows.
+  int64_t dynamicSharedBytes() const { return stageRows * rowBytes(); }
 
   static KernelShape get(RankedTensorType x, Type weightType,
                          const ConvertMHCToGPUOptions &options) {
@@ -153,7 +189,34 @@ struct KernelShape {
         !shape.pipelineRows &&
         2 * shape.streams * shape.chunksPerThread * shape.vector <=
             options.maxRowRegisters;
+    shape.stageRows = 0;
+    shape.stageCopyBytes = options.stageCopyBytes;
+    if (options.stageRows > 0 && shape.rowInRegisters && shape.vector == 4 &&
+        shape.clusterBlocks == 0)
+      shape.fitStagedRows(options.stageRows, options.maxSharedMemoryBytes);
     return shape;
+  }
+
+  /// As many row buffers as asked for and the shared memory allows, with the
+  /// weight staged only if it still fits beside them. A staged row replaces
+  /// the other ways of getting the next row early.
+  void fitStagedRows(int64_t wanted, int64_t budget) {
+    bool weights = stageWeights;
+    auto fits = [&](int64_t rows, bool withWeights) {
+      stageRows = rows;
+      stageWeights = withWeights;
+      return staticSharedBytes() + dynamicSharedBytes() <= budget;
+    };
+    int64_t rows = wanted;
+    while (rows > 0 && !fits(rows, /*withWeights=*/false))
+      --rows;
+    stageWeights = weights && (rows == 0 || fits(rows, /*withWeights=*/true));
+    stageRows = rows;
+    if (rows == 0)
+      return;
+    prefetchRows = 0;
+    pipelineRows = false;
+    doubleBufferRows = false;
   }
 
   std::string kernelName() const {
@@ -166,6 +229,12 @@ struct KernelShape {
     if (clusterBlocks > 0)
       name += "_k" + std::to_string(clusterBlocks);
     return name;
+  }
+
+  /// The i32 global through which the kernel states its dynamic shared
+  /// memory in bytes (the runtime reads it when it loads the kernel).
+  std::string dynamicSharedBytesSymbol() const {
+    return kernelName() + kDynamicSharedBytesSuffix.str();
   }
 };
 
@@ -207,10 +276,24 @@ public:
     preMem = wg[1];
     postMem = wg[2];
     partialMem = wg[3];
+    unsigned next = 4;
     if (shape.stageWeights)
-      weightMem = wg[4];
+      weightMem = wg[next++];
     if (shape.clusterBlocks > 0)
-      clusterMem = wg.back();
+      clusterMem = wg[next++];
+    if (shape.stageRows > 0) {
+      barrierMem = wg[next++];
+      Attribute workgroup =
+          cast<MemRefType>(barrierMem.getType()).getMemorySpace();
+      auto dynamic = gpu::DynamicSharedMemoryOp::create(
+          b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                             MemRefLayoutAttrInterface(), workgroup));
+      rowMem = memref::ViewOp::create(
+          b,
+          MemRefType::get({shape.stageRows, shape.streams, shape.channels}, f32,
+                          MemRefLayoutAttrInterface(), workgroup),
+          dynamic, index(0), ValueRange{});
+    }
 
     Value x = arg(kX);
     Value rows = memref::DimOp::create(b, x, 0);
@@ -227,10 +310,25 @@ public:
     if (shape.clusterBlocks > 0)
       return emitClusterRow();
 
-    // Row in registers: the block's first row is loaded before the prologue,
-    // so the Sinkhorn latency overlaps those loads.
+    // Row in registers: the block's first row is loaded (or with staged rows,
+    // its first stage-rows rows are requested) before the prologue, so the
+    // Sinkhorn latency overlaps those loads. The prologue's barrier orders
+    // thread 0's mbarrier set-up before any thread waits on one.
     SmallVector<Value> firstRow;
-    if (shape.rowInRegisters)
+    if (shape.stageRows > 0)
+      onFirstThread([&] {
+        for (int64_t k = 0; k < shape.stageRows; ++k)
+          NVVM::MBarrierInitOp::create(b, barrierPointer(index(k)), i32c(1),
+                                       /*predicate=*/Value());
+        // The copies' completions (async proxy) must see the set-up.
+        NVVM::FenceProxyOp::create(
+            b, NVVM::ProxyKind::async_shared,
+            NVVM::SharedSpaceAttr::get(b.getContext(),
+                                       NVVM::SharedSpace::shared_cta));
+        for (int64_t k = 0; k < shape.stageRows; ++k)
+          stageRow(index(k), k == 0 ? first : stridesAfter(first, k));
+      });
+    else if (shape.rowInRegisters)
       firstRow = loadRowIf(
           arith::CmpIOp::create(b, arith::CmpIPredicate::ult, first, rows),
           first);
@@ -253,6 +351,11 @@ public:
     if (shape.stageWeights)
       storeStagedWeights(stagedWeights);
 
+    if (shape.stageRows > 0) {
+      emitStagedRows(first, rows, step);
+      gpu::ReturnOp::create(b);
+      return;
+    }
     if (shape.rowInRegisters) {
       // Rows rotate through the loop: an iteration finishes the row already
       // in registers and loads the block's next one (after its stores; with
@@ -331,20 +434,125 @@ private:
     auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    int64_t rowBytes = shape.streams * shape.channels * 4;
+    NVVM::CpAsyncBulkPrefetchOp::create(
+        b, rowAddress(row), i32c(static_cast<int32_t>(shape.rowBytes())),
+        /*l2CacheHint=*/Value());
+  }
+
+  /// The global address (ptr<1>) of row `row` of x.
+  Value rowAddress(Value row) {
     Type i64 = b.getI64Type();
     Value base = arith::IndexCastUIOp::create(
         b, i64, memref::ExtractAlignedPointerAsIndexOp::create(b, arg(kX)));
-    Value offset =
-        arith::MulIOp::create(b, arith::IndexCastUIOp::create(b, i64, row),
-                              arith::ConstantIntOp::create(b, i64, rowBytes));
-    Value address = LLVM::IntToPtrOp::create(
+    Value offset = arith::MulIOp::create(
+        b, arith::IndexCastUIOp::create(b, i64, row),
+        arith::ConstantIntOp::create(b, i64, shape.rowBytes()));
+    return LLVM::IntToPtrOp::create(
         b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/1),
         arith::AddIOp::create(b, base, offset).getResult(),
         /*dereferenceable=*/nullptr);
-    NVVM::CpAsyncBulkPrefetchOp::create(
-        b, address, arith::ConstantIntOp::create(b, b.getI32Type(), rowBytes),
-        /*l2CacheHint=*/Value());
+  }
+
+  Value i32c(int32_t v) {
+    return arith::ConstantIntOp::create(b, b.getI32Type(), v);
+  }
+
+  /// Emits `body` for thread 0 only.
+  void onFirstThread(function_ref<void()> body) {
+    Value isFirstThread =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, index(0));
+    auto ifOp = scf::IfOp::create(b, isFirstThread, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    body();
+  }
+
+  /// The shared-memory address (ptr<3>) of byte `offset` of workgroup
+  /// buffer `memory`.
+  Value sharedPointer(Value memory, Value offset) {
+    Value address =
+        addi(memref::ExtractAlignedPointerAsIndexOp::create(b, memory), offset);
+    return LLVM::IntToPtrOp::create(
+        b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/3),
+        arith::IndexCastUIOp::create(b, b.getI32Type(), address).getResult(),
+        /*dereferenceable=*/nullptr);
+  }
+
+  /// The mbarrier of row buffer `slot`.
+  Value barrierPointer(Value slot) {
+    return sharedPointer(barrierMem, muli(slot, index(8)));
+  }
+
+  /// Thread 0: when row `row` of x exists, copy it into row buffer `slot`
+  /// with one bulk copy that completes on the buffer's mbarrier (which
+  /// expects the row's bytes).
+  void stageRow(Value slot, Value row) {
+    Value exists =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, rowCount);
+    auto ifOp = scf::IfOp::create(b, exists, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value barrier = barrierPointer(slot);
+    Value bytes = i32c(static_cast<int32_t>(shape.rowBytes()));
+    NVVM::MBarrierArriveExpectTxOp::create(
+        b, /*res=*/Type(), barrier, bytes, NVVM::MemScopeKind::CTA,
+        /*relaxed=*/false, /*predicate=*/Value());
+    Value buffer = sharedPointer(rowMem, muli(slot, index(shape.rowBytes())));
+    Value source = rowAddress(row);
+    int64_t piece =
+        shape.stageCopyBytes > 0 ? shape.stageCopyBytes : shape.rowBytes();
+    Type i8 = b.getI8Type();
+    for (int64_t offset = 0; offset < shape.rowBytes(); offset += piece) {
+      Value at = i32c(static_cast<int32_t>(offset));
+      Value to = LLVM::AddrSpaceCastOp::create(
+          b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/7),
+          offset == 0 ? buffer
+                      : LLVM::GEPOp::create(b, buffer.getType(), i8, buffer,
+                                            ValueRange{at})
+                            .getResult());
+      Value from = offset == 0 ? source
+                               : LLVM::GEPOp::create(b, source.getType(), i8,
+                                                     source, ValueRange{at})
+                                     .getResult();
+      NVVM::CpAsyncBulkGlobalToSharedClusterOp::create(
+          b, to, from, barrier,
+          i32c(
+              static_cast<int32_t>(std::min(piece, shape.rowBytes() - offset))),
+          /*multicastMask=*/Value(), /*l2CacheHint=*/Value());
+    }
+  }
+
+  /// Rows through shared memory: iteration i waits for the row in buffer
+  /// i % stage-rows (mbarrier phase (i / stage-rows) % 2), moves it into
+  /// registers, and after the row's reduction (whose barrier means every
+  /// thread has read the buffer) thread 0 refills the buffer with the row
+  /// stage-rows strides ahead.
+  void emitStagedRows(Value first, Value rows, Value step) {
+    Value stages = index(shape.stageRows);
+    scf::ForOp::create(
+        b, first, rows, step, ValueRange{index(0), i32c(0), index(0)},
+        [&](OpBuilder &, Location, Value row, ValueRange iter) {
+          Value slot = iter[0], phase = iter[1], parity = iter[2];
+          // Suspend-time hint per try (ns), as CUTLASS's pipelines use.
+          NVVM::MBarrierTryWaitParityOp::create(b, barrierPointer(slot), phase,
+                                                i32c(0x989680));
+          SmallVector<Value> xs = loadRow(slot, rowMem);
+          processRow(row, xs, parity, /*next=*/Value(), /*hasNext=*/Value(),
+                     [&] {
+                       onFirstThread([&] {
+                         stageRow(slot, stridesAfter(row, shape.stageRows));
+                       });
+                     });
+          Value nextSlot = addi(slot, index(1));
+          Value wraps = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                              nextSlot, stages);
+          Value flipped = arith::XOrIOp::create(b, phase, i32c(1));
+          scf::YieldOp::create(
+              b,
+              ValueRange{arith::SelectOp::create(b, wraps, index(0), nextSlot),
+                         arith::SelectOp::create(b, wraps, flipped, phase),
+                         arith::SubIOp::create(b, index(1), parity)});
+        });
   }
 
   /// One cluster per row: block `part` of the cluster holds chunk `part` of
@@ -722,11 +930,14 @@ private:
     return muli(addi(muli(k, index(shape.threads)), tid), index(shape.vector));
   }
 
-  SmallVector<Value> loadStreams(Value row, Value c) {
+  /// Chunk c of every stream of row `row` of `source` (x unless given).
+  SmallVector<Value> loadStreams(Value row, Value c, Value source = Value()) {
+    if (!source)
+      source = arg(kX);
     SmallVector<Value> xs;
     for (int64_t i = 0; i < shape.streams; ++i)
       xs.push_back(vector::LoadOp::create(
-          b, vecType, arg(kX), ValueRange{row, index(i), c},
+          b, vecType, source, ValueRange{row, index(i), c},
           /*nontemporal=*/false, alignment(f32)));
     return xs;
   }
@@ -843,15 +1054,16 @@ private:
     return (k + 1) * shape.threads * shape.vector > shape.channels;
   }
 
-  /// Static C, row in registers: every chunk of every stream of `row`, chunk
-  /// major (n values per chunk).
-  SmallVector<Value> loadRow(Value row) {
+  /// Static C, row in registers: every chunk of every stream of `row` (of
+  /// x, or of the row buffers), chunk major (n values per chunk).
+  SmallVector<Value> loadRow(Value row, Value source = Value()) {
     SmallVector<Type> streamTypes(shape.streams, vecType);
     SmallVector<Value> xs;
     for (int64_t k = 0; k < shape.chunksPerThread; ++k) {
       Value c = chunkStart(index(k));
-      llvm::append_range(xs, ifInRow(c, chunkGuarded(k), streamTypes,
-                                     [&] { return loadStreams(row, c); }));
+      llvm::append_range(xs, ifInRow(c, chunkGuarded(k), streamTypes, [&] {
+                           return loadStreams(row, c, source);
+                         }));
     }
     return xs;
   }
@@ -892,7 +1104,8 @@ private:
   /// `hasNext` is false), each loaded right after the same chunk of this row
   /// is stored; otherwise returns nothing.
   SmallVector<Value> processRow(Value row, ArrayRef<Value> xs, Value parity,
-                                Value next, Value hasNext) {
+                                Value next, Value hasNext,
+                                function_ref<void()> afterReduction = {}) {
     SmallVector<Value> ys;
     Value squares = zeroVector();
     for (int64_t k = 0; k < shape.chunksPerThread; ++k) {
@@ -904,6 +1117,8 @@ private:
         parity));
     if (shape.prefetchRows > 0 && shape.prefetchAfterReduction)
       prefetchRowAhead(row);
+    if (afterReduction)
+      afterReduction();
     SmallVector<Type> streamTypes(shape.streams, vecType);
     SmallVector<Value> nextRow;
     for (int64_t k = 0; k < shape.chunksPerThread; ++k) {
@@ -1028,6 +1243,7 @@ private:
   Value rowCount, rowStep; // Rows of x; rows between a block's rows.
   Value clusterMem;        // The block's sum of squares (cluster-row-split).
   Value matrixMem, preMem, postMem, partialMem, weightMem;
+  Value barrierMem, rowMem; // stage-rows: mbarriers, row buffers.
   SmallVector<Value> pre, post, mixing;
 };
 
@@ -1061,15 +1277,11 @@ gpu::GPUFuncOp getOrCreateKernel(ModuleOp module, const KernelShape &shape,
 
   auto workgroup = gpu::AddressSpaceAttr::get(
       ctx, gpu::GPUDialect::getWorkgroupAddressSpace());
-  auto shared = [&](int64_t size) {
-    return MemRefType::get({size}, f32, MemRefLayoutAttrInterface(), workgroup);
-  };
-  SmallVector<Type> attributions = {shared(n * n), shared(n), shared(n),
-                                    shared(2 * shape.threads / 32)};
-  if (shape.stageWeights)
-    attributions.push_back(shared(c));
-  if (shape.clusterBlocks > 0)
-    attributions.push_back(shared(1));
+  SmallVector<Type> attributions;
+  for (KernelShape::Buffer buffer : shape.workgroupBuffers())
+    attributions.push_back(MemRefType::get(
+        {buffer.elements}, buffer.mbarriers ? b.getI64Type() : f32,
+        MemRefLayoutAttrInterface(), workgroup));
 
   b.setInsertionPointToEnd(kernels.getBody());
   auto func = gpu::GPUFuncOp::create(
@@ -1090,7 +1302,28 @@ gpu::GPUFuncOp getOrCreateKernel(ModuleOp module, const KernelShape &shape,
   if (shape.minBlocksPerSM > 0)
     func->setAttr("nvvm.minctasm", b.getI32IntegerAttr(static_cast<int32_t>(
                                        shape.minBlocksPerSM)));
+  if (shape.stageRows > 0 && !kernels.lookupSymbol(kDynamicSharedName)) {
+    // The kernels' dynamic shared memory as an external zero-length array
+    // (PTX `.extern .shared .align 16 .b8 ...[]`), which the lowering of
+    // gpu.dynamic_shared_memory reuses. The global it would create itself is
+    // internal, which PTX declares as one byte of static shared memory.
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(kernels.getBody());
+    LLVM::GlobalOp::create(b, LLVM::LLVMArrayType::get(b.getI8Type(), 0),
+                           /*isConstant=*/false, LLVM::Linkage::External,
+                           kDynamicSharedName, /*value=*/Attribute(),
+                           /*alignment=*/16, /*addrSpace=*/3);
+  }
   KernelEmitter(b, shape, func).emit();
+  {
+    // Every kernel states its dynamic shared memory (0 without staged rows).
+    b.setInsertionPointToEnd(kernels.getBody());
+    LLVM::GlobalOp::create(
+        b, i32, /*isConstant=*/true, LLVM::Linkage::External,
+        shape.dynamicSharedBytesSymbol(),
+        b.getI32IntegerAttr(static_cast<int32_t>(shape.dynamicSharedBytes())),
+        /*alignment=*/4, /*addrSpace=*/1);
+  }
   return func;
 }
 
@@ -1178,6 +1411,9 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
         arith::MaxUIOp::create(b, rows, arith::ConstantIndexOp::create(b, 1));
     Value one = arith::ConstantIndexOp::create(b, 1);
     Value threads = arith::ConstantIndexOp::create(b, shape.threads);
+    Value dynamicSharedBytes;
+    if (shape.stageRows > 0)
+      dynamicSharedBytes = i32(shape.dynamicSharedBytes());
     std::optional<gpu::KernelDim3> clusters;
     if (shape.clusterBlocks > 0) {
       // One cluster of clusterBlocks blocks per row.
@@ -1185,11 +1421,10 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
       grid = arith::MulIOp::create(b, grid, blocks);
       clusters = gpu::KernelDim3{blocks, one, one};
     }
-    gpu::LaunchFuncOp::create(b, kernel, gpu::KernelDim3{grid, one, one},
-                              gpu::KernelDim3{threads, one, one},
-                              /*dynamicSharedMemorySize=*/Value(), operands,
-                              /*asyncObject=*/Type(), /*asyncDependencies=*/{},
-                              clusters);
+    gpu::LaunchFuncOp::create(
+        b, kernel, gpu::KernelDim3{grid, one, one},
+        gpu::KernelDim3{threads, one, one}, dynamicSharedBytes, operands,
+        /*asyncObject=*/Type(), /*asyncDependencies=*/{}, clusters);
     Value result = bufferization::ToTensorOp::create(
         b, op.getType(), out, /*restrict=*/true, /*writable=*/true);
     rewriter.replaceOp(op, result);
@@ -1211,6 +1446,18 @@ struct ConvertMHCToGPUPass
           << threadsPerBlock.getValue();
       return signalPassFailure();
     }
+    if (stageRows < 0 || maxSharedMemoryBytes < 0) {
+      getOperation().emitError()
+          << "stage-rows and max-shared-memory-bytes must be >= 0, got "
+          << stageRows.getValue() << " and " << maxSharedMemoryBytes.getValue();
+      return signalPassFailure();
+    }
+    if (stageCopyBytes < 0 || stageCopyBytes % 16 != 0) {
+      getOperation().emitError()
+          << "stage-copy-bytes must be a non-negative multiple of 16, got "
+          << stageCopyBytes.getValue();
+      return signalPassFailure();
+    }
     if (prefetchRows < 0 || prefetchMaxRowBytes < 0) {
       getOperation().emitError()
           << "prefetch-rows and prefetch-max-row-bytes must be >= 0, got "
@@ -1223,14 +1470,23 @@ struct ConvertMHCToGPUPass
           << "vector-width must be 1, 2 or 4, got " << vectorWidth.getValue();
       return signalPassFailure();
     }
-    ConvertMHCToGPUOptions options{
-        threadsPerBlock,        vectorWidth,
-        maxRowRegisters,        maxUnrolledStreams,
-        minBlocksPerSM,         pipelineRows,
-        stageWeights,           coefficientsInRegisters,
-        doubleBufferRows,       fuseMultiplyAdd,
-        prefetchRows,           prefetchMaxRowBytes,
-        prefetchAfterReduction, clusterRowSplit};
+    ConvertMHCToGPUOptions options{threadsPerBlock,
+                                   vectorWidth,
+                                   maxRowRegisters,
+                                   maxUnrolledStreams,
+                                   minBlocksPerSM,
+                                   pipelineRows,
+                                   stageWeights,
+                                   coefficientsInRegisters,
+                                   doubleBufferRows,
+                                   fuseMultiplyAdd,
+                                   prefetchRows,
+                                   prefetchMaxRowBytes,
+                                   prefetchAfterReduction,
+                                   clusterRowSplit,
+                                   stageRows,
+                                   stageCopyBytes,
+                                   maxSharedMemoryBytes};
     RewritePatternSet patterns(&getContext());
     populateMHCToGPUPatterns(patterns, options);
     ConversionTarget target(getContext());

@@ -15,6 +15,17 @@ namespace mhc {
 /// Name of the gpu.module that holds the fused kernels.
 inline constexpr llvm::StringLiteral kKernelModuleName = "mhc_kernels";
 
+/// The kernels' dynamic shared memory (stage-rows): an external zero-length
+/// array in the kernel module.
+inline constexpr llvm::StringLiteral kDynamicSharedName =
+    "mhc_dynamic_shared_memory";
+
+/// Every kernel states how many bytes of dynamic shared memory it needs (0
+/// for most) in the i32 global `<kernel name><kDynamicSharedBytesSuffix>` of
+/// the kernel module; the runtime reads it when it loads the kernel.
+inline constexpr llvm::StringLiteral kDynamicSharedBytesSuffix =
+    "_dynamic_shared_bytes";
+
 /// Patterns that lower mhc.fused_layer to a gpu.func and its gpu.launch_func,
 /// with the kernel mapping of the pass's options (Passes.td).
 void populateMHCToGPUPatterns(RewritePatternSet &patterns,
