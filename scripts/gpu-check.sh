@@ -29,7 +29,7 @@ if [ "${MHC_SKIP_BENCH:-0}" != 1 ]; then
 fi
 echo "== python tests: $(tail -1 "$res/python_tests.log")"
 echo "== GPU tests"
-grep -E "^\[  (PASSED|FAILED|SKIPPED) \]|tests ran" "$res/gpu_tests.log" | head -20
+grep -E "^\[  (PASSED|FAILED|SKIPPED) +\]|tests ran" "$res/gpu_tests.log" | head -20
 grep "^\[ result" "$res/gpu_tests.log" | sed 's/.*rel=//' | sort -g | tail -1 | sed 's/^/worst max_rel_err: /'
 for tool in memcheck racecheck; do
   echo "== $tool: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$res/sanitizer_$tool.log" | tail -1) ($(grep -c '^\[       OK' "$res/sanitizer_$tool.log") tests)"

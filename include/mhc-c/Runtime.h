@@ -58,7 +58,7 @@ typedef struct {
 
 typedef struct {
   int32_t portable;        /* nonzero: general 4-byte-access kernels only */
-  int64_t max_blocks;      /* 0: sized to the GPU */
+  int64_t max_blocks;      /* 0: chosen by the plan */
   int32_t no_cluster_rows; /* nonzero: never one thread-block cluster per row */
 } mhc_preference_t;
 

@@ -8,6 +8,7 @@
 #include <array>
 #include <cassert>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -274,10 +275,14 @@ Status HyperConnectionPlan::select(void *, const Descriptor &descriptor,
       !s)
     return s;
   // Enough blocks to fill the GPU; each loops over its share of the rows,
-  // so the Sinkhorn prologue runs once per block, not once per row.
-  impl->maxBlocks = preference.maxBlocks > 0
-                        ? preference.maxBlocks
-                        : std::max<int64_t>(1, int64_t(perSM) * sms);
+  // so the Sinkhorn prologue runs once per block, not once per row; or one
+  // block per row where selectSku chose that (Sku::blockPerRow).
+  if (preference.maxBlocks > 0)
+    impl->maxBlocks = preference.maxBlocks;
+  else if (sku.blockPerRow)
+    impl->maxBlocks = std::numeric_limits<int32_t>::max();
+  else
+    impl->maxBlocks = std::max<int64_t>(1, int64_t(perSM) * sms);
   if (Status s = loadClusterKernel(driver, context, major, minor, sms,
                                    preference, *impl);
       !s)

@@ -35,6 +35,8 @@ std::string Sku::toString() const {
   std::ostringstream os;
   os << kernel << " [" << family << ", " << arch << ", vector " << vectorWidth
      << ", " << threadsPerBlock << " threads";
+  if (blockPerRow)
+    os << ", one block per row";
   if (dynamicSharedBytes > 0)
     os << ", " << dynamicSharedBytes << " B of rows in shared memory";
   if (!clusterKernel.empty())
@@ -133,6 +135,14 @@ Status selectSku(const Descriptor &d, const Preference &preference, Sku &sku) {
                "_v" + std::to_string(sku.vectorWidth) +
                (d.weight == DType::BF16 ? "_wbf16" : "_wf32") + "_t" +
                std::to_string(sku.threadsPerBlock);
+  // One block per row instead of a grid-stride loop: measured faster for
+  // the fixed-C kernels with rows of 96-128 KiB (n = 4, C = 7168 and n = 8,
+  // C = 4096: about 1.01x of a copy instead of 1.06-1.10x), not for 64 KiB
+  // rows (1.19x instead of 1.06-1.07x; the loop prefetches their next row
+  // into L2). bench/NOTES.md, attempt 15. An explicit maxBlocks overrides.
+  int64_t rowBytes = d.streams * d.channels * 4;
+  sku.blockPerRow = fixed && preference.maxBlocks == 0 &&
+                    rowBytes >= 96 * 1024 && rowBytes <= 128 * 1024;
   sku.clusterKernel.clear();
   sku.clusterBlocks = 0;
   sku.clusterMaxBatch = 0;

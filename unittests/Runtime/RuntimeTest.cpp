@@ -125,6 +125,28 @@ TEST(SkuSelection, FixedGeneralAndPortable) {
                "maxBlocks");
 }
 
+/// Runs launch one block per row for the fixed-C rows of 96-128 KiB (measured
+/// faster, bench/NOTES.md attempt 15), and a grid-stride loop otherwise.
+TEST(SkuSelection, BlockPerRowForLargeFixedRows) {
+  Sku sku;
+  auto blockPerRow = [&](int64_t n, int64_t c, Preference p = {}) {
+    EXPECT_TRUE(selectSku(layer(n, c), p, sku));
+    return sku.blockPerRow;
+  };
+  EXPECT_TRUE(blockPerRow(4, 7168)); // 112 KiB rows
+  EXPECT_TRUE(blockPerRow(8, 4096)); // 128 KiB
+  EXPECT_FALSE(blockPerRow(4, 4096)); // 64 KiB
+  EXPECT_FALSE(blockPerRow(4, 2560));
+  EXPECT_FALSE(blockPerRow(8, 7168)); // 224 KiB, streamed: not measured
+  EXPECT_FALSE(blockPerRow(4, 7172)); // general family
+  Preference capped;
+  capped.maxBlocks = 264;
+  EXPECT_FALSE(blockPerRow(4, 7168, capped));
+  Preference portable;
+  portable.portable = true;
+  EXPECT_FALSE(blockPerRow(4, 7168, portable));
+}
+
 /// Every kernel selection can name is in the embedded PTX of its family.
 TEST(KernelImages, CoverEverySku) {
   using detail::kKernelImages;

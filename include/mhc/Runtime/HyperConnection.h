@@ -70,7 +70,9 @@ struct Preference {
   /// Only the general variants with 4-byte accesses: any C, pointers that are
   /// only 4-byte aligned (e.g. views into a larger tensor).
   bool portable = false;
-  /// Blocks a run launches at most (0: as many as fit on the GPU at once).
+  /// Blocks a run launches at most. 0: the plan decides: as many as fit on
+  /// the GPU at once, each looping over rows, or one block per row for the
+  /// fixed-C kernels whose rows are 96-128 KiB (Sku::blockPerRow).
   int64_t maxBlocks = 0;
   /// On sm_90+, runs whose rows all fit on the GPU at once use one
   /// thread-block cluster per row (the row spread over several SMs) where a
@@ -117,6 +119,9 @@ struct Sku {
   /// Dynamic shared memory of a launch of `kernel` (its staged rows; set by
   /// select from what the loaded image states).
   int64_t dynamicSharedBytes = 0;
+  /// Runs launch one block per row instead of a GPU-filling grid whose
+  /// blocks loop over rows (fixed C, rows of 96-128 KiB, no maxBlocks).
+  bool blockPerRow = false;
   /// The cluster kernel for small batches (family "cluster"), or empty.
   std::string clusterKernel;
   int64_t clusterBlocks = 0;   ///< Blocks per row (the cluster size).
