@@ -173,7 +173,7 @@ struct KernelShape {
     shape.prefetchRows =
         shape.rowInRegisters && shape.vector == 4 ? options.prefetchRows : 0;
     if (options.prefetchMaxRowBytes > 0 &&
-        shape.streams * shape.channels * 4 > options.prefetchMaxRowBytes)
+        shape.rowBytes() > options.prefetchMaxRowBytes)
       shape.prefetchRows = 0;
     shape.prefetchAfterReduction = options.prefetchAfterReduction;
     shape.clusterBlocks = 0;
@@ -506,14 +506,9 @@ private:
       Value at = i32c(static_cast<int32_t>(offset));
       Value to = LLVM::AddrSpaceCastOp::create(
           b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/7),
-          offset == 0 ? buffer
-                      : LLVM::GEPOp::create(b, buffer.getType(), i8, buffer,
-                                            ValueRange{at})
-                            .getResult());
-      Value from = offset == 0 ? source
-                               : LLVM::GEPOp::create(b, source.getType(), i8,
-                                                     source, ValueRange{at})
-                                     .getResult();
+          LLVM::GEPOp::create(b, buffer.getType(), i8, buffer, ValueRange{at}));
+      Value from =
+          LLVM::GEPOp::create(b, source.getType(), i8, source, ValueRange{at});
       NVVM::CpAsyncBulkGlobalToSharedClusterOp::create(
           b, to, from, barrier,
           i32c(
@@ -581,29 +576,15 @@ private:
     Value y = aggregate(xs);
     Value blockTotal = blockSum(
         vector::ReductionOp::create(b, vector::CombiningKind::ADD, mul(y, y)));
-    Value leader =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, index(0));
-    auto publish = scf::IfOp::create(b, leader, /*withElseRegion=*/false);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(publish.thenBlock());
-      memref::StoreOp::create(b, blockTotal, clusterMem, index(0));
-    }
+    onFirstThread(
+        [&] { memref::StoreOp::create(b, blockTotal, clusterMem, index(0)); });
     clusterBarrier();
-    Type i32 = b.getI32Type();
-    Value local = LLVM::IntToPtrOp::create(
-        b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/3),
-        arith::IndexCastUIOp::create(
-            b, i32,
-            memref::ExtractAlignedPointerAsIndexOp::create(b, clusterMem))
-            .getResult(),
-        /*dereferenceable=*/nullptr);
+    Value local = sharedPointer(clusterMem, index(0));
     auto clusterPtr =
         LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/7);
     Value total;
     for (int64_t r = 0; r < shape.clusterBlocks; ++r) {
-      Value remote = NVVM::MapaOp::create(
-          b, clusterPtr, local, arith::ConstantIntOp::create(b, i32, r));
+      Value remote = NVVM::MapaOp::create(b, clusterPtr, local, i32c(r));
       Value v = LLVM::LoadOp::create(b, f32, remote, /*alignment=*/4);
       total = total ? add(total, v) : v;
     }
