@@ -3,14 +3,17 @@
 # built with different lowering options, see bench/NOTES.md), one process per
 # variant, same card, same run: bench.py --mhc-only (mhc and the device copy)
 # and mhc-launch-bench. A variant is <variants dir>/<name>.so.xz (or .so); a
-# name given as <name>@<max_blocks> also runs with Preference.max_blocks.
+# name given as <name>@<max_blocks> also runs with Preference.max_blocks, and
+# <name>[@<max_blocks>]+<flag> also passes --<flag> to bench.py (e.g.
+# +no-coefficient-cache).
 # usage: sweep.sh <prepared dir> <variants dir> <results dir> <name>... 
 set -uo pipefail
 dir=$(cd "$1" && pwd); vars=$(cd "$2" && pwd); res=$3; shift 3
 mkdir -p "$res"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > "$res/card.txt"
 for spec in "$@"; do
-  name=${spec%@*}; blocks=0; [ "$spec" != "$name" ] && blocks=${spec#*@}
+  base=${spec%%+*}; flags=(); [ "$base" != "$spec" ] && flags=("--${spec#*+}")
+  name=${base%@*}; blocks=0; [ "$base" != "$name" ] && blocks=${base#*@}
   out="$res/$spec"; mkdir -p "$out/lib"
   if [ -f "$vars/$name.so.xz" ]; then
     python3 -c "import lzma,sys; open(sys.argv[2],'wb').write(lzma.open(sys.argv[1]).read())" \
@@ -18,9 +21,9 @@ for spec in "$@"; do
   else
     cp "$vars/$name.so" "$out/lib/libmhc_runtime.so"
   fi
-  [ "$blocks" = 0 ] && LD_LIBRARY_PATH="$out/lib" "$dir/mhc-launch-bench" > "$out/launch_latency.txt" 2>&1
+  [ "$blocks" = 0 ] && [ ${#flags[@]} = 0 ] && LD_LIBRARY_PATH="$out/lib" "$dir/mhc-launch-bench" > "$out/launch_latency.txt" 2>&1
   PYTHONPATH="$dir/python" MHC_RUNTIME_LIBRARY="$out/lib/libmhc_runtime.so" \
-    python3 "$dir/bench.py" --mhc-only --max-blocks "$blocks" --out "$out" > "$out/bench.txt" 2>&1
+    python3 "$dir/bench.py" --mhc-only --max-blocks "$blocks" "${flags[@]}" --out "$out" > "$out/bench.txt" 2>&1
   rm -rf "$out/lib"
 done
 python3 - "$res" "$@" <<'PY' | tee "$res/sweep.md"

@@ -44,7 +44,7 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
       options.doubleBufferRows, options.fuseMultiplyAdd, prefetchRows,
       options.prefetchMaxRowBytes, options.prefetchAfterReduction,
       options.clusterRowSplit, stageRows, options.stageCopyBytes,
-      options.maxSharedMemoryBytes}));
+      options.maxSharedMemoryBytes, options.coefficientCache}));
 
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

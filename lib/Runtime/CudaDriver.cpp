@@ -42,7 +42,10 @@ Status load(CudaDriver &d) {
       resolve(lib, "cuMemFree_v2", d.memFree) &&
       resolve(lib, "cuMemcpyHtoD_v2", d.memcpyHtoD) &&
       resolve(lib, "cuMemcpyDtoH_v2", d.memcpyDtoH) &&
-      resolve(lib, "cuMemsetD8_v2", d.memsetD8);
+      resolve(lib, "cuMemsetD8_v2", d.memsetD8) &&
+      resolve(lib, "cuStreamCreate", d.streamCreate) &&
+      resolve(lib, "cuStreamSynchronize", d.streamSynchronize) &&
+      resolve(lib, "cuMemcpyDtoHAsync_v2", d.memcpyDtoHAsync);
   if (!ok)
     return {StatusCode::NoDevice,
             "the CUDA driver lacks an entry point mhc needs (driver too old?)"};

@@ -25,6 +25,7 @@ struct HyperConnectionPlan::Impl {
   int64_t maxBlocks = 1;
   CUfunction clusterFunction = nullptr; // sku.clusterKernel, if any.
   int64_t clusterDynamicSharedBytes = 0;
+  size_t workspaceBytes = 0; // The coefficient cache, if any.
 };
 
 namespace {
@@ -46,21 +47,51 @@ const KernelImage *pickImage(const std::string &family, int major, int minor) {
   return cubin ? cubin : ptx;
 }
 
-/// Modules are loaded once per (context, image) and kept for the process.
-Status loadModule(const CudaDriver &driver, CUcontext context,
-                  const KernelImage &image, CUmodule &module) {
+/// What the runtime keeps per loaded module (once per context and image,
+/// for the life of the process). Guarded by moduleMutex().
+struct LoadedModule {
+  CUmodule module = nullptr;
+  /// The dynamic shared memory each kernel states, as read so far.
+  std::map<std::string, int32_t> dynamicSharedBytes;
+};
+
+std::mutex &moduleMutex() {
   static std::mutex mutex;
-  static std::map<std::pair<CUcontext, const void *>, CUmodule> cache;
-  std::lock_guard<std::mutex> lock(mutex);
+  return mutex;
+}
+
+/// The module of `image` in `context`, loaded on first use.
+Status loadModule(const CudaDriver &driver, CUcontext context,
+                  const KernelImage &image, LoadedModule *&loaded) {
+  static std::map<std::pair<CUcontext, const void *>, LoadedModule> modules;
   auto key = std::make_pair(context, static_cast<const void *>(image.data));
-  if (auto it = cache.find(key); it != cache.end()) {
-    module = it->second;
+  LoadedModule &entry = modules[key];
+  loaded = &entry;
+  if (entry.module)
+    return Status::ok();
+  if (CUresult r = driver.moduleLoadData(&entry.module, image.data);
+      r != CUDA_SUCCESS) {
+    entry.module = nullptr;
+    return cudaError(driver, r, "cuModuleLoadData");
+  }
+  return Status::ok();
+}
+
+/// A non-blocking stream of the runtime's own in `context` (created once),
+/// so reading a module global neither waits for nor delays the work the
+/// caller has queued on the legacy default stream.
+Status privateStream(const CudaDriver &driver, CUcontext context,
+                     CUstream &stream) {
+  static std::map<CUcontext, CUstream> streams;
+  auto it = streams.find(context);
+  if (it != streams.end()) {
+    stream = it->second;
     return Status::ok();
   }
-  if (CUresult r = driver.moduleLoadData(&module, image.data);
+  if (CUresult r = driver.streamCreate(&stream, CU_STREAM_NON_BLOCKING);
       r != CUDA_SUCCESS)
-    return cudaError(driver, r, "cuModuleLoadData");
-  cache[key] = module;
+    return cudaError(driver, r, "cuStreamCreate");
+  streams[context] = stream;
   return Status::ok();
 }
 
@@ -70,8 +101,8 @@ Status loadModule(const CudaDriver &driver, CUcontext context,
 class KernelParams {
 public:
   /// x and out (3-d: 9 words each), h_res (2-d: 7), h_pre, h_post and the
-  /// weight (1-d: 5 each), 6 f32 and 2 i32 scalars.
-  static constexpr size_t kWords = 2 * 9 + 7 + 3 * 5 + 8;
+  /// weight (1-d: 5 each), 6 f32 and 2 i32 scalars, the cache (1-d: 5).
+  static constexpr size_t kWords = 2 * 9 + 7 + 3 * 5 + 8 + 5;
 
   template <size_t Rank>
   void memref(const void *p, const int64_t (&sizes)[Rank]) {
@@ -123,6 +154,9 @@ const Sku &HyperConnectionPlan::sku() const { return impl_->sku; }
 const Descriptor &HyperConnectionPlan::descriptor() const {
   return impl_->descriptor;
 }
+size_t HyperConnectionPlan::workspaceSize() const {
+  return impl_->workspaceBytes;
+}
 
 namespace {
 /// Suffix of the i32 global through which every kernel states the dynamic
@@ -130,31 +164,54 @@ namespace {
 /// include/mhc/Conversion/MHCToGPU/MHCToGPU.h).
 constexpr const char *kDynamicSharedBytesSuffix = "_dynamic_shared_bytes";
 
-/// The dynamic shared memory kernel `name` of `module` needs, with `function`
-/// allowed to use that much. Reading the global is a synchronous copy, done
-/// once per plan.
-Status prepareDynamicShared(const CudaDriver &driver, CUmodule module,
-                            const std::string &name, CUfunction function,
-                            int64_t &bytes) {
-  bytes = 0;
+/// The dynamic shared memory kernel `name` of `loaded` states: read from
+/// the device once per module and kernel (a 4-byte copy on the runtime's
+/// private stream), then remembered.
+Status statedDynamicShared(const CudaDriver &driver, CUcontext context,
+                           LoadedModule &loaded, const std::string &name,
+                           int32_t &value) {
+  if (auto it = loaded.dynamicSharedBytes.find(name);
+      it != loaded.dynamicSharedBytes.end()) {
+    value = it->second;
+    return Status::ok();
+  }
   CUdeviceptr address = 0;
   size_t size = 0;
   std::string symbol = name + kDynamicSharedBytesSuffix;
-  CUresult r = driver.moduleGetGlobal(&address, &size, module, symbol.c_str());
+  CUresult r =
+      driver.moduleGetGlobal(&address, &size, loaded.module, symbol.c_str());
   if (r == CUDA_ERROR_NOT_FOUND)
     return {StatusCode::Internal,
             "kernel " + name + " does not state its dynamic shared memory (" +
                 symbol + ")"};
   if (r != CUDA_SUCCESS)
     return cudaError(driver, r, "cuModuleGetGlobal");
-  int32_t value = 0;
   if (size != sizeof(value))
     return {StatusCode::Internal, symbol + " is not an i32"};
-  if (r = driver.memcpyDtoH(&value, address, sizeof(value)); r != CUDA_SUCCESS)
-    return cudaError(driver, r, "cuMemcpyDtoH");
+  CUstream stream;
+  if (Status s = privateStream(driver, context, stream); !s)
+    return s;
+  if (r = driver.memcpyDtoHAsync(&value, address, sizeof(value), stream);
+      r != CUDA_SUCCESS)
+    return cudaError(driver, r, "cuMemcpyDtoHAsync");
+  if (r = driver.streamSynchronize(stream); r != CUDA_SUCCESS)
+    return cudaError(driver, r, "cuStreamSynchronize");
+  loaded.dynamicSharedBytes[name] = value;
+  return Status::ok();
+}
+
+/// The dynamic shared memory kernel `name` needs, with `function` allowed
+/// to use that much.
+Status prepareDynamicShared(const CudaDriver &driver, CUcontext context,
+                            LoadedModule &loaded, const std::string &name,
+                            CUfunction function, int64_t &bytes) {
+  bytes = 0;
+  int32_t value = 0;
+  if (Status s = statedDynamicShared(driver, context, loaded, name, value); !s)
+    return s;
   if (value <= 0)
     return Status::ok();
-  if (r = driver.funcSetAttribute(
+  if (CUresult r = driver.funcSetAttribute(
           function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, value);
       r != CUDA_SUCCESS)
     return {StatusCode::Unsupported,
@@ -176,14 +233,16 @@ Status loadFunction(const CudaDriver &driver, CUcontext context,
   if (!image)
     return {StatusCode::Internal, "no embedded image for family " + family};
   arch = image->arch;
-  CUmodule module;
-  if (Status s = loadModule(driver, context, *image, module); !s)
+  std::lock_guard<std::mutex> lock(moduleMutex());
+  LoadedModule *loaded = nullptr;
+  if (Status s = loadModule(driver, context, *image, loaded); !s)
     return s;
-  if (CUresult r = driver.moduleGetFunction(&function, module, name.c_str());
+  if (CUresult r =
+          driver.moduleGetFunction(&function, loaded->module, name.c_str());
       r != CUDA_SUCCESS)
     return {StatusCode::Internal,
             "kernel " + name + " is missing from the " + family + " image"};
-  return prepareDynamicShared(driver, module, name, function,
+  return prepareDynamicShared(driver, context, *loaded, name, function,
                               dynamicSharedBytes);
 }
 
@@ -242,6 +301,8 @@ Status HyperConnectionPlan::select(void *, const Descriptor &descriptor,
                                    std::unique_ptr<HyperConnectionPlan> &plan) {
   auto impl = std::make_unique<Impl>();
   impl->descriptor = descriptor;
+  if (preference.coefficientCache)
+    impl->workspaceBytes = coefficientCacheBytes(descriptor.streams);
   if (Status s = selectSku(descriptor, preference, impl->sku); !s)
     return s;
   if (Status s = loadDriver(impl->driver); !s)
@@ -295,8 +356,13 @@ Status HyperConnectionPlan::canImplement(const Args &args) const {
   return validateArgs(impl_->descriptor, impl_->sku, args);
 }
 
-Status HyperConnectionPlan::run(void *stream, void *, const Args &args) const {
+Status HyperConnectionPlan::run(void *stream, void *workspace,
+                                const Args &args) const {
   if (Status s = canImplement(args); !s)
+    return s;
+  if (Status s = validateWorkspace(impl_->descriptor, impl_->workspaceBytes,
+                                   workspace, args);
+      !s)
     return s;
   if (args.batch == 0)
     return Status::ok();
@@ -317,6 +383,10 @@ Status HyperConnectionPlan::run(void *stream, void *, const Args &args) const {
   params.f32(0.0f);
   params.i32(d.sinkhornIters);
   params.i32(d.orientation == MixOrientation::Transposed ? 1 : 0);
+  // The cache in i32 words; none (0 words) without a workspace.
+  const size_t workspaceBytes = impl_->workspaceBytes;
+  params.memref(workspaceBytes ? workspace : nullptr,
+                {int64_t(workspaceBytes / 4)});
   // Small batches: one cluster of clusterBlocks blocks per row; otherwise
   // blocks loop over rows.
   const Sku &sku = impl_->sku;

@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <sstream>
+#include <vector>
 
 namespace mhc::runtime {
 
@@ -75,6 +76,28 @@ bool overlaps(const void *a, size_t aBytes, const void *b, size_t bBytes) {
   auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
   return aBytes && bBytes && x < y + bBytes && y < x + aBytes;
 }
+
+/// Bytes of x (and of out) in a run.
+size_t rowBytes(const Descriptor &d, const Args &a) {
+  return size_t(a.batch) * size_t(d.streams) * size_t(d.channels) * 4;
+}
+
+/// A named device buffer of a run.
+struct Region {
+  const char *name;
+  const void *p;
+  size_t bytes;
+};
+
+/// The buffers a run reads.
+std::vector<Region> inputRegions(const Descriptor &d, const Args &a) {
+  size_t n = size_t(d.streams);
+  return {{"x", a.x, rowBytes(d, a)},
+          {"hRes", a.hRes, n * n * 4},
+          {"hPre", a.hPre, n * 4},
+          {"hPost", a.hPost, n * 4},
+          {"weight", a.weight, size_t(d.channels) * dtypeSize(d.weight)}};
+}
 } // namespace
 
 Status validateDescriptor(const Descriptor &d) {
@@ -135,14 +158,19 @@ Status selectSku(const Descriptor &d, const Preference &preference, Sku &sku) {
                "_v" + std::to_string(sku.vectorWidth) +
                (d.weight == DType::BF16 ? "_wbf16" : "_wf32") + "_t" +
                std::to_string(sku.threadsPerBlock);
-  // One block per row instead of a grid-stride loop: measured faster for
-  // the fixed-C kernels with rows of 96-128 KiB (n = 4, C = 7168 and n = 8,
-  // C = 4096: about 1.01x of a copy instead of 1.06-1.10x), not for 64 KiB
-  // rows (1.19x instead of 1.06-1.07x; the loop prefetches their next row
-  // into L2). bench/NOTES.md, attempt 15. An explicit maxBlocks overrides.
+  // One block per row instead of a grid-stride loop, for the fixed-C
+  // kernels whose rows are held in registers (up to 128 KiB; bench/NOTES.md,
+  // attempts 15 and 16). With the coefficient cache a block's prologue is
+  // two round trips to L2, and one block per row wins from 32 KiB rows on
+  // (H100: 40 KiB 1.09 -> 1.03x of a copy, 64 KiB 1.06-1.07 -> 1.03-1.05x);
+  // 20 KiB rows stay faster on the loop (1.07 vs 1.13x). Without the cache
+  // every block runs the Sinkhorn rounds, which only rows of 96-128 KiB
+  // hide (64 KiB rows: 1.19x instead of 1.06-1.07x). An explicit maxBlocks
+  // overrides.
   int64_t rowBytes = d.streams * d.channels * 4;
+  int64_t smallestRow = preference.coefficientCache ? 32 * 1024 : 96 * 1024;
   sku.blockPerRow = fixed && preference.maxBlocks == 0 &&
-                    rowBytes >= 96 * 1024 && rowBytes <= 128 * 1024;
+                    rowBytes >= smallestRow && rowBytes <= 128 * 1024;
   sku.clusterKernel.clear();
   sku.clusterBlocks = 0;
   sku.clusterMaxBatch = 0;
@@ -194,19 +222,35 @@ Status validateArgs(const Descriptor &d, const Sku &sku, const Args &a) {
     if (!aligned(p.p, 4))
       return alignment(p.name, p.p, 4);
 
-  size_t rows = size_t(a.batch) * size_t(d.streams) * size_t(d.channels) * 4;
-  size_t n = size_t(d.streams);
-  Pointer inputs[] = {{"x", a.x},
-                      {"hRes", a.hRes},
-                      {"hPre", a.hPre},
-                      {"hPost", a.hPost},
-                      {"weight", a.weight}};
-  size_t sizes[] = {rows, n * n * 4, n * 4, n * 4,
-                    size_t(d.channels) * dtypeSize(d.weight)};
-  for (size_t i = 0; i < 5; ++i)
-    if (overlaps(a.out, rows, inputs[i].p, sizes[i]))
-      return invalid(std::string("out overlaps ") + inputs[i].name +
+  size_t rows = rowBytes(d, a);
+  for (const Region &input : inputRegions(d, a))
+    if (overlaps(a.out, rows, input.p, input.bytes))
+      return invalid(std::string("out overlaps ") + input.name +
                      " (in-place is not supported)");
+  return Status::ok();
+}
+
+size_t coefficientCacheBytes(int64_t streams) {
+  // The seal (2 words), the key (4 header words and H_res) and M':
+  // convert-mhc-to-gpu's KernelShape::cacheWords.
+  size_t words = 2 + 4 + 2 * size_t(streams) * size_t(streams);
+  return (words * 4 + 15) / 16 * 16;
+}
+
+Status validateWorkspace(const Descriptor &d, size_t bytes,
+                         const void *workspace, const Args &a) {
+  if (bytes == 0)
+    return Status::ok();
+  if (!workspace)
+    return invalid("the plan needs a workspace of " + std::to_string(bytes) +
+                   " bytes (workspaceSize), got null");
+  if (!aligned(workspace, 16))
+    return invalid("the workspace must be 16-byte aligned");
+  std::vector<Region> regions = inputRegions(d, a);
+  regions.push_back({"out", a.out, rowBytes(d, a)});
+  for (const Region &r : regions)
+    if (overlaps(workspace, bytes, r.p, r.bytes))
+      return invalid(std::string("the workspace overlaps ") + r.name);
   return Status::ok();
 }
 

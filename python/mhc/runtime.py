@@ -88,11 +88,12 @@ class HyperConnectionPlan:
     """A selected plan (see include/mhc/Runtime/HyperConnection.h)."""
 
     def __init__(self, descriptor, portable=False, max_blocks=0, stream=None,
-                 cluster_rows=True):
+                 cluster_rows=True, coefficient_cache=True):
         self.descriptor = descriptor
         lib = _capi.library()
         pref = _capi.Preference(int(bool(portable)), int(max_blocks),
-                                int(not cluster_rows))
+                                int(not cluster_rows),
+                                int(not coefficient_cache))
         handle = ctypes.c_void_p()
         d = descriptor._to_c()
         _check(lib.mhc_plan_select(
@@ -112,7 +113,19 @@ class HyperConnectionPlan:
         return self._lib.mhc_plan_sku(self._handle).decode()
 
     def workspace_size(self):
+        """Bytes of device workspace a run needs (the coefficient cache)."""
         return self._lib.mhc_plan_workspace_size(self._handle)
+
+    def new_workspace(self, device=None):
+        """A torch tensor to pass as `workspace` (None when the plan needs
+        none). Reuse it for the runs of one layer on one stream: its cache
+        then holds that layer's M' between runs."""
+        size = self.workspace_size()
+        if size == 0:
+            return None
+        import torch
+        return torch.empty(size, dtype=torch.uint8,
+                           device="cuda" if device is None else device)
 
     def precision_guarantee(self):
         p = _capi.Precision()
@@ -137,26 +150,37 @@ class HyperConnectionPlan:
         _check(self._lib.mhc_plan_can_implement(self._handle, ctypes.byref(args)))
 
     def bind(self, x, h_res, h_pre, h_post, weight, out, batch=None,
-             stream=None):
+             stream=None, workspace=None):
         """Validates the arguments once and returns a callable that enqueues
         the layer on them (the pointers are bound, not the tensors: keep them
-        alive). The lightest way to run the same buffers many times."""
+        alive). The lightest way to run the same buffers many times. Without
+        `workspace`, one is allocated for the callable (on x's device)."""
         args = self._args(x, h_res, h_pre, h_post, weight, out, batch)
         _check(self._lib.mhc_plan_can_implement(self._handle, ctypes.byref(args)))
+        if workspace is None:
+            workspace = self.new_workspace(
+                None if isinstance(x, int) else x.device)
         run, handle, ref = self._lib.mhc_plan_run, self._handle, ctypes.byref(args)
         s = ctypes.c_void_p(_current_stream() if stream is None else stream)
+        w = ctypes.c_void_p(_pointer(workspace, "workspace"))
 
         def launch():
-            status = run(handle, s, None, ref)
+            status = run(handle, s, w, ref)
             if status:
                 _check(status)
         launch.args = args  # keeps the struct alive with the callable
+        launch.workspace = workspace
         return launch
 
     def run(self, x, h_res, h_pre, h_post, weight, out, batch=None,
             stream=None, workspace=None):
-        """Enqueues the layer on `stream` (default: torch's current stream)."""
+        """Enqueues the layer on `stream` (default: torch's current stream).
+        `workspace`: workspace_size() bytes of device memory (see
+        new_workspace); without it, one is allocated for this run, so
+        nothing is memoized across runs."""
         args = self._args(x, h_res, h_pre, h_post, weight, out, batch)
+        if workspace is None and not isinstance(x, int):
+            workspace = self.new_workspace(x.device)
         s = _current_stream() if stream is None else stream
         _check(self._lib.mhc_plan_run(self._handle, ctypes.c_void_p(s),
                                       ctypes.c_void_p(_pointer(workspace, "workspace")),

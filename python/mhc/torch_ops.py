@@ -5,12 +5,20 @@ On CUDA tensors it runs the compiler-generated kernel through a cached plan
 computes the reference math. A fake implementation lets it trace under
 torch.compile(fullgraph=True) without graph breaks.
 """
+from collections import OrderedDict
+
 import torch
 
 from . import reference
 from .runtime import Descriptor, HyperConnectionPlan
 
 _plans = {}
+# Workspaces (coefficient caches), one per (plan, stream, H_res storage): a
+# layer's runs on one stream reuse its M' while its H_res is unchanged (the
+# kernel compares H_res's bits, so an updated H_res is never served stale).
+# Least recently used first; bounded.
+_workspaces = OrderedDict()
+_MAX_WORKSPACES = 4096
 
 
 def plan_cache():
@@ -26,6 +34,20 @@ def _plan(descriptor, device):
             plan = HyperConnectionPlan(descriptor)
         _plans[key] = plan
     return plan
+
+
+def _workspace(plan, x, h_res):
+    stream = torch.cuda.current_stream(x.device)
+    key = (id(plan), x.device.index, stream.cuda_stream, h_res.data_ptr())
+    workspace = _workspaces.get(key)
+    if workspace is None:
+        workspace = plan.new_workspace(x.device)
+        _workspaces[key] = workspace
+        if len(_workspaces) > _MAX_WORKSPACES:
+            _workspaces.popitem(last=False)
+    else:
+        _workspaces.move_to_end(key)
+    return workspace
 
 
 @torch.library.custom_op("mhc::static_layer", mutates_args=())
@@ -51,8 +73,10 @@ def static_layer(x: torch.Tensor, h_res: torch.Tensor, h_pre: torch.Tensor,
     plan = _plan(descriptor, x.device.index)
     x = x.contiguous()
     out = torch.empty_like(x)
-    plan.run(x, h_res.contiguous(), h_pre.contiguous(), h_post.contiguous(),
-             weight.contiguous(), out, batch=b)
+    h_res = h_res.contiguous()
+    plan.run(x, h_res, h_pre.contiguous(), h_post.contiguous(),
+             weight.contiguous(), out, batch=b,
+             workspace=_workspace(plan, x, h_res))
     return out
 
 

@@ -51,7 +51,7 @@ def test_cpu_fallback_matches_float64():
 def test_plan_matches_float64(b, n, c):
     x, hr, hp, hq, w = inputs(b, n, c, "cuda")
     plan = mhc.HyperConnectionPlan(mhc.Descriptor(streams=n, channels=c))
-    assert plan.workspace_size() == 0
+    assert plan.workspace_size() == 16 * -(-(6 + 2 * n * n) * 4 // 16)
     out = torch.full_like(x, float("nan"))
     plan.run(x, hr, hp, hq, w, out)
     torch.cuda.synchronize()
@@ -84,3 +84,43 @@ def test_torch_op_under_compile_fullgraph_and_plan_cache():
     assert len(ops.plan_cache()) == 1, "repeated calls must reuse the plan"
     assert torch.equal(out1, out2)
     assert rel_err(out1, float64_reference(x, hr, hp, hq, w)) < 1e-5
+
+
+@needs_gpu
+def test_workspace_memoizes_without_serving_a_stale_h_res():
+    x, hr, hp, hq, w = inputs(300, 4, 4096, "cuda")
+    d = mhc.Descriptor(streams=4, channels=4096)
+    plan = mhc.HyperConnectionPlan(d)
+    uncached = mhc.HyperConnectionPlan(d, coefficient_cache=False)
+    assert uncached.workspace_size() == 0 and uncached.new_workspace() is None
+    workspace = plan.new_workspace()
+    hr2 = hr.clone()
+    hr2[1, 2] += 0.25
+    for h in (hr, hr, hr2, hr2, hr):
+        out = torch.full_like(x, float("nan"))
+        plan.run(x, h, hp, hq, w, out, workspace=workspace)
+        expected = torch.full_like(x, float("nan"))
+        uncached.run(x, h, hp, hq, w, expected)
+        torch.cuda.synchronize()
+        assert torch.equal(out, expected)
+    # An in-place update of H_res (an optimizer step): same storage, new bits.
+    hr.add_(0.1)
+    out = torch.full_like(x, float("nan"))
+    plan.run(x, hr, hp, hq, w, out, workspace=workspace)
+    torch.cuda.synchronize()
+    assert rel_err(out, float64_reference(x, hr, hp, hq, w)) < 1e-5
+
+
+@needs_gpu
+def test_torch_op_sees_in_place_updates_of_h_res():
+    import mhc.torch_ops  # noqa: F401
+    x, hr, hp, hq, w = inputs(64, 4, 1280, "cuda")
+    first = torch.ops.mhc.static_layer(x, hr, hp, hq, w)
+    again = torch.ops.mhc.static_layer(x, hr, hp, hq, w)
+    with torch.no_grad():
+        hr.mul_(-1.5)
+    updated = torch.ops.mhc.static_layer(x, hr, hp, hq, w)
+    torch.cuda.synchronize()
+    assert torch.equal(first, again)
+    assert rel_err(updated, float64_reference(x, hr, hp, hq, w)) < 1e-5
+    assert not torch.equal(first, updated)

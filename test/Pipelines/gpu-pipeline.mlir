@@ -67,6 +67,8 @@
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXSH
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXRCP
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXPF
+// RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXCACHE
+// RUN: mhc-opt %s --mhc-gpu-pipeline="chip=sm_80 features=+ptx80" | FileCheck %s --check-prefix=PTXCACHE
 // RUN: mhc-opt %s --mhc-gpu-pipeline="output-prefix=%t/nopf_ prefetch-rows=0 fuse-multiply-add=0" > /dev/null
 // RUN: FileCheck %s --input-file=%t/nopf_mhc_kernels_sm_90.ptx --check-prefix=PTXNOPF
 // The next row (65536 bytes) is prefetched into L2 once per row, after the
@@ -79,6 +81,17 @@
 // PTXPF: cp.async.bulk.prefetch.L2.global [%rd{{[0-9]+}}], %r[[SIZE]];
 // PTXPF-NOT: cp.async.bulk.prefetch
 // PTXNOPF-NOT: cp.async.bulk.prefetch
+// The coefficient cache in the memory model's terms (sm_70+, so sm_80 too):
+// relaxed GPU-scope loads of the key and M', a 64-bit acquire load of the
+// seal, a warp vote and warp barrier; relaxed stores of M' and the key, a
+// GPU-scope fence, and a 64-bit release store of the seal.
+// PTXCACHE-DAG: ld.relaxed.gpu.global.b32
+// PTXCACHE-DAG: ld.acquire.gpu.global.b64
+// PTXCACHE-DAG: vote.sync.any.pred
+// PTXCACHE-DAG: bar.warp.sync {{[^;]*}}-1;
+// PTXCACHE-DAG: st.relaxed.gpu.global.b32
+// PTXCACHE-DAG: fence.acq_rel.gpu;
+// PTXCACHE-DAG: st.release.gpu.global.b64
 // PTXNOPF-NOT: fma.rn.f32 {{.*}}%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}};{{$}}
 // Each row is loaded by 16 16-byte loads per thread: once for the block's
 // first row (before the prologue) and once in the loop for the next row.

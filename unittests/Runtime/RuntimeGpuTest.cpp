@@ -3,8 +3,9 @@
 // Runs plans on random inputs over many shapes and both conventions and
 // compares every output with the float64 reference (mhc/Support/Reference.h):
 // outputs poisoned with NaN before each run, extreme logits, a zero row of x,
-// and bit-identical results over repeated runs. Skipped, with a message, on
-// machines without a GPU.
+// and bit-identical results over repeated runs: with the coefficient cache
+// cold (a workspace of random bytes) and warm, and without the cache.
+// Skipped, with a message, on machines without a GPU.
 //
 //===----------------------------------------------------------------------===//
 
@@ -65,7 +66,34 @@ struct DeviceBuffer {
       EXPECT_EQ(gpu()->memcpyDtoH(dst, ptr + offset, size), CUDA_SUCCESS);
   }
   void poison() { EXPECT_EQ(gpu()->memsetD8(ptr, 0xFF, bytes), CUDA_SUCCESS); }
+  /// Fills the buffer with bytes from `rng` (a workspace's arbitrary
+  /// previous contents).
+  void scramble(std::mt19937_64 &rng) {
+    std::vector<uint8_t> bytesOf(bytes);
+    for (uint8_t &v : bytesOf)
+      v = uint8_t(rng());
+    upload(bytesOf.data(), bytes);
+  }
 };
+
+/// Runs `plan` once on `a` with `workspace` into poisoned `out` (on the
+/// legacy default stream) and returns out's bytes.
+std::vector<float> runOnce(const HyperConnectionPlan &plan, const Args &a,
+                           void *workspace, DeviceBuffer &out, size_t count,
+                           size_t shift = 0) {
+  std::vector<float> result(count);
+  out.poison();
+  Status s = plan.run(nullptr, workspace, a);
+  EXPECT_TRUE(s) << s.message();
+  EXPECT_EQ(gpu()->ctxSynchronize(), CUDA_SUCCESS);
+  out.download(result.data(), count * 4, shift);
+  return result;
+}
+
+bool sameBits(const std::vector<float> &l, const std::vector<float> &r) {
+  return l.size() == r.size() &&
+         std::memcmp(l.data(), r.data(), l.size() * 4) == 0;
+}
 
 struct Case {
   int64_t n, c, b;
@@ -142,10 +170,15 @@ TEST_P(LayerSweep, MatchesFloat64Reference) {
   Preference pref;
   pref.portable = k.portable;
   pref.clusterRows = !k.noClusters;
-  std::unique_ptr<HyperConnectionPlan> plan;
+  std::unique_ptr<HyperConnectionPlan> plan, uncached;
   Status s = HyperConnectionPlan::select(nullptr, d, pref, plan);
   ASSERT_TRUE(s) << s.message();
-  EXPECT_EQ(plan->workspaceSize(), 0u);
+  EXPECT_EQ(plan->workspaceSize(), coefficientCacheBytes(k.n));
+  Preference noCache = pref;
+  noCache.coefficientCache = false;
+  s = HyperConnectionPlan::select(nullptr, d, noCache, uncached);
+  ASSERT_TRUE(s) << s.message();
+  EXPECT_EQ(uncached->workspaceSize(), 0u);
 
   std::mt19937_64 rng(uint64_t(k.n * 7919 + k.c * 131 + k.b));
   std::uniform_real_distribution<float> u(-2.f, 2.f), uw(0.5f, 1.5f);
@@ -193,14 +226,14 @@ TEST_P(LayerSweep, MatchesFloat64Reference) {
   a.weightType = k.weight;
   ASSERT_TRUE(plan->canImplement(a)) << plan->canImplement(a).message();
 
-  std::vector<float> first(count), second(count);
-  for (std::vector<float> *out : {&first, &second}) {
-    dout.poison();
-    s = plan->run(nullptr, nullptr, a);
-    ASSERT_TRUE(s) << s.message();
-    ASSERT_CU(gpu()->ctxSynchronize());
-    dout.download(out->data(), count * 4, shift);
-  }
+  // Cold cache (random bytes), warm cache, no cache: the same bits.
+  DeviceBuffer workspace(plan->workspaceSize());
+  workspace.scramble(rng);
+  std::vector<float> first =
+      runOnce(*plan, a, workspace.get(), dout, count, shift);
+  std::vector<float> second =
+      runOnce(*plan, a, workspace.get(), dout, count, shift);
+  std::vector<float> third = runOnce(*uncached, a, nullptr, dout, count, shift);
 
   ref::LayerConfig cfg;
   cfg.n = k.n;
@@ -244,8 +277,10 @@ TEST_P(LayerSweep, MatchesFloat64Reference) {
               name(k).c_str(), ran.c_str(), maxErr, rel, worstExcess);
   EXPECT_EQ(nonFinite, 0u);
   EXPECT_LE(worstExcess, 1.0) << "max_abs_err " << maxErr << ", rel " << rel;
-  EXPECT_EQ(std::memcmp(first.data(), second.data(), count * 4), 0)
-      << "two runs on identical inputs differ";
+  EXPECT_TRUE(sameBits(first, second))
+      << "a run with the cached M' differs from the run that cached it";
+  EXPECT_TRUE(sameBits(first, third))
+      << "a run with the coefficient cache differs from one without";
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, LayerSweep, ::testing::ValuesIn(sweep()),
@@ -317,13 +352,128 @@ TEST_F(PlanOnGpu, RejectsBadArgumentsWithoutWriting) {
   a.x = out.get(); // in-place
   EXPECT_EQ(plan->run(nullptr, nullptr, a).code(), StatusCode::InvalidArgument);
   a.x = x.get();
-  a.batch = 0; // no-op
-  EXPECT_TRUE(plan->run(nullptr, nullptr, a));
+  DeviceBuffer workspace(plan->workspaceSize() + 16);
+  ASSERT_GT(plan->workspaceSize(), 0u);
+  EXPECT_EQ(plan->run(nullptr, nullptr, a).code(), StatusCode::InvalidArgument);
+  EXPECT_EQ(plan->run(nullptr, workspace.get(4), a).code(),
+            StatusCode::InvalidArgument); // misaligned
+  EXPECT_EQ(plan->run(nullptr, out.get(16), a).code(),
+            StatusCode::InvalidArgument); // inside out
+  EXPECT_EQ(plan->run(nullptr, p.get(0), a).code(),
+            StatusCode::InvalidArgument); // over the coefficients
+  a.batch = 0;                            // no-op
+  EXPECT_TRUE(plan->run(nullptr, workspace.get(), a));
   ASSERT_CU(gpu()->ctxSynchronize());
   std::vector<uint32_t> bits(16 * 4 * 4096);
   out.download(bits.data(), bits.size() * 4);
   for (uint32_t v : bits)
     ASSERT_EQ(v, 0xFFFFFFFFu) << "a rejected or empty run wrote to out";
+}
+
+/// One workspace shared by runs with different H_res and by plans with
+/// different conventions over the same kernel: every run gives the bits of
+/// a run without the cache, so no run takes another's M'.
+TEST_F(PlanOnGpu, CoefficientCacheFollowsTheKey) {
+  const int64_t n = 4, c = 4096, batch = 600; // several waves of blocks
+  Descriptor direct;
+  direct.streams = n;
+  direct.channels = c;
+  Descriptor transposed = direct; // the DeepSeek-V4 conventions
+  transposed.sinkhornInit = SinkhornInit::Softmax;
+  transposed.orientation = MixOrientation::Transposed;
+  Descriptor fewerRounds = direct;
+  fewerRounds.sinkhornIters = 3;
+  Preference noCache;
+  noCache.coefficientCache = false;
+  Preference blockPerRow; // blocks launched after others published M'
+  blockPerRow.maxBlocks = 1 << 30;
+
+  std::mt19937_64 rng(42);
+  std::uniform_real_distribution<float> u(-2.f, 2.f);
+  const size_t count = size_t(batch * n * c);
+  std::vector<float> x(count), hPre(n), hPost(n);
+  for (float &v : x)
+    v = u(rng);
+  for (float &v : hPre)
+    v = u(rng);
+  for (float &v : hPost)
+    v = u(rng);
+  std::vector<float> h1(n * n), h2, h3;
+  for (float &v : h1)
+    v = u(rng);
+  h2 = h1;
+  h2[n * n - 1] += 0.5f; // one entry differs: a different M everywhere
+  h3 = h1;
+  h3[0] = -h3[0];
+  std::vector<uint16_t> w(c, ref::toBF16(1.25f));
+  DeviceBuffer dx(count * 4), dout(count * 4), dw(c * 2), dp(n * 4), dq(n * 4);
+  DeviceBuffer dh[3] = {DeviceBuffer(n * n * 4), DeviceBuffer(n * n * 4),
+                        DeviceBuffer(n * n * 4)};
+  dx.upload(x.data(), count * 4);
+  dw.upload(w.data(), c * 2);
+  dp.upload(hPre.data(), n * 4);
+  dq.upload(hPost.data(), n * 4);
+  dh[0].upload(h1.data(), n * n * 4);
+  dh[1].upload(h2.data(), n * n * 4);
+  dh[2].upload(h3.data(), n * n * 4);
+  Args a;
+  a.x = dx.get();
+  a.hPre = dp.get();
+  a.hPost = dq.get();
+  a.weight = dw.get();
+  a.out = dout.get();
+  a.batch = batch;
+
+  struct Variant {
+    const char *name;
+    Descriptor d;
+    Preference pref;
+  };
+  Variant variants[] = {{"direct", direct, {}},
+                        {"direct, block per row", direct, blockPerRow},
+                        {"softmax, transposed", transposed, {}},
+                        {"3 rounds", fewerRounds, {}}};
+  // The expected bits of each (variant, H_res), from plans without cache.
+  std::vector<float> expected[4][3];
+  for (int v = 0; v < 4; ++v) {
+    std::unique_ptr<HyperConnectionPlan> plan;
+    ASSERT_TRUE(
+        HyperConnectionPlan::select(nullptr, variants[v].d, noCache, plan));
+    for (int h = 0; h < 3; ++h) {
+      a.hRes = dh[h].get();
+      expected[v][h] = runOnce(*plan, a, nullptr, dout, count);
+    }
+  }
+  EXPECT_FALSE(sameBits(expected[0][0], expected[0][1]));
+  EXPECT_FALSE(sameBits(expected[0][0], expected[2][0]));
+  EXPECT_FALSE(sameBits(expected[0][0], expected[3][0]));
+
+  std::unique_ptr<HyperConnectionPlan> plans[4];
+  for (int v = 0; v < 4; ++v)
+    ASSERT_TRUE(HyperConnectionPlan::select(nullptr, variants[v].d,
+                                            variants[v].pref, plans[v]));
+  ASSERT_EQ(plans[0]->workspaceSize(), coefficientCacheBytes(n));
+  DeviceBuffer workspace(plans[0]->workspaceSize());
+  workspace.scramble(rng);
+  // Each (variant, H) twice in a row (miss, then hit), in an order where
+  // consecutive runs change the H_res, the conventions or the rounds.
+  const int order[][2] = {{0, 0}, {0, 1}, {0, 0}, {2, 0}, {0, 0}, {3, 0},
+                          {1, 1}, {1, 2}, {0, 2}, {2, 2}, {3, 1}, {1, 0}};
+  for (auto [v, h] : order)
+    for (int repeat = 0; repeat < 2; ++repeat) {
+      a.hRes = dh[h].get();
+      std::vector<float> got =
+          runOnce(*plans[v], a, workspace.get(), dout, count);
+      EXPECT_TRUE(sameBits(got, expected[v][h]))
+          << variants[v].name << ", H_res " << h << ", run " << repeat;
+    }
+  // The last run's key is in the workspace: the runtime's workspace holds
+  // all the kernel's cache (a smaller one would silently turn it off).
+  std::vector<float> words(plans[0]->workspaceSize() / 4);
+  workspace.download(words.data(), words.size() * 4);
+  // Seal (2 words), header (4), then H_res.
+  EXPECT_EQ(std::memcmp(words.data() + 6, h1.data(), n * n * 4), 0)
+      << "the workspace does not hold the last run's H_res as its key";
 }
 
 TEST_F(PlanOnGpu, CApiRunsEndToEnd) {
@@ -347,7 +497,12 @@ TEST_F(PlanOnGpu, CApiRunsEndToEnd) {
   out.poison();
   mhc_args_t a{x.get(), p.get(),   p.get(0), p.get(0),
                w.get(), out.get(), 3,        MHC_DTYPE_BF16};
-  ASSERT_EQ(mhc_plan_run(plan, nullptr, nullptr, &a), MHC_STATUS_OK)
+  EXPECT_EQ(mhc_plan_run(plan, nullptr, nullptr, &a),
+            MHC_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(mhc_last_error()).find("workspace"), std::string::npos)
+      << mhc_last_error();
+  DeviceBuffer workspace(mhc_plan_workspace_size(plan));
+  ASSERT_EQ(mhc_plan_run(plan, nullptr, workspace.get(), &a), MHC_STATUS_OK)
       << mhc_last_error();
   ASSERT_CU(gpu()->ctxSynchronize());
   // x = 1 everywhere, H = 0: M = 1/4, s_pre = 1/2, s_post = 1, y = 2,

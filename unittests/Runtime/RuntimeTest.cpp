@@ -133,12 +133,23 @@ TEST(SkuSelection, BlockPerRowForLargeFixedRows) {
     EXPECT_TRUE(selectSku(layer(n, c), p, sku));
     return sku.blockPerRow;
   };
-  EXPECT_TRUE(blockPerRow(4, 7168)); // 112 KiB rows
-  EXPECT_TRUE(blockPerRow(8, 4096)); // 128 KiB
-  EXPECT_FALSE(blockPerRow(4, 4096)); // 64 KiB
-  EXPECT_FALSE(blockPerRow(4, 2560));
+  EXPECT_TRUE(blockPerRow(4, 7168));  // 112 KiB rows
+  EXPECT_TRUE(blockPerRow(8, 4096));  // 128 KiB
+  EXPECT_TRUE(blockPerRow(4, 4096));  // 64 KiB
+  EXPECT_TRUE(blockPerRow(4, 2560));  // 40 KiB
+  EXPECT_TRUE(blockPerRow(8, 1280));  // 40 KiB
+  EXPECT_FALSE(blockPerRow(4, 1920)); // 30 KiB
+  EXPECT_FALSE(blockPerRow(4, 1280)); // 20 KiB
   EXPECT_FALSE(blockPerRow(8, 7168)); // 224 KiB, streamed: not measured
   EXPECT_FALSE(blockPerRow(4, 7172)); // general family
+  // Without the coefficient cache every block runs the rounds: only rows
+  // of 96-128 KiB.
+  Preference uncached;
+  uncached.coefficientCache = false;
+  EXPECT_TRUE(blockPerRow(4, 7168, uncached));
+  EXPECT_TRUE(blockPerRow(8, 4096, uncached));
+  EXPECT_FALSE(blockPerRow(4, 4096, uncached));
+  EXPECT_FALSE(blockPerRow(4, 2560, uncached));
   Preference capped;
   capped.maxBlocks = 264;
   EXPECT_FALSE(blockPerRow(4, 7168, capped));
@@ -191,7 +202,8 @@ TEST(KernelImages, CoverEverySku) {
 /// The kernel ABI the runtime packs (Plan.cpp) is the one the lowering
 /// emits: memref descriptors of x [3-d], h_res [2-d], h_pre, h_post, weight
 /// [1-d], out [3-d] (allocated, aligned, offset, sizes, strides: 40 words),
-/// then 6 f32 and 2 i32 scalars, in every embedded kernel; and each states
+/// then 6 f32 and 2 i32 scalars, then the coefficient cache [1-d: 5 words],
+/// in every embedded kernel; and each states
 /// its dynamic shared memory (Plan.cpp reads it when it loads the kernel).
 TEST(KernelImages, ParameterListsMatchTheRuntimeABI) {
   using detail::kKernelImages;
@@ -213,7 +225,7 @@ TEST(KernelImages, ParameterListsMatchTheRuntimeABI) {
         return n;
       };
       std::string name = params.substr(7, params.find('(') - 7);
-      EXPECT_EQ(count(".param .u64"), 9 + 7 + 5 + 5 + 5 + 9) << name;
+      EXPECT_EQ(count(".param .u64"), 9 + 7 + 5 + 5 + 5 + 9 + 5) << name;
       EXPECT_EQ(count(".param .f32"), 6) << name;
       EXPECT_EQ(count(".param .u32"), 2) << name;
       // select reads the dynamic shared memory each kernel states; the
@@ -336,6 +348,34 @@ TEST_F(ArgsTest, RejectsOverlappingOutput) {
                "out overlaps weight");
   a.out = const_cast<void *>(at(0x500000 - outBytes));
   EXPECT_TRUE(validateArgs(d, sku, a));
+}
+
+/// The coefficient cache: a 2-word seal, 4 header words, then H_res and M'
+/// (n^2 words each), in 16-byte units.
+TEST(Workspace, SizeOfTheCoefficientCache) {
+  EXPECT_EQ(coefficientCacheBytes(1), 32u);    // 8 words
+  EXPECT_EQ(coefficientCacheBytes(4), 160u);   // 38 words
+  EXPECT_EQ(coefficientCacheBytes(8), 544u);   // 134 words
+  EXPECT_EQ(coefficientCacheBytes(32), 8224u); // 2054 words
+}
+
+TEST_F(ArgsTest, ChecksTheWorkspace) {
+  Args a = args(8);
+  size_t bytes = coefficientCacheBytes(4);
+  EXPECT_TRUE(validateWorkspace(d, bytes, at(0x600000), a));
+  EXPECT_TRUE(validateWorkspace(d, 0, nullptr, a)); // no cache, none needed
+  expectStatus(validateWorkspace(d, bytes, nullptr, a),
+               StatusCode::InvalidArgument, "needs a workspace of 160 bytes");
+  expectStatus(validateWorkspace(d, bytes, at(0x600008), a),
+               StatusCode::InvalidArgument, "16-byte aligned");
+  expectStatus(validateWorkspace(d, bytes, at(0x200000 + 48), a),
+               StatusCode::InvalidArgument, "workspace overlaps hRes");
+  expectStatus(validateWorkspace(d, bytes, a.out, a),
+               StatusCode::InvalidArgument, "workspace overlaps out");
+  // Ends right where the weight begins: no overlap.
+  EXPECT_TRUE(validateWorkspace(d, bytes, at(0x500000 - bytes), a));
+  expectStatus(validateWorkspace(d, bytes, at(0x500000 - bytes + 16), a),
+               StatusCode::InvalidArgument, "workspace overlaps weight");
 }
 
 TEST(NoDevice, SelectFailsCleanly) {

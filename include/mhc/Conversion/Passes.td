@@ -116,6 +116,14 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "232448",
            "Shared memory one block may use, static and dynamic (227 KiB on "
            "sm_90); bounds stage-rows">,
+    Option<"coefficientCache", "coefficient-cache", "bool", "true",
+           "Memoize M' across blocks and launches in the kernel's `cache` "
+           "parameter (the runtime's workspace, 6 + 2 n^2 i32 words): warp 0 "
+           "compares the key (kernel, Sinkhorn addend and rounds, "
+           "orientation, H_res bits) and its 64-bit seal with the cached "
+           "ones and on a match loads M' instead of running the rounds; on "
+           "a miss it publishes the M' it computed, the seal last. A cache "
+           "memref with fewer words disables it at run time">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

@@ -102,6 +102,10 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "max-shared-memory-bytes",
       llvm::cl::desc("Shared memory one block may use (bounds stage-rows)"),
       llvm::cl::init(kLoweringDefaults.maxSharedMemoryBytes)};
+  PassOptions::Option<bool> coefficientCache{
+      *this, "coefficient-cache",
+      llvm::cl::desc("Memoize M' in the kernel's cache parameter"),
+      llvm::cl::init(kLoweringDefaults.coefficientCache)};
   PassOptions::Option<std::string> outputPrefix{
       *this, "output-prefix",
       llvm::cl::desc("When set, write each kernel binary to "

@@ -18,7 +18,14 @@
 //   of the process).
 // - A plan is immutable after `select`: `canImplement`, `workspaceSize`,
 //   `sku`, `precisionGuarantee` and `run` are const and may be called
-//   concurrently from several threads, on one or several streams.
+//   concurrently from several threads, on one or several streams, each run
+//   with its own workspace.
+// - The workspace memoizes the layer's Sinkhorn result M' (keyed by H_res
+//   and the conventions, compared bit for bit), so runs whose H_res did not
+//   change skip the rounds. A workspace may be reused by any plans whose runs
+//   are ordered (one stream, or synchronized), never by two runs in flight
+//   at once. Its contents need no initialization; a hit returns exactly the
+//   bits the rounds would compute, so outputs do not depend on it.
 // - A plan must be run in the context it was selected in, and must not
 //   outlive that context.
 //
@@ -72,12 +79,16 @@ struct Preference {
   bool portable = false;
   /// Blocks a run launches at most. 0: the plan decides: as many as fit on
   /// the GPU at once, each looping over rows, or one block per row for the
-  /// fixed-C kernels whose rows are 96-128 KiB (Sku::blockPerRow).
+  /// fixed-C kernels whose rows are 32-128 KiB (96-128 KiB without the
+  /// coefficient cache) (Sku::blockPerRow).
   int64_t maxBlocks = 0;
   /// On sm_90+, runs whose rows all fit on the GPU at once use one
   /// thread-block cluster per row (the row spread over several SMs) where a
   /// cluster kernel exists for (n, C); false always uses one block per row.
   bool clusterRows = true;
+  /// Memoize M' in the workspace (see workspaceSize); false: every run
+  /// computes the Sinkhorn rounds and the plan needs no workspace.
+  bool coefficientCache = true;
 };
 
 enum class StatusCode {
@@ -120,7 +131,8 @@ struct Sku {
   /// select from what the loaded image states).
   int64_t dynamicSharedBytes = 0;
   /// Runs launch one block per row instead of a GPU-filling grid whose
-  /// blocks loop over rows (fixed C, rows of 96-128 KiB, no maxBlocks).
+  /// blocks loop over rows (fixed C, rows of 32-128 KiB, or 96-128 KiB
+  /// without the coefficient cache; no maxBlocks).
   bool blockPerRow = false;
   /// The cluster kernel for small batches (family "cluster"), or empty.
   std::string clusterKernel;
@@ -158,14 +170,19 @@ public:
   /// overlapping pointers, a batch beyond the descriptor, a weight dtype
   /// that differs from the descriptor's.
   Status canImplement(const Args &args) const;
-  /// Bytes of workspace `run` needs: always 0; `run` allocates nothing.
-  size_t workspaceSize() const { return 0; }
+  /// Bytes of workspace `run` needs (16-byte aligned, device memory, any
+  /// contents): the coefficient cache, 4 * (6 + 2 n^2) bytes rounded up to
+  /// 16; 0 without it (Preference::coefficientCache). `run` allocates
+  /// nothing.
+  size_t workspaceSize() const;
   const Sku &sku() const;
   PrecisionGuarantee precisionGuarantee() const { return {}; }
   const Descriptor &descriptor() const;
   /// Enqueues one kernel launch on `stream` (a CUstream; null: the legacy
-  /// default stream). Asynchronous; validates `args` first, so bad input
-  /// returns an error instead of launching. batch == 0 is a no-op.
+  /// default stream). Asynchronous; validates `args` and the workspace
+  /// (present when workspaceSize() > 0, 16-byte aligned, not overlapping
+  /// the arguments) first, so bad input returns an error instead of
+  /// launching. batch == 0 is a no-op.
   Status run(void *stream, void *workspace, const Args &args) const;
 
   struct Impl;
@@ -186,6 +203,15 @@ Status validateDescriptor(const Descriptor &descriptor);
 /// Checks `args` against a descriptor and the variant's alignment needs.
 Status validateArgs(const Descriptor &descriptor, const Sku &sku,
                     const Args &args);
+
+/// Bytes of the coefficient cache of a layer with `streams` streams.
+size_t coefficientCacheBytes(int64_t streams);
+
+/// Checks the workspace of a run: `bytes` (the plan's workspaceSize) of
+/// 16-byte aligned memory that overlaps none of `args` (any pointer when
+/// `bytes` is 0).
+Status validateWorkspace(const Descriptor &descriptor, size_t bytes,
+                         const void *workspace, const Args &args);
 
 } // namespace mhc::runtime
 

@@ -86,6 +86,9 @@ FailureOr<FusedLayerBody> matchBody(FusedLayerOp op) {
   return body;
 }
 
+/// i32 words of the coefficient cache's seal.
+constexpr int64_t kSealWords = 2;
+
 /// The static shape of one kernel and how it maps onto threads.
 struct KernelShape {
   int64_t streams;
@@ -107,8 +110,27 @@ struct KernelShape {
   int64_t clusterBlocks;        // Blocks per row (a cluster); 0: grid-stride.
   int64_t stageRows;            // Row buffers in shared memory; 0: none.
   int64_t stageCopyBytes;       // Largest bulk copy of a staged row.
+  bool coefficientCache;        // M' memoized in the `cache` parameter.
 
   int64_t rowBytes() const { return streams * channels * 4; }
+
+  /// The coefficient cache, in i32 words: the seal (kSealWords), the key
+  /// (kernel identity, Sinkhorn addend bits, rounds, orientation, then
+  /// H_res's n^2 bits), then M' as the kernel's matrix buffer holds it (n^2
+  /// f32 bits).
+  static constexpr int64_t kCacheHeaderWords = 4;
+  int64_t cacheKeyWords() const {
+    return kCacheHeaderWords + streams * streams;
+  }
+  /// The seal (a 64-bit hash of the key, written last) comes first.
+  int64_t cacheWords() const {
+    return kSealWords + cacheKeyWords() + streams * streams;
+  }
+  /// Whether the prologue runs in shared memory (n > max-unrolled-streams):
+  /// its cache lookup needs a block-wide flag.
+  bool sharedPrologueFlag() const {
+    return coefficientCache && !unrolledStreams;
+  }
 
   /// Elements (f32, or i64 mbarriers) of the kernel's workgroup buffers, in
   /// attribution order: M', s_pre, s_post, two sets of warp partials, then
@@ -128,6 +150,8 @@ struct KernelShape {
       buffers.push_back({1, false});
     if (stageRows > 0)
       buffers.push_back({stageRows, true});
+    if (sharedPrologueFlag())
+      buffers.push_back({1, false});
     return buffers;
   }
 
@@ -191,6 +215,7 @@ struct KernelShape {
             options.maxRowRegisters;
     shape.stageRows = 0;
     shape.stageCopyBytes = options.stageCopyBytes;
+    shape.coefficientCache = options.coefficientCache;
     if (options.stageRows > 0 && shape.rowInRegisters && shape.vector == 4 &&
         shape.clusterBlocks == 0)
       shape.fitStagedRows(options.stageRows, options.maxSharedMemoryBytes);
@@ -236,6 +261,16 @@ struct KernelShape {
   std::string dynamicSharedBytesSymbol() const {
     return kernelName() + kDynamicSharedBytesSuffix.str();
   }
+
+  /// The first word of the cache key: the kernel's name hashed (FNV-1a), so
+  /// kernels sharing a workspace never take each other's M' (two kernels
+  /// may round differently).
+  int32_t cacheIdentity() const {
+    uint32_t hash = 2166136261u;
+    for (char ch : kernelName())
+      hash = (hash ^ static_cast<unsigned char>(ch)) * 16777619u;
+    return static_cast<int32_t>(hash);
+  }
 };
 
 /// Kernel parameters, in ABI order.
@@ -254,6 +289,7 @@ enum KernelArg : unsigned {
   kPostBias,
   kSinkhornIters,
   kTransposed,
+  kCache,
   kNumKernelArgs
 };
 
@@ -294,6 +330,8 @@ public:
                           MemRefLayoutAttrInterface(), workgroup),
           dynamic, index(0), ValueRange{});
     }
+    if (shape.sharedPrologueFlag())
+      flagMem = wg[next++];
 
     Value x = arg(kX);
     Value rows = memref::DimOp::create(b, x, 0);
@@ -683,14 +721,251 @@ private:
                             postMem, i);
   }
 
+  /// The global address (ptr<1>) of word `word` of the coefficient cache.
+  Value cacheAddress(Value word) {
+    Type i64 = b.getI64Type();
+    Value base = arith::IndexCastUIOp::create(
+        b, i64, memref::ExtractAlignedPointerAsIndexOp::create(b, arg(kCache)));
+    Value offset =
+        arith::MulIOp::create(b, arith::IndexCastUIOp::create(b, i64, word),
+                              arith::ConstantIntOp::create(b, i64, 4));
+    return LLVM::IntToPtrOp::create(
+        b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/1),
+        arith::AddIOp::create(b, base, offset).getResult(),
+        /*dereferenceable=*/nullptr);
+  }
+
+  /// Cache words are read and written only with GPU-scope atomics (relaxed,
+  /// or acquire / release for the seal), so blocks that publish the same
+  /// entry at once do not race.
+  Value loadCache(Type type, Value word, LLVM::AtomicOrdering ordering) {
+    return LLVM::LoadOp::create(
+        b, type, cacheAddress(word), type.getIntOrFloatBitWidth() / 8,
+        /*isVolatile=*/false, /*isNonTemporal=*/false, /*isInvariant=*/false,
+        /*isInvariantGroup=*/false, ordering, "device");
+  }
+  void storeCache(Value word, Value value, LLVM::AtomicOrdering ordering) {
+    LLVM::StoreOp::create(b, value, cacheAddress(word),
+                          value.getType().getIntOrFloatBitWidth() / 8,
+                          /*isVolatile=*/false,
+                          /*isNonTemporal=*/false, /*isInvariantGroup=*/false,
+                          ordering, "device");
+  }
+
+  Value bitsOf(Value f) {
+    return arith::BitcastOp::create(b, b.getI32Type(), f);
+  }
+
+  /// Word `w` (< cacheKeyWords) of this launch's cache key.
+  Value cacheKeyWord(Value w) {
+    const int64_t header = KernelShape::kCacheHeaderWords;
+    Value inMatrix =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::uge, w, index(header));
+    Value entry = arith::SelectOp::create(
+        b, inMatrix, arith::SubIOp::create(b, w, index(header)), index(0));
+    Value n = index(shape.streams);
+    Value h =
+        memref::LoadOp::create(b, arg(kHRes),
+                               ValueRange{arith::DivUIOp::create(b, entry, n),
+                                          arith::RemUIOp::create(b, entry, n)});
+    Value word = bitsOf(h);
+    Value headerWords[] = {i32c(shape.cacheIdentity()),
+                           bitsOf(arg(kSinkhornAddend)), arg(kSinkhornIters),
+                           arg(kTransposed)};
+    for (int64_t k = header - 1; k >= 0; --k)
+      word = arith::SelectOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, w, index(k)),
+          headerWords[k], word);
+    return word;
+  }
+
+  /// A 64-bit mix of key word `value` at position `w`; the seal is their
+  /// sum (mod 2^64) over the key, so lanes can add theirs in any order.
+  Value sealTerm(Value value, Value w) {
+    Type i64 = b.getI64Type();
+    auto c64 = [&](uint64_t v) -> Value {
+      return arith::ConstantIntOp::create(b, i64, static_cast<int64_t>(v));
+    };
+    Value x = arith::OrIOp::create(
+        b,
+        arith::ShLIOp::create(b, arith::ExtUIOp::create(b, i64, value),
+                              c64(32)),
+        arith::IndexCastUIOp::create(b, i64, w));
+    x = arith::MulIOp::create(b, x, c64(0x9E3779B97F4A7C15ull));
+    x = arith::XOrIOp::create(b, x, arith::ShRUIOp::create(b, x, c64(29)));
+    x = arith::MulIOp::create(b, x, c64(0xBF58476D1CE4E5B9ull));
+    return arith::XOrIOp::create(b, x, arith::ShRUIOp::create(b, x, c64(32)));
+  }
+
+  /// Sum of an i64 over the 32 lanes (butterflies of the two halves).
+  Value warpSum64(Value v) {
+    Type i32 = b.getI32Type(), i64 = b.getI64Type();
+    for (int64_t offset = 1; offset < 32; offset *= 2) {
+      Value lo = arith::TruncIOp::create(b, i32, v);
+      Value hi = arith::TruncIOp::create(
+          b, i32,
+          arith::ShRUIOp::create(b, v,
+                                 arith::ConstantIntOp::create(b, i64, 32)));
+      auto shuffle = [&](Value half) -> Value {
+        return arith::ExtUIOp::create(
+            b, i64,
+            gpu::ShuffleOp::create(b, half, offset, 32, gpu::ShuffleMode::XOR)
+                .getShuffleResult());
+      };
+      Value other = arith::OrIOp::create(
+          b,
+          arith::ShLIOp::create(b, shuffle(hi),
+                                arith::ConstantIntOp::create(b, i64, 32)),
+          shuffle(lo));
+      v = arith::AddIOp::create(b, v, other);
+    }
+    return v;
+  }
+
+  /// The words w = lane + 32 k < `count` of this lane, k = 0, 1, ...
+  /// (statically unrolled, so their loads are in flight together), clamped
+  /// to 0 past `count` with `valid` false.
+  struct LaneWord {
+    Value w, valid;
+  };
+  SmallVector<LaneWord> laneWords(int64_t count) {
+    SmallVector<LaneWord> words;
+    for (int64_t k = 0; k * 32 < count; ++k) {
+      Value w = k == 0 ? lane : addi(lane, index(32 * k));
+      Value valid =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, w, index(count));
+      words.push_back({arith::SelectOp::create(b, valid, w, index(0)), valid});
+    }
+    return words;
+  }
+
+  Value cacheEnabled() {
+    Value words = memref::DimOp::create(b, arg(kCache), 0);
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::uge, words,
+                                 index(shape.cacheWords()));
+  }
+
+  /// Warp 0: whether the cache holds M' for this launch's key (uniform over
+  /// the warp). Every lane reads its key words (relaxed)
+  /// and then the seal with one acquire load, all in flight together; a hit
+  /// needs every key word and the seal to match. The seal is published last
+  /// with a release store, so a reader that sees this key's seal sees the
+  /// M' written before it: one round trip to L2 for the lookup, one for M'.
+  Value lookupCache() {
+    Type i1 = b.getI1Type(), i32 = b.getI32Type(), i64 = b.getI64Type();
+    Value falseValue = arith::ConstantIntOp::create(b, i1, 0);
+    auto ifOp = scf::IfOp::create(b, i1, cacheEnabled(),
+                                  /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value differs = falseValue;
+    Value partial = arith::ConstantIntOp::create(b, i64, 0);
+    for (LaneWord word : laneWords(shape.cacheKeyWords())) {
+      Value expected = cacheKeyWord(word.w);
+      Value cached = loadCache(i32, addi(word.w, index(kSealWords)),
+                               LLVM::AtomicOrdering::monotonic);
+      Value mismatch = arith::AndIOp::create(
+          b, word.valid,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ne, cached, expected));
+      differs = arith::OrIOp::create(b, differs, mismatch);
+      partial = arith::AddIOp::create(
+          b, partial,
+          arith::SelectOp::create(b, word.valid, sealTerm(expected, word.w),
+                                  arith::ConstantIntOp::create(b, i64, 0)));
+    }
+    Value cachedSeal = loadCache(i64, index(0), LLVM::AtomicOrdering::acquire);
+    Value seal = warpSum64(partial);
+    differs = arith::OrIOp::create(
+        b, differs,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ne, cachedSeal, seal));
+    Value fullMask = i32c(-1);
+    Value anyDiffers = NVVM::VoteSyncOp::create(b, i1, fullMask, differs,
+                                                NVVM::VoteSyncKind::any);
+    NVVM::SyncWarpOp::create(b, fullMask);
+    scf::YieldOp::create(
+        b, ValueRange{arith::XOrIOp::create(
+               b, anyDiffers, arith::ConstantIntOp::create(b, i1, 1))});
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, ValueRange{falseValue});
+    return ifOp.getResult(0);
+  }
+
+  /// Warp 0: the seal of this launch's key (the same in every lane).
+  Value keySeal() {
+    Type i64 = b.getI64Type();
+    Value partial = arith::ConstantIntOp::create(b, i64, 0);
+    for (LaneWord word : laneWords(shape.cacheKeyWords()))
+      partial = arith::AddIOp::create(
+          b, partial,
+          arith::SelectOp::create(b, word.valid,
+                                  sealTerm(cacheKeyWord(word.w), word.w),
+                                  arith::ConstantIntOp::create(b, i64, 0)));
+    return warpSum64(partial);
+  }
+
+  /// Warp 0, on a hit: M' from the cache into the matrix buffer (all of the
+  /// lane's loads first, then its stores).
+  void fillFromCache() {
+    int64_t first = kSealWords + shape.cacheKeyWords();
+    SmallVector<LaneWord> words = laneWords(shape.streams * shape.streams);
+    SmallVector<Value> values;
+    for (LaneWord word : words)
+      values.push_back(loadCache(b.getI32Type(), addi(word.w, index(first)),
+                                 LLVM::AtomicOrdering::monotonic));
+    for (auto [word, bits] : llvm::zip(words, values)) {
+      auto store = scf::IfOp::create(b, word.valid, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(store.thenBlock());
+      memref::StoreOp::create(b, arith::BitcastOp::create(b, f32, bits),
+                              matrixMem, word.w);
+    }
+  }
+
+  /// Warp 0, after a miss (M' in the matrix buffer): M' and the key into
+  /// the cache, each lane's writes fenced, then (after a warp barrier) the
+  /// seal by lane 0 with a release store.
+  void publishToCache() {
+    auto ifOp = scf::IfOp::create(b, cacheEnabled(), /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value seal = keySeal();
+    Value fullMask = i32c(-1);
+    // The lanes' matrix stores are visible to the whole warp.
+    NVVM::SyncWarpOp::create(b, fullMask);
+    int64_t first = kSealWords + shape.cacheKeyWords();
+    for (LaneWord word : laneWords(shape.streams * shape.streams)) {
+      auto store = scf::IfOp::create(b, word.valid, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(store.thenBlock());
+      Value v = memref::LoadOp::create(b, matrixMem, word.w);
+      storeCache(addi(word.w, index(first)), bitsOf(v),
+                 LLVM::AtomicOrdering::monotonic);
+    }
+    for (LaneWord word : laneWords(shape.cacheKeyWords())) {
+      auto store = scf::IfOp::create(b, word.valid, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(store.thenBlock());
+      storeCache(addi(word.w, index(kSealWords)), cacheKeyWord(word.w),
+                 LLVM::AtomicOrdering::monotonic);
+    }
+    LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel, "device");
+    NVVM::SyncWarpOp::create(b, fullMask);
+    Value leader =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
+    auto sealIf = scf::IfOp::create(b, leader, /*withElseRegion=*/false);
+    b.setInsertionPointToStart(sealIf.thenBlock());
+    storeCache(index(0), seal, LLVM::AtomicOrdering::release);
+  }
+
   /// Small n: warp 0 runs Sinkhorn in registers, lane i holding row i (no
   /// barrier per round): a row is normalized within its lane, a column by a
   /// butterfly sum across the lanes; each multiplies by the reciprocal of
   /// its sum + a. Lane i then publishes row i of M', and the gates are
   /// computed meanwhile, behind one barrier. Same schedule as emitPrologue.
+  /// With the coefficient cache, warp 0 first looks M' up and runs the
+  /// rounds only on a miss.
   void emitPrologueInRegisters() {
     const int64_t n = shape.streams;
-    Value addend = arg(kSinkhornAddend);
     // The gates do not depend on Sinkhorn: with a second warp, its first n
     // threads compute them while warp 0 runs the rounds.
     bool gatesInSecondWarp = shape.threads >= 64;
@@ -711,91 +986,19 @@ private:
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
-      // Lane i < n holds row i of the matrix; lanes n..width-1 hold zero
-      // rows, so butterflies over `width` lanes give the column sums.
-      int64_t width = llvm::PowerOf2Ceil(n);
-      Value owner =
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane, index(n));
-      Value myRow = arith::SelectOp::create(b, owner, lane, index(0));
-      SmallVector<Value> h;
-      for (int64_t j = 0; j < n; ++j)
-        h.push_back(
-            memref::LoadOp::create(b, arg(kHRes), ValueRange{myRow, index(j)}));
-      Value rowMax = h[0];
-      for (int64_t j = 1; j < n; ++j)
-        rowMax = arith::MaximumFOp::create(b, rowMax, h[j]);
-      SmallVector<Value> row;
-      for (int64_t j = 0; j < n; ++j)
-        row.push_back(arith::SelectOp::create(
-            b, owner,
-            math::ExpOp::create(b, arith::SubFOp::create(b, h[j], rowMax)),
-            f32c(0.0f)));
-      // v * (1 / (sum + a)) with one approximate reciprocal (rcp.approx,
-      // 1 ulp): the rounds are a chain of dependent reciprocals, and the
-      // exact one is several times longer. A zero divisor (only with a = 0)
-      // leaves the zero entries as they are.
-      auto reciprocal = [&](Value sum, Value a) -> Value {
-        Value divisor = add(sum, a);
-        Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
-                                               divisor, f32c(0.0f));
-        Value r = arith::DivFOp::create(
-            b, f32c(1.0f), divisor,
-            arith::FastMathFlagsAttr::get(b.getContext(),
-                                          arith::FastMathFlags::afn));
-        return arith::SelectOp::create(b, positive, r, f32c(1.0f));
-      };
-      // The lane's row by its sum + a: a pairwise sum in registers.
-      auto normalizeLaneRow = [&](SmallVector<Value> &r, Value a) {
-        SmallVector<Value> sums(r.begin(), r.end());
-        while (sums.size() > 1) {
-          SmallVector<Value> next;
-          for (size_t k = 0; k + 1 < sums.size(); k += 2)
-            next.push_back(add(sums[k], sums[k + 1]));
-          if (sums.size() % 2)
-            next.push_back(sums.back());
-          sums = next;
-        }
-        Value scale = reciprocal(sums[0], a);
-        for (Value &v : r)
-          v = mul(v, scale);
-      };
-      // Each column by its sum + a: butterflies across the lanes.
-      auto normalizeColumnsAcrossLanes = [&](SmallVector<Value> &r, Value a) {
-        for (Value &v : r) {
-          Value sum = v;
-          for (int64_t offset = 1; offset < width; offset *= 2)
-            sum = add(sum, gpu::ShuffleOp::create(b, sum, offset, 32,
-                                                  gpu::ShuffleMode::XOR)
-                               .getShuffleResult());
-          v = mul(v, reciprocal(sum, a));
-        }
-      };
-      normalizeLaneRow(row, f32c(0.0f));
-      for (Value &v : row)
-        v = arith::SelectOp::create(b, owner, add(v, addend), f32c(0.0f));
-      normalizeColumnsAcrossLanes(row, addend);
-      Value iters =
-          arith::IndexCastOp::create(b, b.getIndexType(), arg(kSinkhornIters));
-      auto rounds = scf::ForOp::create(
-          b, index(1), iters, index(1), row,
-          [&](OpBuilder &, Location, Value, ValueRange iter) {
-            SmallVector<Value> next(iter.begin(), iter.end());
-            normalizeLaneRow(next, addend);
-            normalizeColumnsAcrossLanes(next, addend);
-            scf::YieldOp::create(b, next);
-          });
-      // Lane i stores row i of M' (M, or M^T when the kernel applies M^T),
-      // so readers need no select.
-      auto store = scf::IfOp::create(b, owner, /*withElseRegion=*/false);
-      b.setInsertionPointToStart(store.thenBlock());
-      for (int64_t j = 0; j < n; ++j) {
-        Value direct = matrixIndex(lane, index(j));
-        Value swapped = matrixIndex(index(j), lane);
-        Value at = arith::SelectOp::create(b, transposed, swapped, direct);
-        memref::StoreOp::create(b, rounds.getResult(j), matrixMem, at);
+      if (shape.coefficientCache) {
+        auto cached = scf::IfOp::create(b, lookupCache(),
+                                        /*withElseRegion=*/true);
+        b.setInsertionPointToStart(cached.thenBlock());
+        fillFromCache();
+        b.setInsertionPointToStart(cached.elseBlock());
+        computeMatrixInRegisters();
+        publishToCache();
+        b.setInsertionPointAfter(cached);
+      } else {
+        computeMatrixInRegisters();
       }
       if (!gatesInSecondWarp) {
-        b.setInsertionPointAfter(store);
         Value leader =
             arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
         auto gates = scf::IfOp::create(b, leader, /*withElseRegion=*/false);
@@ -807,11 +1010,143 @@ private:
     gpu::BarrierOp::create(b);
   }
 
+  /// Warp 0: the Sinkhorn rounds in registers; lane i < n stores row i of
+  /// M' into the matrix buffer.
+  void computeMatrixInRegisters() {
+    const int64_t n = shape.streams;
+    Value addend = arg(kSinkhornAddend);
+    // Lane i < n holds row i of the matrix; lanes n..width-1 hold zero
+    // rows, so butterflies over `width` lanes give the column sums.
+    int64_t width = llvm::PowerOf2Ceil(n);
+    Value owner =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane, index(n));
+    Value myRow = arith::SelectOp::create(b, owner, lane, index(0));
+    SmallVector<Value> h;
+    for (int64_t j = 0; j < n; ++j)
+      h.push_back(
+          memref::LoadOp::create(b, arg(kHRes), ValueRange{myRow, index(j)}));
+    Value rowMax = h[0];
+    for (int64_t j = 1; j < n; ++j)
+      rowMax = arith::MaximumFOp::create(b, rowMax, h[j]);
+    SmallVector<Value> row;
+    for (int64_t j = 0; j < n; ++j)
+      row.push_back(arith::SelectOp::create(
+          b, owner,
+          math::ExpOp::create(b, arith::SubFOp::create(b, h[j], rowMax)),
+          f32c(0.0f)));
+    // v * (1 / (sum + a)) with one approximate reciprocal (rcp.approx,
+    // 1 ulp): the rounds are a chain of dependent reciprocals, and the
+    // exact one is several times longer. A zero divisor (only with a = 0)
+    // leaves the zero entries as they are.
+    auto reciprocal = [&](Value sum, Value a) -> Value {
+      Value divisor = add(sum, a);
+      Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
+                                             divisor, f32c(0.0f));
+      Value r =
+          arith::DivFOp::create(b, f32c(1.0f), divisor,
+                                arith::FastMathFlagsAttr::get(
+                                    b.getContext(), arith::FastMathFlags::afn));
+      return arith::SelectOp::create(b, positive, r, f32c(1.0f));
+    };
+    // The lane's row by its sum + a: a pairwise sum in registers.
+    auto normalizeLaneRow = [&](SmallVector<Value> &r, Value a) {
+      SmallVector<Value> sums(r.begin(), r.end());
+      while (sums.size() > 1) {
+        SmallVector<Value> next;
+        for (size_t k = 0; k + 1 < sums.size(); k += 2)
+          next.push_back(add(sums[k], sums[k + 1]));
+        if (sums.size() % 2)
+          next.push_back(sums.back());
+        sums = next;
+      }
+      Value scale = reciprocal(sums[0], a);
+      for (Value &v : r)
+        v = mul(v, scale);
+    };
+    // Each column by its sum + a: butterflies across the lanes.
+    auto normalizeColumnsAcrossLanes = [&](SmallVector<Value> &r, Value a) {
+      for (Value &v : r) {
+        Value sum = v;
+        for (int64_t offset = 1; offset < width; offset *= 2)
+          sum = add(sum, gpu::ShuffleOp::create(b, sum, offset, 32,
+                                                gpu::ShuffleMode::XOR)
+                             .getShuffleResult());
+        v = mul(v, reciprocal(sum, a));
+      }
+    };
+    normalizeLaneRow(row, f32c(0.0f));
+    for (Value &v : row)
+      v = arith::SelectOp::create(b, owner, add(v, addend), f32c(0.0f));
+    normalizeColumnsAcrossLanes(row, addend);
+    Value iters =
+        arith::IndexCastOp::create(b, b.getIndexType(), arg(kSinkhornIters));
+    auto rounds =
+        scf::ForOp::create(b, index(1), iters, index(1), row,
+                           [&](OpBuilder &, Location, Value, ValueRange iter) {
+                             SmallVector<Value> next(iter.begin(), iter.end());
+                             normalizeLaneRow(next, addend);
+                             normalizeColumnsAcrossLanes(next, addend);
+                             scf::YieldOp::create(b, next);
+                           });
+    // Lane i stores row i of M' (M, or M^T when the kernel applies M^T),
+    // so readers need no select.
+    auto store = scf::IfOp::create(b, owner, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(store.thenBlock());
+    for (int64_t j = 0; j < n; ++j) {
+      Value direct = matrixIndex(lane, index(j));
+      Value swapped = matrixIndex(index(j), lane);
+      Value at = arith::SelectOp::create(b, transposed, swapped, direct);
+      memref::StoreOp::create(b, rounds.getResult(j), matrixMem, at);
+    }
+  }
+
   /// Sinkhorn on n x n in shared memory (thread i owns row i, then column i)
   /// and the gates. Both conventions share one schedule: row-normalize the
   /// max-shifted exp, add `a`, then column-normalize with `+ a`, then
-  /// iters - 1 rounds with `+ a` (a = 0 is the exp convention).
+  /// iters - 1 rounds with `+ a` (a = 0 is the exp convention). With the
+  /// coefficient cache, warp 0 looks M up first and tells the block through
+  /// a flag in shared memory whether to run the rounds.
   void emitPrologue() {
+    forEachStreamThread([&](Value i) { storeGates(i); });
+    if (!shape.coefficientCache) {
+      computeMatrixInSharedMemory();
+      return;
+    }
+    Value firstWarp =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, warp, index(0));
+    auto lookup = scf::IfOp::create(b, firstWarp, /*withElseRegion=*/false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(lookup.thenBlock());
+      Value hit = lookupCache();
+      auto fill = scf::IfOp::create(b, hit, /*withElseRegion=*/false);
+      b.setInsertionPointToStart(fill.thenBlock());
+      fillFromCache();
+      b.setInsertionPointAfter(fill);
+      Value leader =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
+      auto flag = scf::IfOp::create(b, leader, /*withElseRegion=*/false);
+      b.setInsertionPointToStart(flag.thenBlock());
+      memref::StoreOp::create(
+          b, arith::SelectOp::create(b, hit, f32c(1.0f), f32c(0.0f)), flagMem,
+          index(0));
+    }
+    gpu::BarrierOp::create(b);
+    Value miss = arith::CmpFOp::create(
+        b, arith::CmpFPredicate::OEQ,
+        memref::LoadOp::create(b, flagMem, index(0)), f32c(0.0f));
+    auto compute = scf::IfOp::create(b, miss, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(compute.thenBlock());
+    computeMatrixInSharedMemory();
+    auto publish = scf::IfOp::create(b, firstWarp, /*withElseRegion=*/false);
+    b.setInsertionPointToStart(publish.thenBlock());
+    publishToCache();
+  }
+
+  /// The rounds of emitPrologue; ends with a barrier.
+  void computeMatrixInSharedMemory() {
     Value hRes = arg(kHRes);
     Value addend = arg(kSinkhornAddend);
     forEachStreamThread([&](Value i) {
@@ -841,7 +1176,6 @@ private:
             memref::StoreOp::create(b, add(v, addend), matrixMem, at);
             scf::YieldOp::create(b);
           });
-      storeGates(i);
     });
     gpu::BarrierOp::create(b);
     forEachStreamThread([&](Value j) { normalizeColumn(j, addend); });
@@ -1225,6 +1559,7 @@ private:
   Value clusterMem;        // The block's sum of squares (cluster-row-split).
   Value matrixMem, preMem, postMem, partialMem, weightMem;
   Value barrierMem, rowMem; // stage-rows: mbarriers, row buffers.
+  Value flagMem; // Shared prologue with the cache: whether M' was cached.
   SmallVector<Value> pre, post, mixing;
 };
 
@@ -1254,7 +1589,8 @@ gpu::GPUFuncOp getOrCreateKernel(ModuleOp module, const KernelShape &shape,
                               MemRefType::get({c}, shape.weightType),
                               rowsType};
   params.append(kSinkhornIters - kEps, f32);
-  params.append(kNumKernelArgs - kSinkhornIters, i32);
+  params.append(kCache - kSinkhornIters, i32);
+  params.push_back(MemRefType::get({ShapedType::kDynamic}, i32));
 
   auto workgroup = gpu::AddressSpaceAttr::get(
       ctx, gpu::GPUDialect::getWorkgroupAddressSpace());
@@ -1385,6 +1721,11 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
     operands.push_back(i32(sinkhorn.getIters()));
     operands.push_back(
         i32(body->mix.getOrientation() == MixOrientation::Transposed));
+    // No coefficient cache from here: an empty memref turns it off (the
+    // runtime passes the plan's workspace instead).
+    operands.push_back(memref::CastOp::create(
+        b, kernelType.getInput(kCache),
+        memref::AllocaOp::create(b, MemRefType::get({0}, b.getI32Type()))));
 
     // One block per row, at least one block; the kernel loops over the rest.
     Value rows = memref::DimOp::create(b, out, 0);
@@ -1467,7 +1808,8 @@ struct ConvertMHCToGPUPass
                                    clusterRowSplit,
                                    stageRows,
                                    stageCopyBytes,
-                                   maxSharedMemoryBytes};
+                                   maxSharedMemoryBytes,
+                                   coefficientCache};
     RewritePatternSet patterns(&getContext());
     populateMHCToGPUPatterns(patterns, options);
     ConversionTarget target(getContext());

@@ -1,0 +1,91 @@
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu -split-input-file | FileCheck %s
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="coefficient-cache=0" -split-input-file | FileCheck %s --check-prefix=OFF
+
+// n = 4: a 2-word seal, the key (4 header words + 16 H_res words) and M'
+// (16 words): the cache is used only when the kernel's `cache` memref has 38
+// words or more. Warp 0 reads its key words (lane-strided, relaxed) and then
+// the 64-bit seal (acquire), compares them with this launch's key (H_res
+// bits, the conventions) and the key's seal (a sum over the lanes), votes
+// and synchronizes the warp. On a hit it copies M' from the cache; on a miss
+// it runs the rounds and publishes M' and the key (relaxed stores), fences,
+// and lane 0 writes the seal (release store).
+// CHECK-LABEL: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t256
+// CHECK-SAME: %[[ITERS:[^:]*]]: i32, %[[TR:[^:]*]]: i32, %[[CACHE:.*]]: memref<?xi32>)
+// CHECK: %[[LANE:.*]] = arith.remui %thread_id_x, %c32
+// CHECK: %[[WORDS:.*]] = memref.dim %[[CACHE]], %{{.*}} : memref<?xi32>
+// CHECK: %[[ENOUGH:.*]] = arith.cmpi uge, %[[WORDS]], %c38
+// CHECK: %[[HIT:.*]] = scf.if %[[ENOUGH]] -> (i1) {
+// CHECK: arith.cmpi ult, %[[LANE]], %c20
+// CHECK: arith.bitcast %{{.*}} : f32 to i32
+// CHECK: arith.select %{{.*}}, %[[ITERS]], %{{.*}} : i32
+// CHECK: arith.select %{{.*}}, %c{{-?[0-9]+}}_i32, %{{.*}} : i32
+// CHECK: llvm.load %{{.*}} atomic syncscope("device") monotonic {alignment = 4 : i64} : !llvm.ptr<1> -> i32
+// CHECK-NOT: llvm.load
+// CHECK: llvm.load %{{.*}} atomic syncscope("device") acquire {alignment = 8 : i64} : !llvm.ptr<1> -> i64
+// CHECK-COUNT-10: gpu.shuffle  xor %{{.*}} : i32
+// CHECK: %[[ANY:.*]] = nvvm.vote.sync  any %c-1_i32, %{{.*}} -> i1
+// CHECK-NEXT: nvvm.bar.warp.sync %c-1_i32
+// CHECK: arith.xori %[[ANY]], %true
+// CHECK: } else {
+// CHECK-NEXT: scf.yield %false
+// CHECK: scf.if %[[HIT]] {
+// CHECK: llvm.load %{{.*}} atomic syncscope("device") monotonic {alignment = 4 : i64} : !llvm.ptr<1> -> i32
+// CHECK: memref.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<16xf32, #gpu.address_space<workgroup>>
+// CHECK: } else {
+// CHECK: math.exp
+// CHECK: scf.for
+// CHECK: gpu.shuffle  xor
+// CHECK: nvvm.bar.warp.sync
+// CHECK-COUNT-2: llvm.store %{{.*}}, %{{.*}} atomic syncscope("device") monotonic {alignment = 4 : i64} : i32, !llvm.ptr<1>
+// CHECK: llvm.fence syncscope("device") acq_rel
+// CHECK-NEXT: nvvm.bar.warp.sync
+// CHECK: llvm.store %{{.*}}, %{{.*}} atomic syncscope("device") release {alignment = 8 : i64} : i64, !llvm.ptr<1>
+// CHECK: gpu.barrier
+// Without the option the rounds always run: no cache access at all.
+// OFF-LABEL: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t256
+// OFF-SAME: memref<?xi32>)
+// OFF-NOT: atomic
+// OFF-NOT: nvvm.vote.sync
+// OFF: math.exp
+// OFF-NOT: atomic
+// OFF: gpu.return
+func.func @n4(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf32>,
+    %hq: tensor<4xf32>, %w: tensor<4096xbf16>) -> tensor<?x4x4096xf32> {
+  %0 = mhc.static_layer %x, %hr, %hp, %hq, %w {eps = 1.0e-06 : f32}
+      : tensor<?x4x4096xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4096xbf16>
+  return %0 : tensor<?x4x4096xf32>
+}
+
+// -----
+
+// n = 12 (the prologue in shared memory): 2 + 148 + 144 = 294 words; each
+// lane reads key words lane, lane + 32, ..., lane + 128 (5 loads).
+// Warp 0 looks M' up, fills it on a hit and tells the block through a flag
+// in shared memory; after a barrier the block runs the rounds only on a
+// miss, and warp 0 then publishes.
+// CHECK-LABEL: gpu.func @mhc_fused_n12_cdyn_v4_wbf16_t256
+// CHECK-SAME: workgroup(%{{.*}} : memref<144xf32, #gpu.address_space<workgroup>>
+// CHECK-SAME: %[[FLAG:[^ ]*]] : memref<1xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
+// CHECK: arith.cmpi uge, %{{.*}}, %c294
+// CHECK-COUNT-5: llvm.load %{{.*}} atomic syncscope("device") monotonic
+// CHECK-NOT: llvm.load
+// CHECK: llvm.load %{{.*}} atomic syncscope("device") acquire
+// CHECK: nvvm.vote.sync  any
+// CHECK: memref.store %{{.*}}, %[[FLAG]][%{{.*}}]
+// CHECK: gpu.barrier
+// CHECK: %[[SEEN:.*]] = memref.load %[[FLAG]]
+// CHECK: %[[MISS:.*]] = arith.cmpf oeq, %[[SEEN]], %cst
+// CHECK: scf.if %[[MISS]] {
+// CHECK: math.exp
+// CHECK: gpu.barrier
+// CHECK: llvm.store %{{.*}} atomic syncscope("device") release
+// OFF-LABEL: gpu.func @mhc_fused_n12_cdyn_v4_wbf16_t256
+// OFF-NOT: memref<1xf32, #gpu.address_space<workgroup>>
+// OFF-NOT: atomic
+// OFF: gpu.return
+func.func @n12(%x: tensor<?x12x?xf32>, %hr: tensor<12x12xf32>, %hp: tensor<12xf32>,
+    %hq: tensor<12xf32>, %w: tensor<?xbf16>) -> tensor<?x12x?xf32> {
+  %0 = mhc.static_layer %x, %hr, %hp, %hq, %w {eps = 1.0e-06 : f32}
+      : tensor<?x12x?xf32>, tensor<12x12xf32>, tensor<12xf32>, tensor<12xf32>, tensor<?xbf16>
+  return %0 : tensor<?x12x?xf32>
+}
