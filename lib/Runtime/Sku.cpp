@@ -161,16 +161,18 @@ Status selectSku(const Descriptor &d, const Preference &preference, Sku &sku) {
   // One block per row instead of a grid-stride loop, for the fixed-C
   // kernels whose rows are held in registers (up to 128 KiB; bench/NOTES.md,
   // attempts 15 and 16). With the coefficient cache a block's prologue is
-  // two round trips to L2, and one block per row wins from 32 KiB rows on
-  // (H100: 40 KiB 1.09 -> 1.03x of a copy, 64 KiB 1.06-1.07 -> 1.03-1.05x);
-  // 20 KiB rows stay faster on the loop (1.07 vs 1.13x). Without the cache
-  // every block runs the Sinkhorn rounds, which only rows of 96-128 KiB
-  // hide (64 KiB rows: 1.19x instead of 1.06-1.07x). An explicit maxBlocks
-  // overrides.
+  // two round trips to L2, and one block per row wins from C = 1920 on
+  // (H100, n = 4: C = 1920 1.07 -> 1.01x of a copy, 2560 1.09 -> 1.03x,
+  // 4096 1.06-1.07 -> 1.02-1.04x; n = 8: 2560 1.08 either way, 4096 1.02 ->
+  // 1.01x); at C = 1280 the loop stays faster (n = 4: 1.07 vs 1.13x, n = 8:
+  // 1.07 vs 1.25x). Without the cache every block runs the Sinkhorn rounds,
+  // which only rows of 96-128 KiB hide (n = 4, C = 4096: 1.19x instead of
+  // 1.06-1.07x). An explicit maxBlocks overrides.
   int64_t rowBytes = d.streams * d.channels * 4;
-  int64_t smallestRow = preference.coefficientCache ? 32 * 1024 : 96 * 1024;
-  sku.blockPerRow = fixed && preference.maxBlocks == 0 &&
-                    rowBytes >= smallestRow && rowBytes <= 128 * 1024;
+  bool largeRow =
+      preference.coefficientCache ? d.channels >= 1920 : rowBytes >= 96 * 1024;
+  sku.blockPerRow =
+      fixed && preference.maxBlocks == 0 && largeRow && rowBytes <= 128 * 1024;
   sku.clusterKernel.clear();
   sku.clusterBlocks = 0;
   sku.clusterMaxBatch = 0;

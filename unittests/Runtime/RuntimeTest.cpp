@@ -136,9 +136,10 @@ TEST(SkuSelection, BlockPerRowForLargeFixedRows) {
   EXPECT_TRUE(blockPerRow(4, 7168));  // 112 KiB rows
   EXPECT_TRUE(blockPerRow(8, 4096));  // 128 KiB
   EXPECT_TRUE(blockPerRow(4, 4096));  // 64 KiB
+  EXPECT_TRUE(blockPerRow(8, 2560));  // 80 KiB
   EXPECT_TRUE(blockPerRow(4, 2560));  // 40 KiB
-  EXPECT_TRUE(blockPerRow(8, 1280));  // 40 KiB
-  EXPECT_FALSE(blockPerRow(4, 1920)); // 30 KiB
+  EXPECT_TRUE(blockPerRow(4, 1920));  // 30 KiB
+  EXPECT_FALSE(blockPerRow(8, 1280)); // 40 KiB, but C = 1280
   EXPECT_FALSE(blockPerRow(4, 1280)); // 20 KiB
   EXPECT_FALSE(blockPerRow(8, 7168)); // 224 KiB, streamed: not measured
   EXPECT_FALSE(blockPerRow(4, 7172)); // general family

@@ -79,8 +79,8 @@ struct Preference {
   bool portable = false;
   /// Blocks a run launches at most. 0: the plan decides: as many as fit on
   /// the GPU at once, each looping over rows, or one block per row for the
-  /// fixed-C kernels whose rows are 32-128 KiB (96-128 KiB without the
-  /// coefficient cache) (Sku::blockPerRow).
+  /// fixed-C kernels with C >= 1920 and rows up to 128 KiB (rows of 96-128
+  /// KiB without the coefficient cache) (Sku::blockPerRow).
   int64_t maxBlocks = 0;
   /// On sm_90+, runs whose rows all fit on the GPU at once use one
   /// thread-block cluster per row (the row spread over several SMs) where a
@@ -131,8 +131,8 @@ struct Sku {
   /// select from what the loaded image states).
   int64_t dynamicSharedBytes = 0;
   /// Runs launch one block per row instead of a GPU-filling grid whose
-  /// blocks loop over rows (fixed C, rows of 32-128 KiB, or 96-128 KiB
-  /// without the coefficient cache; no maxBlocks).
+  /// blocks loop over rows (fixed C >= 1920 with rows up to 128 KiB, or
+  /// rows of 96-128 KiB without the coefficient cache; no maxBlocks).
   bool blockPerRow = false;
   /// The cluster kernel for small batches (family "cluster"), or empty.
   std::string clusterKernel;
