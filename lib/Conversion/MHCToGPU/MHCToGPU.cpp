@@ -921,11 +921,19 @@ private:
     }
   }
 
-  /// Warp 0, after a miss (M' in the matrix buffer): M' and the key into
-  /// the cache, each lane's writes fenced, then (after a warp barrier) the
-  /// seal by lane 0 with a release store.
+  /// Warp 0 of block 0, after a miss (M' in the matrix buffer): M' and the
+  /// key into the cache, each lane's writes fenced, then (after a warp
+  /// barrier) the seal by lane 0 with a release store.
   void publishToCache() {
-    auto ifOp = scf::IfOp::create(b, cacheEnabled(), /*withElseRegion=*/false);
+    // Only the launch's first block publishes (the one the GPU starts
+    // first): its M' is the one every block computes, and a launch whose
+    // H_res changed then pays the stores and the fence once, not per block.
+    Value firstBlock = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::eq,
+        gpu::BlockIdOp::create(b, gpu::Dimension::x), index(0));
+    auto ifOp = scf::IfOp::create(
+        b, arith::AndIOp::create(b, cacheEnabled(), firstBlock),
+        /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
     Value seal = keySeal();

@@ -7,8 +7,8 @@
 // the 64-bit seal (acquire), compares them with this launch's key (H_res
 // bits, the conventions) and the key's seal (a sum over the lanes), votes
 // and synchronizes the warp. On a hit it copies M' from the cache; on a miss
-// it runs the rounds and publishes M' and the key (relaxed stores), fences,
-// and lane 0 writes the seal (release store).
+// it runs the rounds, and in block 0 publishes M' and the key (relaxed
+// stores), fences, and lane 0 writes the seal (release store).
 // CHECK-LABEL: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t256
 // CHECK-SAME: %[[ITERS:[^:]*]]: i32, %[[TR:[^:]*]]: i32, %[[CACHE:.*]]: memref<?xi32>)
 // CHECK: %[[LANE:.*]] = arith.remui %thread_id_x, %c32
@@ -35,6 +35,11 @@
 // CHECK: math.exp
 // CHECK: scf.for
 // CHECK: gpu.shuffle  xor
+// Only the launch's first block publishes.
+// CHECK: %[[BLOCK:.*]] = gpu.block_id  x
+// CHECK-NEXT: %[[FIRST:.*]] = arith.cmpi eq, %[[BLOCK]], %c0
+// CHECK: %[[PUBLISH:.*]] = arith.andi %{{.*}}, %[[FIRST]] : i1
+// CHECK-NEXT: scf.if %[[PUBLISH]] {
 // CHECK: nvvm.bar.warp.sync
 // CHECK-COUNT-2: llvm.store %{{.*}}, %{{.*}} atomic syncscope("device") monotonic {alignment = 4 : i64} : i32, !llvm.ptr<1>
 // CHECK: llvm.fence syncscope("device") acq_rel
