@@ -13,9 +13,12 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
     operands. The kernel is emitted already outlined, because its parameter
     list is the ABI the runtime launches: `(x, h_res, h_pre, h_post, weight,
     out : memref, eps, sinkhorn_addend, pre_scale, pre_bias, post_scale,
-    post_bias : f32, sinkhorn_iters, transposed : i32)`. Every convention of
-    the layer is a scalar parameter, so one kernel per (n, C, weight type)
-    serves all of them.
+    post_bias : f32, sinkhorn_iters, transposed : i32, cache :
+    memref<?xi32>)`. Every convention of the layer is a scalar parameter, so
+    one kernel per (n, C, weight type) serves all of them. `cache` is the
+    coefficient cache (`coefficient-cache`): with at least 6 + 2 n^2 words
+    the kernel memoizes M' there across blocks and launches; the launch this
+    pass emits passes an empty one.
 
     Mapping: a block of `threads-per-block` threads per token row, in a
     grid-stride loop over rows. The prologue runs once per block: for
