@@ -101,6 +101,7 @@ class HyperConnectionPlan:
             ctypes.byref(d), ctypes.byref(pref), ctypes.byref(handle)))
         self._handle = handle
         self._lib = lib
+        self._workspaces = {}
 
     def __del__(self):
         handle = getattr(self, "_handle", None)
@@ -176,12 +177,20 @@ class HyperConnectionPlan:
             stream=None, workspace=None):
         """Enqueues the layer on `stream` (default: torch's current stream).
         `workspace`: workspace_size() bytes of device memory (see
-        new_workspace); without it, one is allocated for this run, so
-        nothing is memoized across runs."""
+        new_workspace), e.g. one per layer; without it, the plan's own
+        workspace for this device and stream is used (allocated on first
+        use; layers that share the plan then share it, which stays correct
+        but memoizes only the last H_res)."""
         args = self._args(x, h_res, h_pre, h_post, weight, out, batch)
-        if workspace is None and not isinstance(x, int):
-            workspace = self.new_workspace(x.device)
         s = _current_stream() if stream is None else stream
+        if workspace is None and not isinstance(x, int):
+            # One workspace per (device, stream), kept with the plan: runs on
+            # one stream are ordered, so they may share it (it never outlives
+            # a run that uses it).
+            key = (x.device, s)
+            if key not in self._workspaces:
+                self._workspaces[key] = self.new_workspace(x.device)
+            workspace = self._workspaces[key]
         _check(self._lib.mhc_plan_run(self._handle, ctypes.c_void_p(s),
                                       ctypes.c_void_p(_pointer(workspace, "workspace")),
                                       ctypes.byref(args)))
