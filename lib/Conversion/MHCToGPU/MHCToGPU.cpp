@@ -846,11 +846,11 @@ private:
   }
 
   /// Warp 0: whether the cache holds M' for this launch's key (uniform over
-  /// the warp). Every lane reads its key words (relaxed)
-  /// and then the seal with one acquire load, all in flight together; a hit
-  /// needs every key word and the seal to match. The seal is published last
-  /// with a release store, so a reader that sees this key's seal sees the
-  /// M' written before it: one round trip to L2 for the lookup, one for M'.
+  /// the warp). Every lane reads its key words (relaxed) and then the seal
+  /// with one acquire load, all in flight together; a hit needs every key
+  /// word and the seal to match. The seal is published last with a release
+  /// store, so a reader that sees this key's seal sees the M' written before
+  /// it: one round trip to L2 for the lookup, one for M'.
   Value lookupCache() {
     Type i1 = b.getI1Type(), i32 = b.getI32Type(), i64 = b.getI64Type();
     Value falseValue = arith::ConstantIntOp::create(b, i1, 0);
