@@ -125,7 +125,8 @@ class HyperConnectionPlan:
         if size == 0:
             return None
         import torch
-        return torch.empty(size, dtype=torch.uint8,
+        # Zeroed once: the runtime's rule for a new workspace.
+        return torch.zeros(size, dtype=torch.uint8,
                            device="cuda" if device is None else device)
 
     def precision_guarantee(self):
