@@ -79,7 +79,8 @@ Status loadModule(const CudaDriver &driver, CUcontext context,
 
 /// A non-blocking stream of the runtime's own in `context` (created once),
 /// so reading a module global neither waits for nor delays the work the
-/// caller has queued on the legacy default stream.
+/// caller has queued on the legacy default stream. Called under
+/// moduleMutex().
 Status privateStream(const CudaDriver &driver, CUcontext context,
                      CUstream &stream) {
   static std::map<CUcontext, CUstream> streams;
