@@ -5,6 +5,7 @@ On CUDA tensors it runs the compiler-generated kernel through a cached plan
 computes the reference math. A fake implementation lets it trace under
 torch.compile(fullgraph=True) without graph breaks.
 """
+import weakref
 from collections import OrderedDict
 
 import torch
@@ -13,12 +14,12 @@ from . import reference
 from .runtime import Descriptor, HyperConnectionPlan
 
 _plans = {}
-# Workspaces (coefficient caches), one per (plan, stream, H_res storage): a
-# layer's runs on one stream reuse its M' while its H_res is unchanged (the
-# kernel compares H_res's bits, so an updated H_res is never served stale).
-# Least recently used first; bounded.
-_workspaces = OrderedDict()
-_MAX_WORKSPACES = 4096
+# Workspaces (coefficient caches) per plan (they live and die with it), one
+# per (stream, H_res storage): a layer's runs on one stream reuse its M'
+# while its H_res is unchanged (the kernel compares H_res's bits, so an
+# updated H_res is never served stale). Least recently used first; bounded.
+_workspaces = weakref.WeakKeyDictionary()
+_MAX_WORKSPACES_PER_PLAN = 4096
 
 
 def plan_cache():
@@ -37,16 +38,17 @@ def _plan(descriptor, device):
 
 
 def _workspace(plan, x, h_res):
+    workspaces = _workspaces.setdefault(plan, OrderedDict())
     stream = torch.cuda.current_stream(x.device)
-    key = (id(plan), x.device.index, stream.cuda_stream, h_res.data_ptr())
-    workspace = _workspaces.get(key)
+    key = (stream.cuda_stream, h_res.data_ptr())
+    workspace = workspaces.get(key)
     if workspace is None:
         workspace = plan.new_workspace(x.device)
-        _workspaces[key] = workspace
-        if len(_workspaces) > _MAX_WORKSPACES:
-            _workspaces.popitem(last=False)
+        workspaces[key] = workspace
+        if len(workspaces) > _MAX_WORKSPACES_PER_PLAN:
+            workspaces.popitem(last=False)
     else:
-        _workspaces.move_to_end(key)
+        workspaces.move_to_end(key)
     return workspace
 
 
