@@ -477,18 +477,24 @@ private:
         /*l2CacheHint=*/Value());
   }
 
-  /// The global address (ptr<1>) of row `row` of x.
-  Value rowAddress(Value row) {
+  /// The global address (ptr<1>) of element `element` of kernel argument
+  /// `memref`, whose elements are `bytes` apart.
+  Value globalAddress(KernelArg memref, Value element, int64_t bytes) {
     Type i64 = b.getI64Type();
     Value base = arith::IndexCastUIOp::create(
-        b, i64, memref::ExtractAlignedPointerAsIndexOp::create(b, arg(kX)));
-    Value offset = arith::MulIOp::create(
-        b, arith::IndexCastUIOp::create(b, i64, row),
-        arith::ConstantIntOp::create(b, i64, shape.rowBytes()));
+        b, i64, memref::ExtractAlignedPointerAsIndexOp::create(b, arg(memref)));
+    Value offset =
+        arith::MulIOp::create(b, arith::IndexCastUIOp::create(b, i64, element),
+                              arith::ConstantIntOp::create(b, i64, bytes));
     return LLVM::IntToPtrOp::create(
         b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/1),
         arith::AddIOp::create(b, base, offset).getResult(),
         /*dereferenceable=*/nullptr);
+  }
+
+  /// The global address (ptr<1>) of row `row` of x.
+  Value rowAddress(Value row) {
+    return globalAddress(kX, row, shape.rowBytes());
   }
 
   Value i32c(int32_t v) {
@@ -722,18 +728,7 @@ private:
   }
 
   /// The global address (ptr<1>) of word `word` of the coefficient cache.
-  Value cacheAddress(Value word) {
-    Type i64 = b.getI64Type();
-    Value base = arith::IndexCastUIOp::create(
-        b, i64, memref::ExtractAlignedPointerAsIndexOp::create(b, arg(kCache)));
-    Value offset =
-        arith::MulIOp::create(b, arith::IndexCastUIOp::create(b, i64, word),
-                              arith::ConstantIntOp::create(b, i64, 4));
-    return LLVM::IntToPtrOp::create(
-        b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/1),
-        arith::AddIOp::create(b, base, offset).getResult(),
-        /*dereferenceable=*/nullptr);
-  }
+  Value cacheAddress(Value word) { return globalAddress(kCache, word, 4); }
 
   /// Cache words are read and written only with GPU-scope atomics (relaxed,
   /// or acquire / release for the seal), so blocks that publish the same
