@@ -81,10 +81,9 @@ mhc_status_t mhc_plan_select(void *stream, const mhc_descriptor_t *descriptor,
                              mhc_plan_t *plan);
 void mhc_plan_destroy(mhc_plan_t plan);
 mhc_status_t mhc_plan_can_implement(mhc_plan_t plan, const mhc_args_t *args);
-/* Bytes of device workspace mhc_plan_run needs (16-byte aligned, zeroed once
-   when allocated and not written by the caller afterwards; it memoizes the
-   Sinkhorn result between runs): never used by two runs in flight at once.
-   0 with no_coefficient_cache. */
+/* Bytes of device workspace mhc_plan_run needs (16-byte aligned, any
+   contents; it memoizes the Sinkhorn result between runs): never used by two
+   runs in flight at once. 0 with no_coefficient_cache. */
 size_t mhc_plan_workspace_size(mhc_plan_t plan);
 /* Valid while the plan lives. */
 const char *mhc_plan_sku(mhc_plan_t plan);

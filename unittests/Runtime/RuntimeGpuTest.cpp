@@ -474,6 +474,14 @@ TEST_F(PlanOnGpu, CoefficientCacheFollowsTheKey) {
   // Seal (2 words), header (4), then H_res.
   EXPECT_EQ(std::memcmp(words.data() + 6, h1.data(), n * n * 4), 0)
       << "the workspace does not hold the last run's H_res as its key";
+  // An entry whose M' was partly overwritten (key and seal intact) must
+  // fail the check: the run computes M' again and gives the same bits.
+  const float garbage[3] = {0.5f, -3.0f, 7.0f};
+  workspace.upload(garbage, sizeof(garbage), (6 + n * n + 5) * 4);
+  a.hRes = dh[0].get();
+  EXPECT_TRUE(sameBits(runOnce(*plans[0], a, workspace.get(), dout, count),
+                       expected[0][0]))
+      << "a partly overwritten entry was used";
 }
 
 TEST_F(PlanOnGpu, CApiRunsEndToEnd) {

@@ -24,11 +24,10 @@
 //   and the conventions, compared bit for bit), so runs whose H_res did not
 //   change skip the rounds. A workspace may be reused by any plans whose runs
 //   are ordered (one stream, or synchronized), never by two runs in flight
-//   at once. Zero it once when it is allocated (arbitrary bytes that never
-//   held a cache entry work too) and do not write it afterwards: memory that
-//   held an entry and was then partly overwritten could pass the key check.
-//   A hit returns exactly the bits the rounds would compute, so outputs do
-//   not depend on the cache.
+//   at once. Its contents need no initialization: an entry is used only when
+//   its key matches and its 64-bit seal matches the key and M' it holds. A
+//   hit returns exactly the bits the rounds would compute, so outputs do not
+//   depend on the cache.
 // - A plan must be run in the context it was selected in, and must not
 //   outlive that context.
 //
@@ -173,8 +172,8 @@ public:
   /// overlapping pointers, a batch beyond the descriptor, a weight dtype
   /// that differs from the descriptor's.
   Status canImplement(const Args &args) const;
-  /// Bytes of workspace `run` needs (16-byte aligned device memory, zeroed
-  /// when allocated; see the file comment): the coefficient cache,
+  /// Bytes of workspace `run` needs (16-byte aligned device memory, any
+  /// contents; see the file comment): the coefficient cache,
   /// 4 * (6 + 2 n^2) bytes rounded up to
   /// 16; 0 without it (Preference::coefficientCache). `run` allocates
   /// nothing.

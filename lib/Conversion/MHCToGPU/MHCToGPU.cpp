@@ -841,11 +841,12 @@ private:
   }
 
   /// Warp 0: whether the cache holds M' for this launch's key (uniform over
-  /// the warp). Every lane reads its key words (relaxed) and then the seal
-  /// with one acquire load, all in flight together; a hit needs every key
-  /// word and the seal to match. The seal is published last with a release
-  /// store, so a reader that sees this key's seal sees the M' written before
-  /// it: one round trip to L2 for the lookup, one for M'.
+  /// the warp); on a hit M' is copied into the matrix buffer. Every lane
+  /// loads its key words, its M' words and the seal at once (relaxed, one
+  /// round trip to L2). A hit needs every key word to match and the seal to
+  /// equal the seal of (this key, the loaded M'): the check is on the
+  /// contents, so a stale, torn or partly overwritten entry fails it (up to
+  /// a 64-bit collision) and no acquire ordering is needed.
   Value lookupCache() {
     Type i1 = b.getI1Type(), i32 = b.getI32Type(), i64 = b.getI64Type();
     Value falseValue = arith::ConstantIntOp::create(b, i1, 0);
@@ -853,76 +854,88 @@ private:
                                   /*withElseRegion=*/true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
+    const int64_t key = shape.cacheKeyWords();
+    SmallVector<LaneWord> keyWords = laneWords(key);
+    SmallVector<LaneWord> matrixWords =
+        laneWords(shape.streams * shape.streams);
+    SmallVector<Value> cachedKey, cachedMatrix;
+    for (LaneWord word : keyWords)
+      cachedKey.push_back(loadCache(i32, addi(word.w, index(kSealWords)),
+                                    LLVM::AtomicOrdering::monotonic));
+    for (LaneWord word : matrixWords)
+      cachedMatrix.push_back(
+          loadCache(i32, addi(word.w, index(kSealWords + key)),
+                    LLVM::AtomicOrdering::monotonic));
+    Value cachedSeal =
+        loadCache(i64, index(0), LLVM::AtomicOrdering::monotonic);
     Value differs = falseValue;
-    Value partial = arith::ConstantIntOp::create(b, i64, 0);
-    for (LaneWord word : laneWords(shape.cacheKeyWords())) {
+    SmallVector<Value> expectedKey;
+    for (auto [word, cached] : llvm::zip(keyWords, cachedKey)) {
       Value expected = cacheKeyWord(word.w);
-      Value cached = loadCache(i32, addi(word.w, index(kSealWords)),
-                               LLVM::AtomicOrdering::monotonic);
-      Value mismatch = arith::AndIOp::create(
-          b, word.valid,
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ne, cached, expected));
-      differs = arith::OrIOp::create(b, differs, mismatch);
-      partial = arith::AddIOp::create(
-          b, partial,
-          arith::SelectOp::create(b, word.valid, sealTerm(expected, word.w),
-                                  arith::ConstantIntOp::create(b, i64, 0)));
+      expectedKey.push_back(expected);
+      differs = arith::OrIOp::create(
+          b, differs,
+          arith::AndIOp::create(b, word.valid,
+                                arith::CmpIOp::create(
+                                    b, arith::CmpIPredicate::ne, cached,
+                                    expected)));
     }
-    Value cachedSeal = loadCache(i64, index(0), LLVM::AtomicOrdering::acquire);
-    Value seal = warpSum64(partial);
+    Value seal = entrySeal(keyWords, expectedKey, matrixWords, cachedMatrix);
     differs = arith::OrIOp::create(
         b, differs,
         arith::CmpIOp::create(b, arith::CmpIPredicate::ne, cachedSeal, seal));
     Value fullMask = i32c(-1);
-    Value anyDiffers = NVVM::VoteSyncOp::create(b, i1, fullMask, differs,
-                                                NVVM::VoteSyncKind::any);
-    NVVM::SyncWarpOp::create(b, fullMask);
-    scf::YieldOp::create(
-        b, ValueRange{arith::XOrIOp::create(
-               b, anyDiffers, arith::ConstantIntOp::create(b, i1, 1))});
+    Value hit = arith::XOrIOp::create(
+        b,
+        NVVM::VoteSyncOp::create(b, i1, fullMask, differs,
+                                 NVVM::VoteSyncKind::any),
+        arith::ConstantIntOp::create(b, i1, 1));
+    auto fill = scf::IfOp::create(b, hit, /*withElseRegion=*/false);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(fill.thenBlock());
+      for (auto [word, bits] : llvm::zip(matrixWords, cachedMatrix)) {
+        auto store = scf::IfOp::create(b, word.valid, /*withElseRegion=*/false);
+        OpBuilder::InsertionGuard guardStore(b);
+        b.setInsertionPointToStart(store.thenBlock());
+        memref::StoreOp::create(b, arith::BitcastOp::create(b, f32, bits),
+                                matrixMem, word.w);
+      }
+    }
+    scf::YieldOp::create(b, ValueRange{hit});
     b.setInsertionPointToStart(ifOp.elseBlock());
     scf::YieldOp::create(b, ValueRange{falseValue});
     return ifOp.getResult(0);
   }
 
-  /// Warp 0: the seal of this launch's key (the same in every lane).
-  Value keySeal() {
+  /// Warp 0: the seal of an entry, the same in every lane: the sum of
+  /// sealTerm over the key words (positions 0..) and the M' words
+  /// (positions after the key) the lanes hold.
+  Value entrySeal(ArrayRef<LaneWord> keyWords, ArrayRef<Value> keyValues,
+                  ArrayRef<LaneWord> matrixWords, ArrayRef<Value> matrixBits) {
     Type i64 = b.getI64Type();
-    Value partial = arith::ConstantIntOp::create(b, i64, 0);
-    for (LaneWord word : laneWords(shape.cacheKeyWords()))
+    Value zero = arith::ConstantIntOp::create(b, i64, 0);
+    Value partial = zero;
+    auto add = [&](LaneWord word, Value value, int64_t position) {
+      Value at = position ? addi(word.w, index(position)) : word.w;
       partial = arith::AddIOp::create(
           b, partial,
-          arith::SelectOp::create(b, word.valid,
-                                  sealTerm(cacheKeyWord(word.w), word.w),
-                                  arith::ConstantIntOp::create(b, i64, 0)));
+          arith::SelectOp::create(b, word.valid, sealTerm(value, at), zero));
+    };
+    for (auto [word, value] : llvm::zip(keyWords, keyValues))
+      add(word, value, 0);
+    for (auto [word, value] : llvm::zip(matrixWords, matrixBits))
+      add(word, value, shape.cacheKeyWords());
     return warpSum64(partial);
   }
 
-  /// Warp 0, on a hit: M' from the cache into the matrix buffer (all of the
-  /// lane's loads first, then its stores).
-  void fillFromCache() {
-    int64_t first = kSealWords + shape.cacheKeyWords();
-    SmallVector<LaneWord> words = laneWords(shape.streams * shape.streams);
-    SmallVector<Value> values;
-    for (LaneWord word : words)
-      values.push_back(loadCache(b.getI32Type(), addi(word.w, index(first)),
-                                 LLVM::AtomicOrdering::monotonic));
-    for (auto [word, bits] : llvm::zip(words, values)) {
-      auto store = scf::IfOp::create(b, word.valid, /*withElseRegion=*/false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(store.thenBlock());
-      memref::StoreOp::create(b, arith::BitcastOp::create(b, f32, bits),
-                              matrixMem, word.w);
-    }
-  }
-
-  /// Warp 0 of block 0, after a miss (M' in the matrix buffer): M' and the
-  /// key into the cache, each lane's writes fenced, then (after a warp
-  /// barrier) the seal by lane 0 with a release store.
+  /// Warp 0 of block 0, after a miss (M' in the matrix buffer): M', the key
+  /// and the seal of both into the cache (relaxed stores; readers check the
+  /// contents, so the order does not matter).
   void publishToCache() {
     // Only the launch's first block publishes (the one the GPU starts
     // first): its M' is the one every block computes, and a launch whose
-    // H_res changed then pays the stores and the fence once, not per block.
+    // H_res changed then pays the stores once, not per block.
     Value firstBlock = arith::CmpIOp::create(
         b, arith::CmpIPredicate::eq,
         gpu::BlockIdOp::create(b, gpu::Dimension::x), index(0));
@@ -931,33 +944,36 @@ private:
         /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    Value seal = keySeal();
-    Value fullMask = i32c(-1);
     // The lanes' matrix stores are visible to the whole warp.
-    NVVM::SyncWarpOp::create(b, fullMask);
-    int64_t first = kSealWords + shape.cacheKeyWords();
-    for (LaneWord word : laneWords(shape.streams * shape.streams)) {
-      auto store = scf::IfOp::create(b, word.valid, /*withElseRegion=*/false);
-      OpBuilder::InsertionGuard inner(b);
-      b.setInsertionPointToStart(store.thenBlock());
-      Value v = memref::LoadOp::create(b, matrixMem, word.w);
-      storeCache(addi(word.w, index(first)), bitsOf(v),
-                 LLVM::AtomicOrdering::monotonic);
-    }
-    for (LaneWord word : laneWords(shape.cacheKeyWords())) {
-      auto store = scf::IfOp::create(b, word.valid, /*withElseRegion=*/false);
-      OpBuilder::InsertionGuard inner(b);
-      b.setInsertionPointToStart(store.thenBlock());
-      storeCache(addi(word.w, index(kSealWords)), cacheKeyWord(word.w),
-                 LLVM::AtomicOrdering::monotonic);
-    }
-    LLVM::FenceOp::create(b, LLVM::AtomicOrdering::acq_rel, "device");
-    NVVM::SyncWarpOp::create(b, fullMask);
+    NVVM::SyncWarpOp::create(b, i32c(-1));
+    const int64_t key = shape.cacheKeyWords();
+    SmallVector<LaneWord> keyWords = laneWords(key);
+    SmallVector<LaneWord> matrixWords =
+        laneWords(shape.streams * shape.streams);
+    SmallVector<Value> keyValues, matrixBits;
+    for (LaneWord word : keyWords)
+      keyValues.push_back(cacheKeyWord(word.w));
+    for (LaneWord word : matrixWords)
+      matrixBits.push_back(
+          bitsOf(memref::LoadOp::create(b, matrixMem, word.w)));
+    Value seal = entrySeal(keyWords, keyValues, matrixWords, matrixBits);
+    auto storeWords = [&](ArrayRef<LaneWord> words, ArrayRef<Value> values,
+                          int64_t first) {
+      for (auto [word, value] : llvm::zip(words, values)) {
+        auto store = scf::IfOp::create(b, word.valid, /*withElseRegion=*/false);
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(store.thenBlock());
+        storeCache(addi(word.w, index(first)), value,
+                   LLVM::AtomicOrdering::monotonic);
+      }
+    };
+    storeWords(matrixWords, matrixBits, kSealWords + key);
+    storeWords(keyWords, keyValues, kSealWords);
     Value leader =
         arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
     auto sealIf = scf::IfOp::create(b, leader, /*withElseRegion=*/false);
     b.setInsertionPointToStart(sealIf.thenBlock());
-    storeCache(index(0), seal, LLVM::AtomicOrdering::release);
+    storeCache(index(0), seal, LLVM::AtomicOrdering::monotonic);
   }
 
   /// Small n: warp 0 runs Sinkhorn in registers, lane i holding row i (no
@@ -990,14 +1006,14 @@ private:
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
       if (shape.coefficientCache) {
-        auto cached = scf::IfOp::create(b, lookupCache(),
-                                        /*withElseRegion=*/true);
-        b.setInsertionPointToStart(cached.thenBlock());
-        fillFromCache();
-        b.setInsertionPointToStart(cached.elseBlock());
+        Value miss = arith::XOrIOp::create(
+            b, lookupCache(),
+            arith::ConstantIntOp::create(b, b.getI1Type(), 1));
+        auto compute = scf::IfOp::create(b, miss, /*withElseRegion=*/false);
+        b.setInsertionPointToStart(compute.thenBlock());
         computeMatrixInRegisters();
         publishToCache();
-        b.setInsertionPointAfter(cached);
+        b.setInsertionPointAfter(compute);
       } else {
         computeMatrixInRegisters();
       }
@@ -1123,10 +1139,6 @@ private:
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(lookup.thenBlock());
       Value hit = lookupCache();
-      auto fill = scf::IfOp::create(b, hit, /*withElseRegion=*/false);
-      b.setInsertionPointToStart(fill.thenBlock());
-      fillFromCache();
-      b.setInsertionPointAfter(fill);
       Value leader =
           arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
       auto flag = scf::IfOp::create(b, leader, /*withElseRegion=*/false);

@@ -3,12 +3,12 @@
 
 // n = 4: a 2-word seal, the key (4 header words + 16 H_res words) and M'
 // (16 words): the cache is used only when the kernel's `cache` memref has 38
-// words or more. Warp 0 reads its key words (lane-strided, relaxed) and then
-// the 64-bit seal (acquire), compares them with this launch's key (H_res
-// bits, the conventions) and the key's seal (a sum over the lanes), votes
-// and synchronizes the warp. On a hit it copies M' from the cache; on a miss
-// it runs the rounds, and in block 0 publishes M' and the key (relaxed
-// stores), fences, and lane 0 writes the seal (release store).
+// words or more. Warp 0 loads its key words, its M' words and the 64-bit
+// seal at once (relaxed), compares the key words with this launch's (H_res
+// bits, the conventions) and the seal with the seal of (this key, the loaded
+// M') (a sum over the lanes), and votes. On a hit it stores the loaded M';
+// on a miss it runs the rounds, and block 0 publishes M', the key and their
+// seal (relaxed stores).
 // CHECK-LABEL: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t256
 // CHECK-SAME: %[[ITERS:[^:]*]]: i32, %[[TR:[^:]*]]: i32, %[[CACHE:.*]]: memref<?xi32>)
 // CHECK: %[[LANE:.*]] = arith.remui %thread_id_x, %c32
@@ -16,22 +16,28 @@
 // CHECK: %[[ENOUGH:.*]] = arith.cmpi uge, %[[WORDS]], %c38
 // CHECK: %[[HIT:.*]] = scf.if %[[ENOUGH]] -> (i1) {
 // CHECK: arith.cmpi ult, %[[LANE]], %c20
+// CHECK: arith.cmpi ult, %[[LANE]], %c16
+// All loads are issued before any comparison: a key word, an M' word, the
+// seal.
+// CHECK: llvm.load %{{.*}} atomic syncscope("device") monotonic {alignment = 4 : i64} : !llvm.ptr<1> -> i32
+// CHECK-NOT: arith.cmpi ne
+// CHECK: llvm.load %{{.*}} atomic syncscope("device") monotonic {alignment = 4 : i64} : !llvm.ptr<1> -> i32
+// CHECK-NOT: arith.cmpi ne
+// CHECK: llvm.load %{{.*}} atomic syncscope("device") monotonic {alignment = 8 : i64} : !llvm.ptr<1> -> i64
+// CHECK-NOT: acquire
 // CHECK: arith.bitcast %{{.*}} : f32 to i32
 // CHECK: arith.select %{{.*}}, %[[ITERS]], %{{.*}} : i32
 // CHECK: arith.select %{{.*}}, %c{{-?[0-9]+}}_i32, %{{.*}} : i32
-// CHECK: llvm.load %{{.*}} atomic syncscope("device") monotonic {alignment = 4 : i64} : !llvm.ptr<1> -> i32
-// CHECK-NOT: llvm.load
-// CHECK: llvm.load %{{.*}} atomic syncscope("device") acquire {alignment = 8 : i64} : !llvm.ptr<1> -> i64
+// CHECK: arith.cmpi ne
 // CHECK-COUNT-10: gpu.shuffle  xor %{{.*}} : i32
 // CHECK: %[[ANY:.*]] = nvvm.vote.sync  any %c-1_i32, %{{.*}} -> i1
-// CHECK-NEXT: nvvm.bar.warp.sync %c-1_i32
-// CHECK: arith.xori %[[ANY]], %true
-// CHECK: } else {
-// CHECK-NEXT: scf.yield %false
-// CHECK: scf.if %[[HIT]] {
-// CHECK: llvm.load %{{.*}} atomic syncscope("device") monotonic {alignment = 4 : i64} : !llvm.ptr<1> -> i32
+// CHECK-NEXT: %[[GOT:.*]] = arith.xori %[[ANY]], %true
+// CHECK-NEXT: scf.if %[[GOT]] {
 // CHECK: memref.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<16xf32, #gpu.address_space<workgroup>>
 // CHECK: } else {
+// CHECK-NEXT: scf.yield %false
+// CHECK: %[[MISS:.*]] = arith.xori %[[HIT]], %true
+// CHECK-NEXT: scf.if %[[MISS]] {
 // CHECK: math.exp
 // CHECK: scf.for
 // CHECK: gpu.shuffle  xor
@@ -41,10 +47,10 @@
 // CHECK: %[[PUBLISH:.*]] = arith.andi %{{.*}}, %[[FIRST]] : i1
 // CHECK-NEXT: scf.if %[[PUBLISH]] {
 // CHECK: nvvm.bar.warp.sync
+// CHECK-COUNT-10: gpu.shuffle  xor %{{.*}} : i32
 // CHECK-COUNT-2: llvm.store %{{.*}}, %{{.*}} atomic syncscope("device") monotonic {alignment = 4 : i64} : i32, !llvm.ptr<1>
-// CHECK: llvm.fence syncscope("device") acq_rel
-// CHECK-NEXT: nvvm.bar.warp.sync
-// CHECK: llvm.store %{{.*}}, %{{.*}} atomic syncscope("device") release {alignment = 8 : i64} : i64, !llvm.ptr<1>
+// CHECK: llvm.store %{{.*}}, %{{.*}} atomic syncscope("device") monotonic {alignment = 8 : i64} : i64, !llvm.ptr<1>
+// CHECK-NOT: release
 // CHECK: gpu.barrier
 // Without the option the rounds always run: no cache access at all.
 // OFF-LABEL: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t256
@@ -64,7 +70,8 @@ func.func @n4(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf32>
 // -----
 
 // n = 12 (the prologue in shared memory): 2 + 148 + 144 = 294 words; each
-// lane reads key words lane, lane + 32, ..., lane + 128 (5 loads).
+// lane reads key words lane, lane + 32, ..., lane + 128 (5 loads) and M'
+// words lane, ..., lane + 128 (5 loads), then the seal.
 // Warp 0 looks M' up, fills it on a hit and tells the block through a flag
 // in shared memory; after a barrier the block runs the rounds only on a
 // miss, and warp 0 then publishes.
@@ -72,9 +79,8 @@ func.func @n4(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf32>
 // CHECK-SAME: workgroup(%{{.*}} : memref<144xf32, #gpu.address_space<workgroup>>
 // CHECK-SAME: %[[FLAG:[^ ]*]] : memref<1xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK: arith.cmpi uge, %{{.*}}, %c294
-// CHECK-COUNT-5: llvm.load %{{.*}} atomic syncscope("device") monotonic
-// CHECK-NOT: llvm.load
-// CHECK: llvm.load %{{.*}} atomic syncscope("device") acquire
+// CHECK-COUNT-10: llvm.load %{{.*}} atomic syncscope("device") monotonic {{.*}} -> i32
+// CHECK: llvm.load %{{.*}} atomic syncscope("device") monotonic {{.*}} -> i64
 // CHECK: nvvm.vote.sync  any
 // CHECK: memref.store %{{.*}}, %[[FLAG]][%{{.*}}]
 // CHECK: gpu.barrier
@@ -83,7 +89,7 @@ func.func @n4(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf32>
 // CHECK: scf.if %[[MISS]] {
 // CHECK: math.exp
 // CHECK: gpu.barrier
-// CHECK: llvm.store %{{.*}} atomic syncscope("device") release
+// CHECK: llvm.store %{{.*}} atomic syncscope("device") monotonic {{.*}} i64
 // OFF-LABEL: gpu.func @mhc_fused_n12_cdyn_v4_wbf16_t256
 // OFF-NOT: memref<1xf32, #gpu.address_space<workgroup>>
 // OFF-NOT: atomic

@@ -148,7 +148,7 @@ func.func @layer(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf
 // CLUSTER-NOT: vector.load %arg0
 // CLUSTER: math.exp
 // Every block of the cluster looks M' up in the coefficient cache.
-// CLUSTER: llvm.load %{{.*}} atomic syncscope("device") acquire
+// CLUSTER: llvm.load %{{.*}} atomic syncscope("device") monotonic {{.*}} -> i64
 // CLUSTER: nvvm.vote.sync  any
 // CLUSTER: gpu.shuffle
 // CLUSTER: gpu.barrier
