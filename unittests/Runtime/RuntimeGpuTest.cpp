@@ -27,18 +27,32 @@ namespace ref = mhc::reference;
 
 namespace {
 
+/// Loads the driver and makes the device's primary context current (as the
+/// runtime does). Tests allocate before any plan exists, so they cannot rely
+/// on `select` having done it: a filtered run of one test would fail with
+/// CUDA_ERROR_INVALID_CONTEXT.
+const Status &gpuStatus() {
+  static const Status status = [] {
+    const detail::CudaDriver *driver = nullptr;
+    if (Status loaded = detail::loadDriver(driver); !loaded)
+      return loaded;
+    CUcontext context;
+    CUdevice device;
+    return detail::currentContext(*driver, context, device);
+  }();
+  return status;
+}
+
+/// The driver, or null without a usable GPU.
 const detail::CudaDriver *gpu() {
   const detail::CudaDriver *driver = nullptr;
-  return detail::loadDriver(driver) ? driver : nullptr;
+  return gpuStatus() && detail::loadDriver(driver) ? driver : nullptr;
 }
 
 #define REQUIRE_GPU()                                                          \
   do {                                                                         \
     if (!gpu())                                                                \
-      GTEST_SKIP() << "no GPU: " << [] {                                       \
-        const detail::CudaDriver *d;                                           \
-        return detail::loadDriver(d).message();                                \
-      }();                                                                     \
+      GTEST_SKIP() << "no GPU: " << gpuStatus().message();                     \
   } while (0)
 
 #define ASSERT_CU(call) ASSERT_EQ((call), CUDA_SUCCESS) << #call
