@@ -49,7 +49,8 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::init(kLoweringDefaults.maxUnrolledStreams)};
   PassOptions::Option<int64_t> minBlocksPerSM{
       *this, "min-blocks-per-sm",
-      llvm::cl::desc("Blocks per SM the register allocation must allow"),
+      llvm::cl::desc("Blocks per SM the register allocation must allow "
+                     "(0: unconstrained, -1: automatic)"),
       llvm::cl::init(kLoweringDefaults.minBlocksPerSM)};
   PassOptions::Option<bool> pipelineRows{
       *this, "pipeline-rows",

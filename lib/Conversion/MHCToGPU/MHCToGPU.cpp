@@ -89,6 +89,9 @@ FailureOr<FusedLayerBody> matchBody(FusedLayerOp op) {
 /// i32 words of the coefficient cache's seal.
 constexpr int64_t kSealWords = 2;
 
+/// 32-bit registers per SM (sm_80 through sm_90).
+constexpr int64_t kRegistersPerSM = 64 * 1024;
+
 /// The static shape of one kernel and how it maps onto threads.
 struct KernelShape {
   int64_t streams;
@@ -181,14 +184,12 @@ struct KernelShape {
     shape.rowInRegisters = false;
     shape.chunksPerThread = 0;
     shape.unrolledStreams = shape.streams <= options.maxUnrolledStreams;
-    shape.minBlocksPerSM = options.minBlocksPerSM;
     shape.pipelineRows = options.pipelineRows;
     if (shape.unrolledStreams && !ShapedType::isDynamic(shape.channels)) {
       int64_t perPass = shape.threads * shape.vector;
       shape.chunksPerThread = (shape.channels + perPass - 1) / perPass;
       shape.rowInRegisters =
-          shape.streams * shape.chunksPerThread * shape.vector <=
-          options.maxRowRegisters;
+          shape.rowFloatsPerThread() <= options.maxRowRegisters;
     }
     shape.stageWeights = options.stageWeights && shape.rowInRegisters;
     shape.coefficientsInRegisters = options.coefficientsInRegisters;
@@ -211,15 +212,42 @@ struct KernelShape {
     shape.doubleBufferRows =
         options.doubleBufferRows && shape.rowInRegisters &&
         !shape.pipelineRows &&
-        2 * shape.streams * shape.chunksPerThread * shape.vector <=
-            options.maxRowRegisters;
+        2 * shape.rowFloatsPerThread() <= options.maxRowRegisters;
     shape.stageRows = 0;
     shape.stageCopyBytes = options.stageCopyBytes;
     shape.coefficientCache = options.coefficientCache;
     if (options.stageRows > 0 && shape.rowInRegisters && shape.vector == 4 &&
         shape.clusterBlocks == 0)
       shape.fitStagedRows(options.stageRows, options.maxSharedMemoryBytes);
+    shape.minBlocksPerSM = options.minBlocksPerSM >= 0
+                               ? options.minBlocksPerSM
+                               : shape.automaticMinBlocksPerSM(options);
     return shape;
+  }
+
+  /// Floats of x each thread holds when the row is in registers.
+  int64_t rowFloatsPerThread() const {
+    return streams * chunksPerThread * vector;
+  }
+
+  /// The register budget `min-blocks-per-sm=-1` asks for. With one block per
+  /// row, a block that holds its row in registers issues no load between its
+  /// reduction and its last store, and with one block per SM the SM's DRAM
+  /// traffic stops there until the next block starts: two blocks per SM
+  /// overlap one's loads with the other's stores. Asked for where two
+  /// blocks of `max-row-registers` registers per thread fit the register
+  /// file (128 at 256 threads) and the row takes at most half of them, which
+  /// leaves the other half for the coefficients, addresses and sums
+  /// (bench/NOTES.md, attempt 19, has ptxas's counts). Larger rows would
+  /// spill, a cluster kernel holds one chunk of the row, and staged rows
+  /// keep the next rows in flight already (and need registers of their own:
+  /// n = 8, C = 1280 spills with both).
+  int64_t automaticMinBlocksPerSM(const ConvertMHCToGPUOptions &options) const {
+    if (!rowInRegisters || clusterBlocks > 0 || stageRows > 0)
+      return 0;
+    bool fits = 2 * threads * options.maxRowRegisters <= kRegistersPerSM &&
+                2 * rowFloatsPerThread() <= options.maxRowRegisters;
+    return fits ? 2 : 0;
   }
 
   /// As many row buffers as asked for and the shared memory allows, with the
@@ -863,9 +891,9 @@ private:
       cachedKey.push_back(loadCache(i32, addi(word.w, index(kSealWords)),
                                     LLVM::AtomicOrdering::monotonic));
     for (LaneWord word : matrixWords)
-      cachedMatrix.push_back(
-          loadCache(i32, addi(word.w, index(kSealWords + key)),
-                    LLVM::AtomicOrdering::monotonic));
+      cachedMatrix.push_back(loadCache(i32,
+                                       addi(word.w, index(kSealWords + key)),
+                                       LLVM::AtomicOrdering::monotonic));
     Value cachedSeal =
         loadCache(i64, index(0), LLVM::AtomicOrdering::monotonic);
     Value differs = falseValue;
@@ -876,20 +904,20 @@ private:
       differs = arith::OrIOp::create(
           b, differs,
           arith::AndIOp::create(b, word.valid,
-                                arith::CmpIOp::create(
-                                    b, arith::CmpIPredicate::ne, cached,
-                                    expected)));
+                                arith::CmpIOp::create(b,
+                                                      arith::CmpIPredicate::ne,
+                                                      cached, expected)));
     }
     Value seal = entrySeal(keyWords, expectedKey, matrixWords, cachedMatrix);
     differs = arith::OrIOp::create(
         b, differs,
         arith::CmpIOp::create(b, arith::CmpIPredicate::ne, cachedSeal, seal));
     Value fullMask = i32c(-1);
-    Value hit = arith::XOrIOp::create(
-        b,
-        NVVM::VoteSyncOp::create(b, i1, fullMask, differs,
-                                 NVVM::VoteSyncKind::any),
-        arith::ConstantIntOp::create(b, i1, 1));
+    Value hit =
+        arith::XOrIOp::create(b,
+                              NVVM::VoteSyncOp::create(b, i1, fullMask, differs,
+                                                       NVVM::VoteSyncKind::any),
+                              arith::ConstantIntOp::create(b, i1, 1));
     auto fill = scf::IfOp::create(b, hit, /*withElseRegion=*/false);
     {
       OpBuilder::InsertionGuard inner(b);
@@ -1800,6 +1828,13 @@ struct ConvertMHCToGPUPass
           << "prefetch-rows and prefetch-max-row-bytes must be >= 0, got "
           << prefetchRows.getValue() << " and "
           << prefetchMaxRowBytes.getValue();
+      return signalPassFailure();
+    }
+    if (minBlocksPerSM < -1) {
+      getOperation().emitError()
+          << "min-blocks-per-sm must be -1 (automatic), 0 (unconstrained) or "
+             "a block count, got "
+          << minBlocksPerSM.getValue();
       return signalPassFailure();
     }
     if (vectorWidth != 1 && vectorWidth != 2 && vectorWidth != 4) {

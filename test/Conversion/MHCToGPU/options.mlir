@@ -140,6 +140,7 @@ func.func @layer(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf
 // CLUSTER-SAME: %[[SUM:[^ ]*]] : memref<1xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CLUSTER-SAME: known_block_size = array<i32: 256, 1, 1>
 // CLUSTER-SAME: known_cluster_size = array<i32: 4, 1, 1>
+// CLUSTER-NOT: nvvm.minctasm
 // CLUSTER: %[[ROW:.*]] = gpu.cluster_id x
 // CLUSTER: %[[PART:.*]] = gpu.cluster_block_id x
 // CLUSTER: arith.muli %[[PART]], %c256
