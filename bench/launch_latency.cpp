@@ -74,7 +74,7 @@ int main() {
           continue; // the same kernel as with clusterRows = false
         size_t bytes = size_t(s.b * s.n * s.c) * 4;
         CUdeviceptr x, out, p, w, workspace = 0;
-        if (cache) { // zeroed once, as the runtime asks of a new workspace
+        if (cache) { // any contents do; zeroed so every row starts alike
           cu->memAlloc(&workspace, plan->workspaceSize());
           cu->memsetD8(workspace, 0, plan->workspaceSize());
         }

@@ -125,7 +125,8 @@ class HyperConnectionPlan:
         if size == 0:
             return None
         import torch
-        # Zeroed once: the runtime's rule for a new workspace.
+        # Any contents are valid (the kernel checks a seal over the whole
+        # entry); zeros only spare a first lookup of uninitialized memory.
         return torch.zeros(size, dtype=torch.uint8,
                            device="cuda" if device is None else device)
 
