@@ -862,6 +862,15 @@ private:
     return words;
   }
 
+  /// This lane's words of a cache entry: of the key, then of M'.
+  struct EntryWords {
+    SmallVector<LaneWord> key, matrix;
+  };
+  EntryWords entryWords() {
+    SmallVector<LaneWord> key = laneWords(shape.cacheKeyWords());
+    return {key, laneWords(shape.streams * shape.streams)};
+  }
+
   Value cacheEnabled() {
     Value words = memref::DimOp::create(b, arg(kCache), 0);
     return arith::CmpIOp::create(b, arith::CmpIPredicate::uge, words,
@@ -883,9 +892,7 @@ private:
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
     const int64_t key = shape.cacheKeyWords();
-    SmallVector<LaneWord> keyWords = laneWords(key);
-    SmallVector<LaneWord> matrixWords =
-        laneWords(shape.streams * shape.streams);
+    auto [keyWords, matrixWords] = entryWords();
     SmallVector<Value> cachedKey, cachedMatrix;
     for (LaneWord word : keyWords)
       cachedKey.push_back(loadCache(i32, addi(word.w, index(kSealWords)),
@@ -975,9 +982,7 @@ private:
     // The lanes' matrix stores are visible to the whole warp.
     NVVM::SyncWarpOp::create(b, i32c(-1));
     const int64_t key = shape.cacheKeyWords();
-    SmallVector<LaneWord> keyWords = laneWords(key);
-    SmallVector<LaneWord> matrixWords =
-        laneWords(shape.streams * shape.streams);
+    auto [keyWords, matrixWords] = entryWords();
     SmallVector<Value> keyValues, matrixBits;
     for (LaneWord word : keyWords)
       keyValues.push_back(cacheKeyWord(word.w));
