@@ -77,8 +77,8 @@ bool overlaps(const void *a, size_t aBytes, const void *b, size_t bBytes) {
   return aBytes && bBytes && x < y + bBytes && y < x + aBytes;
 }
 
-/// Bytes of x (and of out) in a run.
-size_t rowBytes(const Descriptor &d, const Args &a) {
+/// Bytes of x (and of out) in a run: all its rows.
+size_t xBytes(const Descriptor &d, const Args &a) {
   return size_t(a.batch) * size_t(d.streams) * size_t(d.channels) * 4;
 }
 
@@ -92,7 +92,7 @@ struct Region {
 /// The buffers a run reads.
 std::vector<Region> inputRegions(const Descriptor &d, const Args &a) {
   size_t n = size_t(d.streams);
-  return {{"x", a.x, rowBytes(d, a)},
+  return {{"x", a.x, xBytes(d, a)},
           {"hRes", a.hRes, n * n * 4},
           {"hPre", a.hPre, n * 4},
           {"hPost", a.hPost, n * 4},
@@ -161,7 +161,7 @@ Status selectSku(const Descriptor &d, const Preference &preference, Sku &sku) {
   // One block per row instead of a grid-stride loop, for the fixed-C
   // kernels whose rows are held in registers (up to 128 KiB; bench/NOTES.md,
   // attempts 15 and 16). With the coefficient cache a block's prologue is
-  // two round trips to L2, and one block per row wins from C = 1920 on
+  // a lookup in L2, and one block per row wins from C = 1920 on
   // (H100, n = 4: C = 1920 1.07 -> 1.01x of a copy, 2560 1.09 -> 1.03x,
   // 4096 1.06-1.07 -> 1.02-1.04x; n = 8: 2560 1.08 either way, 4096 1.02 ->
   // 1.01x); at C = 1280 the loop stays faster (n = 4: 1.07 vs 1.13x, n = 8:
@@ -224,7 +224,7 @@ Status validateArgs(const Descriptor &d, const Sku &sku, const Args &a) {
     if (!aligned(p.p, 4))
       return alignment(p.name, p.p, 4);
 
-  size_t rows = rowBytes(d, a);
+  size_t rows = xBytes(d, a);
   for (const Region &input : inputRegions(d, a))
     if (overlaps(a.out, rows, input.p, input.bytes))
       return invalid(std::string("out overlaps ") + input.name +
@@ -249,7 +249,7 @@ Status validateWorkspace(const Descriptor &d, size_t bytes,
   if (!aligned(workspace, 16))
     return invalid("the workspace must be 16-byte aligned");
   std::vector<Region> regions = inputRegions(d, a);
-  regions.push_back({"out", a.out, rowBytes(d, a)});
+  regions.push_back({"out", a.out, xBytes(d, a)});
   for (const Region &r : regions)
     if (overlaps(workspace, bytes, r.p, r.bytes))
       return invalid(std::string("the workspace overlaps ") + r.name);

@@ -758,21 +758,21 @@ private:
   /// The global address (ptr<1>) of word `word` of the coefficient cache.
   Value cacheAddress(Value word) { return globalAddress(kCache, word, 4); }
 
-  /// Cache words are read and written only with GPU-scope atomics (relaxed,
-  /// or acquire / release for the seal), so blocks that publish the same
-  /// entry at once do not race.
-  Value loadCache(Type type, Value word, LLVM::AtomicOrdering ordering) {
+  /// Cache words are read and written only with relaxed GPU-scope atomics,
+  /// so blocks and launches that touch the same entry at once do not race
+  /// (readers check the contents: see lookupCache).
+  Value loadCache(Type type, Value word) {
     return LLVM::LoadOp::create(
         b, type, cacheAddress(word), type.getIntOrFloatBitWidth() / 8,
         /*isVolatile=*/false, /*isNonTemporal=*/false, /*isInvariant=*/false,
-        /*isInvariantGroup=*/false, ordering, "device");
+        /*isInvariantGroup=*/false, LLVM::AtomicOrdering::monotonic, "device");
   }
-  void storeCache(Value word, Value value, LLVM::AtomicOrdering ordering) {
+  void storeCache(Value word, Value value) {
     LLVM::StoreOp::create(b, value, cacheAddress(word),
                           value.getType().getIntOrFloatBitWidth() / 8,
                           /*isVolatile=*/false,
                           /*isNonTemporal=*/false, /*isInvariantGroup=*/false,
-                          ordering, "device");
+                          LLVM::AtomicOrdering::monotonic, "device");
   }
 
   Value bitsOf(Value f) {
@@ -895,14 +895,11 @@ private:
     auto [keyWords, matrixWords] = entryWords();
     SmallVector<Value> cachedKey, cachedMatrix;
     for (LaneWord word : keyWords)
-      cachedKey.push_back(loadCache(i32, addi(word.w, index(kSealWords)),
-                                    LLVM::AtomicOrdering::monotonic));
+      cachedKey.push_back(loadCache(i32, addi(word.w, index(kSealWords))));
     for (LaneWord word : matrixWords)
-      cachedMatrix.push_back(loadCache(i32,
-                                       addi(word.w, index(kSealWords + key)),
-                                       LLVM::AtomicOrdering::monotonic));
-    Value cachedSeal =
-        loadCache(i64, index(0), LLVM::AtomicOrdering::monotonic);
+      cachedMatrix.push_back(
+          loadCache(i32, addi(word.w, index(kSealWords + key))));
+    Value cachedSeal = loadCache(i64, index(0));
     Value differs = falseValue;
     SmallVector<Value> expectedKey;
     for (auto [word, cached] : llvm::zip(keyWords, cachedKey)) {
@@ -996,8 +993,7 @@ private:
         auto store = scf::IfOp::create(b, word.valid, /*withElseRegion=*/false);
         OpBuilder::InsertionGuard inner(b);
         b.setInsertionPointToStart(store.thenBlock());
-        storeCache(addi(word.w, index(first)), value,
-                   LLVM::AtomicOrdering::monotonic);
+        storeCache(addi(word.w, index(first)), value);
       }
     };
     storeWords(matrixWords, matrixBits, kSealWords + key);
@@ -1006,7 +1002,7 @@ private:
         arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
     auto sealIf = scf::IfOp::create(b, leader, /*withElseRegion=*/false);
     b.setInsertionPointToStart(sealIf.thenBlock());
-    storeCache(index(0), seal, LLVM::AtomicOrdering::monotonic);
+    storeCache(index(0), seal);
   }
 
   /// Small n: warp 0 runs Sinkhorn in registers, lane i holding row i (no
