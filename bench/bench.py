@@ -83,6 +83,8 @@ def main():
                    help="Preference.cluster_rows = False: one block per row at small batches too")
     p.add_argument("--no-coefficient-cache", action="store_true",
                    help="Preference.coefficient_cache = False: every block runs the Sinkhorn rounds")
+    p.add_argument("--no-programmatic-launch", action="store_true",
+                   help="Preference.programmatic_launch = False: ordinary launches")
     p.add_argument("--sinkhorn-iters", type=int, default=20,
                    help="Descriptor.sinkhorn_iters (1 isolates the prologue's rounds)")
     p.add_argument("--mhc-only", action="store_true",
@@ -114,7 +116,8 @@ def main():
         w = (torch.rand(c, device=dev) + 0.5).to(torch.bfloat16)
         plan = mhc.HyperConnectionPlan(mhc.Descriptor(streams=n, channels=c, sinkhorn_iters=a.sinkhorn_iters),
                                        max_blocks=a.max_blocks, cluster_rows=not a.no_cluster_rows,
-                                       coefficient_cache=not a.no_coefficient_cache)
+                                       coefficient_cache=not a.no_coefficient_cache,
+                                       programmatic_launch=not a.no_programmatic_launch)
 
         # Correctness first: every implementation against float64.
         ref = reference.static_layer(xs[0].double(), h_res.double(), h_pre.double(),

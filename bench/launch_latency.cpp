@@ -16,8 +16,11 @@
 // (Preference::clusterRows = false); each with the coefficient cache (one
 // workspace, H_res unchanged between calls: every call after the first
 // finds M' cached) and without it (Preference::coefficientCache = false:
-// every block runs the Sinkhorn rounds). Prints a table with the kernel that
-// ran; exits 77 without a GPU.
+// every block runs the Sinkhorn rounds), and with and without programmatic
+// dependent launch (Preference::programmaticLaunch: on sm_90+ each call's
+// launch overlaps the end of the call before it). All calls go to one
+// non-blocking stream of the program's own. Prints a table with the kernel
+// that ran; exits 77 without a GPU.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,9 +41,17 @@ int main() {
     std::printf("SKIPPED: %s\n", s.message().c_str());
     return 77;
   }
-  std::printf("%8s %3s %6s %6s %6s %18s %18s %10s  %s\n", "B", "n", "C",
-              "iters", "cache", "back-to-back us", "synchronous us", "host us",
-              "kernel");
+  CUcontext context;
+  CUdevice device;
+  CUstream stream;
+  if (Status st = detail::currentContext(*cu, context, device); !st) {
+    std::printf("no context: %s\n", st.message().c_str());
+    return 1;
+  }
+  cu->streamCreate(&stream, CU_STREAM_NON_BLOCKING);
+  std::printf("%8s %3s %6s %6s %6s %5s %18s %18s %10s  %s\n", "B", "n", "C",
+              "iters", "cache", "pdl", "back-to-back us", "synchronous us",
+              "host us", "kernel");
   // Each shape also with a single Sinkhorn round: the difference is the
   // cost of the rounds in the kernel's prologue.
   struct Shape {
@@ -52,93 +63,102 @@ int main() {
         Shape{64, 4, 7168, 20}, Shape{1, 8, 4096, 20}, Shape{1, 8, 4096, 1},
         Shape{320, 4, 1280, 20}, Shape{320, 4, 1280, 1}})
     for (bool clusterRows : {true, false})
-      for (bool cache : {true, false}) {
-        Descriptor d;
-        d.streams = s.n;
-        d.channels = s.c;
-        d.sinkhornIters = s.iters;
-        Preference preference;
-        preference.clusterRows = clusterRows;
-        preference.coefficientCache = cache;
-        std::unique_ptr<HyperConnectionPlan> plan;
-        if (Status st =
-                HyperConnectionPlan::select(nullptr, d, preference, plan);
-            !st) {
-          std::printf("select failed: %s\n", st.message().c_str());
-          return 1;
-        }
-        const Sku &sku = plan->sku();
-        bool clustered =
-            !sku.clusterKernel.empty() && s.b <= sku.clusterMaxBatch;
-        if (clusterRows && !clustered)
-          continue; // the same kernel as with clusterRows = false
-        size_t bytes = size_t(s.b * s.n * s.c) * 4;
-        CUdeviceptr x, out, p, w, workspace = 0;
-        if (cache) { // any contents do; zeroed so every row starts alike
-          cu->memAlloc(&workspace, plan->workspaceSize());
-          cu->memsetD8(workspace, 0, plan->workspaceSize());
-        }
-        void *ws = reinterpret_cast<void *>(workspace);
-        cu->memAlloc(&x, bytes);
-        cu->memAlloc(&out, bytes);
-        cu->memAlloc(&p, 4096);
-        cu->memAlloc(&w, size_t(s.c) * 2);
-        cu->memsetD8(x, 0x3C, bytes); // 0x3C3C3C3C: about 0.0115, finite
-        cu->memsetD8(p, 0x3C, 4096);
-        cu->memsetD8(w, 0x3F, size_t(s.c) * 2);
-        Args a;
-        a.x = reinterpret_cast<void *>(x);
-        a.out = reinterpret_cast<void *>(out);
-        a.hRes = reinterpret_cast<void *>(p);
-        a.hPre = reinterpret_cast<void *>(p + 2048);
-        a.hPost = reinterpret_cast<void *>(p + 3072);
-        a.weight = reinterpret_cast<void *>(w);
-        a.batch = s.b;
-        for (int i = 0; i < 100; ++i)
-          plan->run(nullptr, ws, a);
-        cu->ctxSynchronize();
-
-        const int calls = 2000;
-        auto t0 = Clock::now();
-        for (int i = 0; i < calls; ++i)
-          if (!plan->run(nullptr, ws, a))
+      for (bool cache : {true, false})
+        for (bool programmatic : {true, false}) {
+          Descriptor d;
+          d.streams = s.n;
+          d.channels = s.c;
+          d.sinkhornIters = s.iters;
+          Preference preference;
+          preference.clusterRows = clusterRows;
+          preference.coefficientCache = cache;
+          preference.programmaticLaunch = programmatic;
+          std::unique_ptr<HyperConnectionPlan> plan;
+          if (Status st =
+                  HyperConnectionPlan::select(nullptr, d, preference, plan);
+              !st) {
+            std::printf("select failed: %s\n", st.message().c_str());
             return 1;
-        cu->ctxSynchronize();
-        double backToBack =
-            std::chrono::duration<double, std::micro>(Clock::now() - t0)
-                .count() /
-            calls;
+          }
+          const Sku &sku = plan->sku();
+          bool clustered =
+              !sku.clusterKernel.empty() && s.b <= sku.clusterMaxBatch;
+          if (clusterRows && !clustered)
+            continue; // the same kernel as with clusterRows = false
+          bool pdl = clustered ? sku.clusterProgrammaticLaunch
+                               : sku.programmaticLaunch;
+          if (programmatic && !pdl)
+            continue; // the same launches as without
+          size_t bytes = size_t(s.b * s.n * s.c) * 4;
+          CUdeviceptr x, out, p, w, workspace = 0;
+          if (cache) { // any contents do; zeroed so every row starts alike
+            cu->memAlloc(&workspace, plan->workspaceSize());
+            cu->memsetD8(workspace, 0, plan->workspaceSize());
+          }
+          void *ws = reinterpret_cast<void *>(workspace);
+          cu->memAlloc(&x, bytes);
+          cu->memAlloc(&out, bytes);
+          cu->memAlloc(&p, 4096);
+          cu->memAlloc(&w, size_t(s.c) * 2);
+          cu->memsetD8(x, 0x3C, bytes); // 0x3C3C3C3C: about 0.0115, finite
+          cu->memsetD8(p, 0x3C, 4096);
+          cu->memsetD8(w, 0x3F, size_t(s.c) * 2);
+        cu->ctxSynchronize(); // the stream does not wait for the memsets
+          Args a;
+          a.x = reinterpret_cast<void *>(x);
+          a.out = reinterpret_cast<void *>(out);
+          a.hRes = reinterpret_cast<void *>(p);
+          a.hPre = reinterpret_cast<void *>(p + 2048);
+          a.hPost = reinterpret_cast<void *>(p + 3072);
+          a.weight = reinterpret_cast<void *>(w);
+          a.batch = s.b;
+          for (int i = 0; i < 100; ++i)
+            plan->run(stream, ws, a);
+          cu->streamSynchronize(stream);
 
-        auto h0 = Clock::now();
-        for (int i = 0; i < 100; ++i)
-          plan->run(nullptr, ws, a);
-        double host =
-            std::chrono::duration<double, std::micro>(Clock::now() - h0)
-                .count() /
-            100;
-        cu->ctxSynchronize();
+          const int calls = 2000;
+          auto t0 = Clock::now();
+          for (int i = 0; i < calls; ++i)
+            if (!plan->run(stream, ws, a))
+              return 1;
+          cu->streamSynchronize(stream);
+          double backToBack =
+              std::chrono::duration<double, std::micro>(Clock::now() - t0)
+                  .count() /
+              calls;
 
-        std::vector<double> sync;
-        for (int i = 0; i < 500; ++i) {
-          auto t = Clock::now();
-          plan->run(nullptr, ws, a);
-          cu->ctxSynchronize();
-          sync.push_back(
-              std::chrono::duration<double, std::micro>(Clock::now() - t)
-                  .count());
+          auto h0 = Clock::now();
+          for (int i = 0; i < 100; ++i)
+            plan->run(stream, ws, a);
+          double host =
+              std::chrono::duration<double, std::micro>(Clock::now() - h0)
+                  .count() /
+              100;
+          cu->streamSynchronize(stream);
+
+          std::vector<double> sync;
+          for (int i = 0; i < 500; ++i) {
+            auto t = Clock::now();
+            plan->run(stream, ws, a);
+            cu->streamSynchronize(stream);
+            sync.push_back(
+                std::chrono::duration<double, std::micro>(Clock::now() - t)
+                    .count());
+          }
+          std::nth_element(sync.begin(), sync.begin() + sync.size() / 2,
+                           sync.end());
+          std::printf(
+              "%8lld %3lld %6lld %6d %6s %5s %18.2f %18.2f %10.2f  %s\n",
+              (long long)s.b, (long long)s.n, (long long)s.c, s.iters,
+              cache ? "on" : "off", programmatic ? "on" : "off", backToBack,
+              sync[sync.size() / 2], host,
+              (clustered ? sku.clusterKernel : sku.kernel).c_str());
+          cu->memFree(x);
+          cu->memFree(out);
+          cu->memFree(p);
+          cu->memFree(w);
+          if (workspace)
+            cu->memFree(workspace);
         }
-        std::nth_element(sync.begin(), sync.begin() + sync.size() / 2,
-                         sync.end());
-        std::printf("%8lld %3lld %6lld %6d %6s %18.2f %18.2f %10.2f  %s\n",
-                    (long long)s.b, (long long)s.n, (long long)s.c, s.iters,
-                    cache ? "on" : "off", backToBack, sync[sync.size() / 2],
-                    host, (clustered ? sku.clusterKernel : sku.kernel).c_str());
-        cu->memFree(x);
-        cu->memFree(out);
-        cu->memFree(p);
-        cu->memFree(w);
-        if (workspace)
-          cu->memFree(workspace);
-      }
   return 0;
 }

@@ -60,7 +60,8 @@ typedef struct {
   int32_t portable;        /* nonzero: general 4-byte-access kernels only */
   int64_t max_blocks;      /* 0: chosen by the plan */
   int32_t no_cluster_rows; /* nonzero: never one thread-block cluster per row */
-  int32_t no_coefficient_cache; /* nonzero: no workspace; M' every run */
+  int32_t no_coefficient_cache;   /* nonzero: no workspace; M' every run */
+  int32_t no_programmatic_launch; /* nonzero: ordinary launches only */
 } mhc_preference_t;
 
 typedef struct {

@@ -33,10 +33,12 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   pm.addPass(createMHCFuse());
   // The bulk L2 prefetch (cp.async.bulk.prefetch) exists from sm_90 on; for
   // older chips the option is dropped rather than failing in the backend.
-  // So do the bulk copies and mbarrier transactions of stage-rows.
+  // So do the bulk copies and mbarrier transactions of stage-rows, and
+  // griddepcontrol.
   bool sm90 = smVersion(options.chip) >= 90;
   int64_t prefetchRows = sm90 ? options.prefetchRows : int64_t(0);
   int64_t stageRows = sm90 ? options.stageRows : int64_t(0);
+  bool programmaticLaunch = sm90 && options.programmaticLaunch;
   pm.addPass(createConvertMHCToGPU(ConvertMHCToGPUOptions{
       options.threadsPerBlock, options.vectorWidth, options.maxRowRegisters,
       options.maxUnrolledStreams, options.minBlocksPerSM, options.pipelineRows,
@@ -44,7 +46,8 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
       options.doubleBufferRows, options.fuseMultiplyAdd, prefetchRows,
       options.prefetchMaxRowBytes, options.prefetchAfterReduction,
       options.clusterRowSplit, stageRows, options.stageCopyBytes,
-      options.maxSharedMemoryBytes, options.coefficientCache}));
+      options.maxSharedMemoryBytes, options.coefficientCache,
+      programmaticLaunch}));
 
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

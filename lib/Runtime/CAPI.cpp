@@ -118,6 +118,7 @@ mhc_status_t mhc_plan_select(void *stream, const mhc_descriptor_t *descriptor,
       p.maxBlocks = preference->max_blocks;
       p.clusterRows = preference->no_cluster_rows == 0;
       p.coefficientCache = preference->no_coefficient_cache == 0;
+      p.programmaticLaunch = preference->no_programmatic_launch == 0;
     }
     auto result = std::make_unique<mhc_plan>();
     if (Status s = HyperConnectionPlan::select(stream, d, p, result->plan); !s)

@@ -49,6 +49,8 @@ Status load(CudaDriver &d) {
   if (!ok)
     return {StatusCode::NoDevice,
             "the CUDA driver lacks an entry point mhc needs (driver too old?)"};
+  if (!resolve(lib, "cuLaunchKernelEx", d.launchKernelEx))
+    d.launchKernelEx = nullptr;
   if (CUresult r = d.init(0); r != CUDA_SUCCESS)
     return {StatusCode::NoDevice,
             "cuInit failed: " + cudaError(d, r, "cuInit").message()};

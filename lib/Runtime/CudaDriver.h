@@ -32,6 +32,10 @@ struct CudaDriver {
   CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
+  /// cuLaunchKernelEx (CUDA 12.0+), null where the driver lacks it: then
+  /// no launch asks for programmatic stream serialization.
+  CUresult (*launchKernelEx)(const CUlaunchConfig *, CUfunction, void **,
+                             void **);
   CUresult (*occupancyMaxActiveBlocksPerMultiprocessor)(int *, CUfunction, int,
                                                         size_t);
   CUresult (*getErrorString)(CUresult, const char **);

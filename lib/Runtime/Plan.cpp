@@ -51,8 +51,9 @@ const KernelImage *pickImage(const std::string &family, int major, int minor) {
 /// for the life of the process). Guarded by moduleMutex().
 struct LoadedModule {
   CUmodule module = nullptr;
-  /// The dynamic shared memory each kernel states, as read so far.
-  std::map<std::string, int32_t> dynamicSharedBytes;
+  /// The i32 globals through which its kernels state their launch needs
+  /// (dynamic shared memory, programmatic launch), as read so far.
+  std::map<std::string, int32_t> stated;
 };
 
 std::mutex &moduleMutex() {
@@ -160,31 +161,30 @@ size_t HyperConnectionPlan::workspaceSize() const {
 }
 
 namespace {
-/// Suffix of the i32 global through which every kernel states the dynamic
-/// shared memory it needs (kDynamicSharedBytesSuffix of convert-mhc-to-gpu,
-/// include/mhc/Conversion/MHCToGPU/MHCToGPU.h).
+/// Suffixes of the i32 globals through which every kernel states the dynamic
+/// shared memory it needs and whether it waits for the grids it depends on
+/// (convert-mhc-to-gpu, include/mhc/Conversion/MHCToGPU/MHCToGPU.h).
 constexpr const char *kDynamicSharedBytesSuffix = "_dynamic_shared_bytes";
+constexpr const char *kProgrammaticLaunchSuffix = "_programmatic_launch";
 
-/// The dynamic shared memory kernel `name` of `loaded` states: read from
-/// the device once per module and kernel (a 4-byte copy on the runtime's
-/// private stream), then remembered.
-Status statedDynamicShared(const CudaDriver &driver, CUcontext context,
-                           LoadedModule &loaded, const std::string &name,
-                           int32_t &value) {
-  if (auto it = loaded.dynamicSharedBytes.find(name);
-      it != loaded.dynamicSharedBytes.end()) {
+/// The i32 global `<name><suffix>` of `loaded`: read from the device once
+/// per module (a 4-byte copy on the runtime's private stream), then
+/// remembered. Called under moduleMutex().
+Status statedValue(const CudaDriver &driver, CUcontext context,
+                   LoadedModule &loaded, const std::string &name,
+                   const char *suffix, int32_t &value) {
+  std::string symbol = name + suffix;
+  if (auto it = loaded.stated.find(symbol); it != loaded.stated.end()) {
     value = it->second;
     return Status::ok();
   }
   CUdeviceptr address = 0;
   size_t size = 0;
-  std::string symbol = name + kDynamicSharedBytesSuffix;
   CUresult r =
       driver.moduleGetGlobal(&address, &size, loaded.module, symbol.c_str());
   if (r == CUDA_ERROR_NOT_FOUND)
     return {StatusCode::Internal,
-            "kernel " + name + " does not state its dynamic shared memory (" +
-                symbol + ")"};
+            "kernel " + name + " does not state " + symbol};
   if (r != CUDA_SUCCESS)
     return cudaError(driver, r, "cuModuleGetGlobal");
   if (size != sizeof(value))
@@ -197,7 +197,7 @@ Status statedDynamicShared(const CudaDriver &driver, CUcontext context,
     return cudaError(driver, r, "cuMemcpyDtoHAsync");
   if (r = driver.streamSynchronize(stream); r != CUDA_SUCCESS)
     return cudaError(driver, r, "cuStreamSynchronize");
-  loaded.dynamicSharedBytes[name] = value;
+  loaded.stated[symbol] = value;
   return Status::ok();
 }
 
@@ -208,7 +208,9 @@ Status prepareDynamicShared(const CudaDriver &driver, CUcontext context,
                             CUfunction function, int64_t &bytes) {
   bytes = 0;
   int32_t value = 0;
-  if (Status s = statedDynamicShared(driver, context, loaded, name, value); !s)
+  if (Status s = statedValue(driver, context, loaded, name,
+                             kDynamicSharedBytesSuffix, value);
+      !s)
     return s;
   if (value <= 0)
     return Status::ok();
@@ -224,27 +226,41 @@ Status prepareDynamicShared(const CudaDriver &driver, CUcontext context,
   return Status::ok();
 }
 
-/// The function `name` of the image of `family` that suits the device, and
-/// the dynamic shared memory each of its launches needs.
+/// A kernel of an embedded image, loaded, with what its launches need.
+struct LoadedFunction {
+  CUfunction function = nullptr;
+  std::string arch;
+  int64_t dynamicSharedBytes = 0;
+  /// The kernel waits for the grids it depends on (griddepcontrol.wait), so
+  /// it may be launched with programmatic stream serialization.
+  bool programmaticLaunch = false;
+};
+
+/// The function `name` of the image of `family` that suits the device.
 Status loadFunction(const CudaDriver &driver, CUcontext context,
                     const std::string &family, const std::string &name,
-                    int major, int minor, CUfunction &function,
-                    std::string &arch, int64_t &dynamicSharedBytes) {
+                    int major, int minor, LoadedFunction &result) {
   const KernelImage *image = pickImage(family, major, minor);
   if (!image)
     return {StatusCode::Internal, "no embedded image for family " + family};
-  arch = image->arch;
+  result.arch = image->arch;
   std::lock_guard<std::mutex> lock(moduleMutex());
   LoadedModule *loaded = nullptr;
   if (Status s = loadModule(driver, context, *image, loaded); !s)
     return s;
-  if (CUresult r =
-          driver.moduleGetFunction(&function, loaded->module, name.c_str());
+  if (CUresult r = driver.moduleGetFunction(&result.function, loaded->module,
+                                            name.c_str());
       r != CUDA_SUCCESS)
     return {StatusCode::Internal,
             "kernel " + name + " is missing from the " + family + " image"};
-  return prepareDynamicShared(driver, context, *loaded, name, function,
-                              dynamicSharedBytes);
+  int32_t waits = 0;
+  if (Status s = statedValue(driver, context, *loaded, name,
+                             kProgrammaticLaunchSuffix, waits);
+      !s)
+    return s;
+  result.programmaticLaunch = waits != 0;
+  return prepareDynamicShared(driver, context, *loaded, name, result.function,
+                              result.dynamicSharedBytes);
 }
 
 /// How many blocks of `function` fit on one SM at once.
@@ -255,6 +271,16 @@ Status blocksPerSM(const CudaDriver &driver, CUfunction function,
       r != CUDA_SUCCESS)
     return cudaError(driver, r, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
   return Status::ok();
+}
+
+/// Whether the plan launches `function` with programmatic stream
+/// serialization: asked for, supported by the kernel (it waits for the grids
+/// it depends on before touching memory), and launchable (cuLaunchKernelEx).
+bool programmatic(const HyperConnectionPlan::Impl &impl,
+                  const Preference &preference,
+                  const LoadedFunction &function) {
+  return preference.programmaticLaunch && function.programmaticLaunch &&
+         impl.driver->launchKernelEx;
 }
 
 /// The cluster kernel for small batches (sm_90+), and the largest batch
@@ -268,6 +294,7 @@ Status loadClusterKernel(const CudaDriver &driver, CUcontext context, int major,
     sku.clusterKernel.clear();
     sku.clusterBlocks = 0;
     sku.clusterMaxBatch = 0;
+    sku.clusterProgrammaticLaunch = false;
     impl.clusterFunction = nullptr;
     impl.clusterDynamicSharedBytes = 0;
     return Status::ok();
@@ -276,12 +303,14 @@ Status loadClusterKernel(const CudaDriver &driver, CUcontext context, int major,
     return Status::ok();
   if (major < 9)
     return withoutClusters();
-  std::string arch;
+  LoadedFunction cluster;
   if (Status s = loadFunction(driver, context, "cluster", sku.clusterKernel,
-                              major, minor, impl.clusterFunction, arch,
-                              impl.clusterDynamicSharedBytes);
+                              major, minor, cluster);
       !s)
     return s;
+  impl.clusterFunction = cluster.function;
+  impl.clusterDynamicSharedBytes = cluster.dynamicSharedBytes;
+  sku.clusterProgrammaticLaunch = programmatic(impl, preference, cluster);
   int perSM = 0;
   if (Status s = blocksPerSM(driver, impl.clusterFunction, sku.threadsPerBlock,
                              impl.clusterDynamicSharedBytes, perSM);
@@ -326,11 +355,15 @@ Status HyperConnectionPlan::select(void *, const Descriptor &descriptor,
         "the kernels need compute capability 8.0 or newer, the device has " +
             std::to_string(major) + "." + std::to_string(minor)};
   Sku &sku = impl->sku;
-  if (Status s =
-          loadFunction(driver, context, sku.family, sku.kernel, major, minor,
-                       impl->function, sku.arch, sku.dynamicSharedBytes);
+  LoadedFunction main;
+  if (Status s = loadFunction(driver, context, sku.family, sku.kernel, major,
+                              minor, main);
       !s)
     return s;
+  impl->function = main.function;
+  sku.arch = main.arch;
+  sku.dynamicSharedBytes = main.dynamicSharedBytes;
+  sku.programmaticLaunch = programmatic(*impl, preference, main);
   int perSM = 0;
   if (Status s = blocksPerSM(driver, impl->function, sku.threadsPerBlock,
                              sku.dynamicSharedBytes, perSM);
@@ -397,7 +430,28 @@ Status HyperConnectionPlan::run(void *stream, void *workspace,
                                  : std::min(b, impl_->maxBlocks));
   auto sharedBytes = unsigned(clustered ? impl_->clusterDynamicSharedBytes
                                         : sku.dynamicSharedBytes);
+  bool programmaticLaunch =
+      clustered ? sku.clusterProgrammaticLaunch : sku.programmaticLaunch;
   const CudaDriver &driver = *impl_->driver;
+  if (programmaticLaunch) {
+    CUlaunchAttribute attribute{};
+    attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attribute.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config{};
+    config.gridDimX = grid;
+    config.gridDimY = config.gridDimZ = 1;
+    config.blockDimX = unsigned(sku.threadsPerBlock);
+    config.blockDimY = config.blockDimZ = 1;
+    config.sharedMemBytes = sharedBytes;
+    config.hStream = static_cast<CUstream>(stream);
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+    if (CUresult r = driver.launchKernelEx(&config, function, params.pointers(),
+                                           nullptr);
+        r != CUDA_SUCCESS)
+      return cudaError(driver, r, "cuLaunchKernelEx");
+    return Status::ok();
+  }
   if (CUresult r = driver.launchKernel(
           function, grid, 1, 1, unsigned(sku.threadsPerBlock), 1, 1,
           sharedBytes, static_cast<CUstream>(stream), params.pointers(),

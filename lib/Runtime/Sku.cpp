@@ -38,11 +38,16 @@ std::string Sku::toString() const {
      << ", " << threadsPerBlock << " threads";
   if (blockPerRow)
     os << ", one block per row";
+  if (programmaticLaunch)
+    os << ", programmatic launch";
   if (dynamicSharedBytes > 0)
     os << ", " << dynamicSharedBytes << " B of rows in shared memory";
-  if (!clusterKernel.empty())
+  if (!clusterKernel.empty()) {
     os << "; batch <= " << clusterMaxBatch << ": " << clusterKernel << ", "
        << clusterBlocks << "-block clusters";
+    if (clusterProgrammaticLaunch)
+      os << ", programmatic launch";
+  }
   os << "]";
   return os.str();
 }

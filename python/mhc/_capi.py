@@ -31,7 +31,8 @@ class Args(ctypes.Structure):
 class Preference(ctypes.Structure):
     _fields_ = [("portable", ctypes.c_int32), ("max_blocks", ctypes.c_int64),
                 ("no_cluster_rows", ctypes.c_int32),
-                ("no_coefficient_cache", ctypes.c_int32)]
+                ("no_coefficient_cache", ctypes.c_int32),
+                ("no_programmatic_launch", ctypes.c_int32)]
 
 
 class Precision(ctypes.Structure):

@@ -88,12 +88,14 @@ class HyperConnectionPlan:
     """A selected plan (see include/mhc/Runtime/HyperConnection.h)."""
 
     def __init__(self, descriptor, portable=False, max_blocks=0, stream=None,
-                 cluster_rows=True, coefficient_cache=True):
+                 cluster_rows=True, coefficient_cache=True,
+                 programmatic_launch=True):
         self.descriptor = descriptor
         lib = _capi.library()
         pref = _capi.Preference(int(bool(portable)), int(max_blocks),
                                 int(not cluster_rows),
-                                int(not coefficient_cache))
+                                int(not coefficient_cache),
+                                int(not programmatic_launch))
         handle = ctypes.c_void_p()
         d = descriptor._to_c()
         _check(lib.mhc_plan_select(

@@ -124,3 +124,24 @@ def test_torch_op_sees_in_place_updates_of_h_res():
     assert torch.equal(first, again)
     assert rel_err(updated, float64_reference(x, hr, hp, hq, w)) < 1e-5
     assert not torch.equal(first, updated)
+
+
+@needs_gpu
+def test_programmatic_launch_chains_with_torch_kernels():
+    # Decode-sized runs chained through torch kernels on torch's stream, the
+    # mhc launches programmatic (sm_90+) or ordinary: the same bits.
+    x, hr, hp, hq, w = inputs(8, 4, 7168, "cuda")
+    d = mhc.Descriptor(streams=4, channels=7168)
+    results = []
+    for programmatic in (True, False):
+        plan = mhc.HyperConnectionPlan(d, programmatic_launch=programmatic)
+        workspace = plan.new_workspace()
+        h = x.clone()
+        for step in range(6):
+            out = torch.full_like(h, float("nan"))
+            plan.run(h, hr, hp, hq, w, out, workspace=workspace)
+            h = out * 0.5 + step  # a torch kernel between the runs
+        torch.cuda.synchronize()
+        results.append(h)
+    assert torch.isfinite(results[0]).all()
+    assert torch.equal(results[0], results[1])

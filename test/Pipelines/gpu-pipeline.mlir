@@ -71,6 +71,24 @@
 // RUN: mhc-opt %s --mhc-gpu-pipeline="chip=sm_80 features=+ptx80" | FileCheck %s --check-prefix=PTXCACHE
 // RUN: mhc-opt %s --mhc-gpu-pipeline="output-prefix=%t/nopf_ prefetch-rows=0 fuse-multiply-add=0" > /dev/null
 // RUN: FileCheck %s --input-file=%t/nopf_mhc_kernels_sm_90.ptx --check-prefix=PTXNOPF
+// RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXPDL
+// RUN: FileCheck %s --input-file=%t.cluster/mhc_kernels_sm_90.ptx --check-prefix=PTXPDL
+// RUN: mhc-opt %s --mhc-gpu-pipeline="output-prefix=%t/nopdl_ programmatic-launch=0" > /dev/null
+// RUN: FileCheck %s --input-file=%t/nopdl_mhc_kernels_sm_90.ptx --check-prefix=PTXNOPDL
+// Programmatic dependent launch (sm_90+): the kernel states that it waits
+// (the runtime's condition for launching it with programmatic stream
+// serialization) and waits before its first global memory access, then lets
+// its dependents launch. Off, or before sm_90, neither instruction and the
+// global says 0.
+// PTXPDL: .visible .global .align 4 .u32 mhc_fused_n4_c4096_v4_wbf16_t256{{(_k4)?}}_programmatic_launch = 1;
+// PTXPDL: .entry mhc_fused_n4_c4096_v4_wbf16_t256
+// PTXPDL-NOT: {{ld|st|cp|atom|red}}.{{.*}}global
+// PTXPDL: griddepcontrol.wait;
+// PTXPDL-NEXT: griddepcontrol.launch_dependents;
+// PTXPDL-NOT: griddepcontrol
+// PTXNOPDL: .u32 mhc_fused_n4_c4096_v4_wbf16_t256_programmatic_launch;
+// PTXNOPDL-NOT: griddepcontrol
+// SM80-NOT: griddepcontrol
 // The next row (65536 bytes) is prefetched into L2 once per row, after the
 // row's reduction barrier (the prologue's barrier comes first), and the row
 // arithmetic is fused multiply-adds (per thread and row: 16 x 4 lanes x 5

@@ -498,6 +498,106 @@ TEST_F(PlanOnGpu, CoefficientCacheFollowsTheKey) {
       << "a partly overwritten entry was used";
 }
 
+/// Programmatic dependent launch: a chain of runs, each reading the output
+/// of the run before it and writing over that run's input, queued on one
+/// stream without synchronizing, gives the bits of the same chain run one
+/// synchronized step at a time with ordinary launches. With small batches
+/// most SMs are free, so a run's blocks start while the run before it is
+/// still at work: a kernel that read x or wrote out before its
+/// griddepcontrol.wait would see or clobber the other run's rows. H_res
+/// alternates, so every run also replaces the cached M' the run before it
+/// publishes.
+TEST_F(PlanOnGpu, ProgrammaticLaunchKeepsChainedRunsOrdered) {
+  int major = 0;
+  ASSERT_CU(gpu()->deviceGetAttribute(
+      &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, 0));
+  const int64_t n = 4, c = 7168, steps = 12;
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<float> u(-2.f, 2.f);
+  std::vector<float> h[2] = {std::vector<float>(n * n),
+                             std::vector<float>(n * n)};
+  std::vector<float> hPre(n), hPost(n);
+  for (auto *v : {&h[0], &h[1], &hPre, &hPost})
+    for (float &e : *v)
+      e = u(rng);
+  std::vector<uint16_t> w(c);
+  for (uint16_t &e : w)
+    e = ref::toBF16(u(rng));
+  DeviceBuffer dw(c * 2), dp(n * 4), dq(n * 4), dh0(n * n * 4), dh1(n * n * 4);
+  dw.upload(w.data(), c * 2);
+  dp.upload(hPre.data(), n * 4);
+  dq.upload(hPost.data(), n * 4);
+  dh0.upload(h[0].data(), n * n * 4);
+  dh1.upload(h[1].data(), n * n * 4);
+  CUstream stream = nullptr;
+  ASSERT_CU(gpu()->streamCreate(&stream, CU_STREAM_NON_BLOCKING));
+
+  Descriptor d;
+  d.streams = n;
+  d.channels = c;
+  Preference ordinary;
+  ordinary.programmaticLaunch = false;
+  for (bool clusters : {true, false})
+    for (int64_t batch : {1, 7, 64}) {
+      SCOPED_TRACE(std::string(clusters ? "clusters" : "block per row") +
+                   ", batch " + std::to_string(batch));
+      Preference programmatic, plain = ordinary;
+      programmatic.clusterRows = plain.clusterRows = clusters;
+      std::unique_ptr<HyperConnectionPlan> fast, slow;
+      ASSERT_TRUE(HyperConnectionPlan::select(stream, d, programmatic, fast));
+      ASSERT_TRUE(HyperConnectionPlan::select(stream, d, plain, slow));
+      const Sku &sku = fast->sku();
+      bool clustered = batch <= sku.clusterMaxBatch;
+      bool launched =
+          clustered ? sku.clusterProgrammaticLaunch : sku.programmaticLaunch;
+      if (major >= 9 && gpu()->launchKernelEx)
+        EXPECT_TRUE(launched) << sku.toString();
+      else
+        EXPECT_FALSE(launched) << sku.toString();
+      EXPECT_FALSE(slow->sku().programmaticLaunch);
+      EXPECT_FALSE(slow->sku().clusterProgrammaticLaunch);
+      EXPECT_EQ(sku.toString().find("programmatic") != std::string::npos,
+                sku.programmaticLaunch || sku.clusterProgrammaticLaunch);
+
+      const size_t count = size_t(batch * n * c);
+      std::vector<float> x(count);
+      for (float &e : x)
+        e = u(rng);
+      auto chain = [&](const HyperConnectionPlan &plan, bool synchronize) {
+        DeviceBuffer buffers[2] = {DeviceBuffer(count * 4),
+                                   DeviceBuffer(count * 4)};
+        DeviceBuffer workspace(plan.workspaceSize());
+        workspace.scramble(rng);
+        buffers[0].upload(x.data(), count * 4);
+        buffers[1].poison();
+        Args a;
+        a.hPre = dp.get();
+        a.hPost = dq.get();
+        a.weight = dw.get();
+        a.batch = batch;
+        for (int64_t k = 0; k < steps; ++k) {
+          a.x = buffers[k % 2].get();
+          a.out = buffers[(k + 1) % 2].get();
+          a.hRes = (k % 2 ? dh1 : dh0).get();
+          Status s = plan.run(stream, workspace.get(), a);
+          EXPECT_TRUE(s) << s.message();
+          if (synchronize)
+            EXPECT_EQ(gpu()->streamSynchronize(stream), CUDA_SUCCESS);
+        }
+        EXPECT_EQ(gpu()->streamSynchronize(stream), CUDA_SUCCESS);
+        std::vector<float> result(count);
+        buffers[steps % 2].download(result.data(), count * 4);
+        return result;
+      };
+      std::vector<float> expected = chain(*slow, /*synchronize=*/true);
+      for (float v : expected)
+        ASSERT_TRUE(std::isfinite(v));
+      for (int repeat = 0; repeat < 3; ++repeat)
+        EXPECT_TRUE(sameBits(chain(*fast, /*synchronize=*/false), expected))
+            << "chained programmatic launches differ, repeat " << repeat;
+    }
+}
+
 TEST_F(PlanOnGpu, CApiRunsEndToEnd) {
   mhc_descriptor_t d;
   mhc_descriptor_init(&d, 4, 1280);

@@ -131,6 +131,15 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "ones and on a match loads M' instead of running the rounds; on "
            "a miss it publishes the M' it computed, the seal last. A cache "
            "memref with fewer words disables it at run time">,
+    Option<"programmaticLaunch", "programmatic-launch", "bool", "false",
+           "Programmatic dependent launch (sm_90+): the kernel waits for the "
+           "grids it depends on (griddepcontrol.wait) before its first "
+           "global memory access and then lets its own dependents launch "
+           "(griddepcontrol.launch_dependents), so a launch with programmatic "
+           "stream serialization overlaps the kernel's start with the end of "
+           "the kernel before it. Both are no-ops under an ordinary launch. "
+           "The kernel states which it is in the i32 global "
+           "`<kernel>_programmatic_launch` (1 or 0)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",

@@ -11,7 +11,8 @@ class OpPassManager;
 namespace mhc {
 
 /// The GPU lowering's own defaults (Passes.td); the pipeline repeats its
-/// options with these, except prefetch-rows, which it turns on for sm_90+.
+/// options with these, except prefetch-rows and programmatic-launch, which
+/// it turns on for sm_90+.
 inline const ConvertMHCToGPUOptions kLoweringDefaults{};
 
 /// mhc ops -> one fused kernel per layer -> NVVM -> PTX / cubin / fatbin.
@@ -107,6 +108,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "coefficient-cache",
       llvm::cl::desc("Memoize M' in the kernel's cache parameter"),
       llvm::cl::init(kLoweringDefaults.coefficientCache)};
+  PassOptions::Option<bool> programmaticLaunch{
+      *this, "programmatic-launch",
+      llvm::cl::desc("Wait for the grids the kernel depends on and let its "
+                     "dependents launch early (griddepcontrol; sm_90 and "
+                     "newer)"),
+      llvm::cl::init(true)};
   PassOptions::Option<std::string> outputPrefix{
       *this, "output-prefix",
       llvm::cl::desc("When set, write each kernel binary to "

@@ -91,6 +91,14 @@ struct Preference {
   /// Memoize M' in the workspace (see workspaceSize); false: every run
   /// computes the Sinkhorn rounds and the plan needs no workspace.
   bool coefficientCache = true;
+  /// On sm_90+, launch with programmatic stream serialization (programmatic
+  /// dependent launch) where the kernel supports it: the launch and the
+  /// start of its blocks overlap the end of the kernel queued before it on
+  /// the stream; the kernel waits for that kernel's completion before it
+  /// touches memory, and kernels queued after it that are launched the same
+  /// way may start before it ends. Results are the same either way; false:
+  /// ordinary launches.
+  bool programmaticLaunch = true;
 };
 
 enum class StatusCode {
@@ -140,6 +148,11 @@ struct Sku {
   std::string clusterKernel;
   int64_t clusterBlocks = 0;   ///< Blocks per row (the cluster size).
   int64_t clusterMaxBatch = 0; ///< Largest batch it runs (set by select).
+  /// Launches of `kernel` / `clusterKernel` use programmatic stream
+  /// serialization (Preference::programmaticLaunch, where the loaded image's
+  /// kernel states that it waits for the grids it depends on; set by select).
+  bool programmaticLaunch = false;
+  bool clusterProgrammaticLaunch = false;
   std::string toString() const;
 };
 

@@ -114,6 +114,7 @@ struct KernelShape {
   int64_t stageRows;            // Row buffers in shared memory; 0: none.
   int64_t stageCopyBytes;       // Largest bulk copy of a staged row.
   bool coefficientCache;        // M' memoized in the `cache` parameter.
+  bool programmaticLaunch;      // griddepcontrol.wait, launch_dependents.
 
   int64_t rowBytes() const { return streams * channels * 4; }
 
@@ -216,6 +217,7 @@ struct KernelShape {
     shape.stageRows = 0;
     shape.stageCopyBytes = options.stageCopyBytes;
     shape.coefficientCache = options.coefficientCache;
+    shape.programmaticLaunch = options.programmaticLaunch;
     if (options.stageRows > 0 && shape.rowInRegisters && shape.vector == 4 &&
         shape.clusterBlocks == 0)
       shape.fitStagedRows(options.stageRows, options.maxSharedMemoryBytes);
@@ -290,6 +292,12 @@ struct KernelShape {
     return kernelName() + kDynamicSharedBytesSuffix.str();
   }
 
+  /// The i32 global through which the kernel states whether it waits for
+  /// the grids it depends on (programmatic-launch).
+  std::string programmaticLaunchSymbol() const {
+    return kernelName() + kProgrammaticLaunchSuffix.str();
+  }
+
   /// The first word of the cache key: the kernel's name hashed (FNV-1a), so
   /// kernels sharing a workspace never take each other's M' (two kernels
   /// may round differently).
@@ -332,6 +340,8 @@ public:
   void emit() {
     Block &entry = func.getBody().front();
     b.setInsertionPointToStart(&entry);
+    if (shape.programmaticLaunch)
+      emitGridDependencyControl();
     tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     lane = arith::RemUIOp::create(b, tid, index(32));
     warp = arith::DivUIOp::create(b, tid, index(32));
@@ -620,6 +630,18 @@ private:
                          arith::SelectOp::create(b, wraps, flipped, phase),
                          arith::SubIOp::create(b, index(1), parity)});
         });
+  }
+
+  /// Programmatic dependent launch: wait until the grids this one depends
+  /// on have completed and their memory is visible, before any global
+  /// memory access (x, the parameters, the cache and out may all be theirs),
+  /// then let the grids that depend on this one launch. Their blocks become
+  /// resident as SMs free up and wait in their own griddepcontrol.wait until
+  /// this grid completes, so their launch overlaps this grid's run.
+  void emitGridDependencyControl() {
+    NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
+    NVVM::GriddepcontrolOp::create(b,
+                                   NVVM::GridDepActionKind::launch_dependents);
   }
 
   /// One cluster per row: block `part` of the cluster holds chunk `part` of
@@ -1684,6 +1706,12 @@ gpu::GPUFuncOp getOrCreateKernel(ModuleOp module, const KernelShape &shape,
         shape.dynamicSharedBytesSymbol(),
         b.getI32IntegerAttr(static_cast<int32_t>(shape.dynamicSharedBytes())),
         /*alignment=*/4, /*addrSpace=*/1);
+    // And whether it may be launched with programmatic stream serialization.
+    LLVM::GlobalOp::create(
+        b, i32, /*isConstant=*/true, LLVM::Linkage::External,
+        shape.programmaticLaunchSymbol(),
+        b.getI32IntegerAttr(shape.programmaticLaunch ? 1 : 0),
+        /*alignment=*/4, /*addrSpace=*/1);
   }
   return func;
 }
@@ -1860,7 +1888,8 @@ struct ConvertMHCToGPUPass
                                    stageRows,
                                    stageCopyBytes,
                                    maxSharedMemoryBytes,
-                                   coefficientCache};
+                                   coefficientCache,
+                                   programmaticLaunch};
     RewritePatternSet patterns(&getContext());
     populateMHCToGPUPatterns(patterns, options);
     ConversionTarget target(getContext());

@@ -170,3 +170,17 @@ func.func @layer(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf
 // CLUSTER: nvvm.cluster.wait {aligned}
 // CLUSTER-NEXT: gpu.return
 // CLUSTER-NOT: scf.for %{{.*}} = %block_id_x
+
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="programmatic-launch=1" | FileCheck %s --check-prefix=PDL
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu | FileCheck %s --check-prefix=NOPDL
+// Programmatic dependent launch: the kernel's first operations wait for the
+// grids it depends on and then release its own dependents; no memory access
+// comes before them. The kernel states it in a global (0 when off, the
+// conversion's default: it cannot see the chip).
+// PDL: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t256
+// PDL-NEXT: nvvm.griddepcontrol wait
+// PDL-NEXT: nvvm.griddepcontrol launch_dependents
+// PDL-NOT: nvvm.griddepcontrol
+// PDL: llvm.mlir.global external constant @mhc_fused_n4_c4096_v4_wbf16_t256_programmatic_launch(1 : i32) {addr_space = 1 : i32, alignment = 4 : i64} : i32
+// NOPDL-NOT: nvvm.griddepcontrol
+// NOPDL: llvm.mlir.global external constant @mhc_fused_n4_c4096_v4_wbf16_t256_programmatic_launch(0 : i32)

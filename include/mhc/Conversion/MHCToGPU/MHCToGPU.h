@@ -26,6 +26,13 @@ inline constexpr llvm::StringLiteral kDynamicSharedName =
 inline constexpr llvm::StringLiteral kDynamicSharedBytesSuffix =
     "_dynamic_shared_bytes";
 
+/// Every kernel states whether it waits for the grids it depends on
+/// (`programmatic-launch`: 1, else 0) in the i32 global
+/// `<kernel name><kProgrammaticLaunchSuffix>`; the runtime launches it with
+/// programmatic stream serialization only when it does.
+inline constexpr llvm::StringLiteral kProgrammaticLaunchSuffix =
+    "_programmatic_launch";
+
 /// Patterns that lower mhc.fused_layer to a gpu.func and its gpu.launch_func,
 /// with the kernel mapping of the pass's options (Passes.td).
 void populateMHCToGPUPatterns(RewritePatternSet &patterns,
