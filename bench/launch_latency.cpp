@@ -20,7 +20,7 @@
 // dependent launch (Preference::programmaticLaunch: on sm_90+ each call's
 // launch overlaps the end of the call before it). All calls go to one
 // non-blocking stream of the program's own. Prints a table with the kernel
-// that ran; exits 77 without a GPU.
+// that ran; exits 77 without a GPU. Arguments BxnxC ... replace the shapes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,7 +35,7 @@
 using namespace mhc::runtime;
 using Clock = std::chrono::steady_clock;
 
-int main() {
+int main(int argc, char **argv) {
   const detail::CudaDriver *cu = nullptr;
   if (Status s = detail::loadDriver(cu); !s) {
     std::printf("SKIPPED: %s\n", s.message().c_str());
@@ -58,10 +58,22 @@ int main() {
     int64_t b, n, c;
     int32_t iters;
   };
-  for (Shape s :
-       {Shape{1, 4, 7168, 20}, Shape{1, 4, 7168, 1}, Shape{8, 4, 7168, 20},
-        Shape{64, 4, 7168, 20}, Shape{1, 8, 4096, 20}, Shape{1, 8, 4096, 1},
-        Shape{320, 4, 1280, 20}, Shape{320, 4, 1280, 1}})
+  std::vector<Shape> shapes = {Shape{1, 4, 7168, 20},   Shape{1, 4, 7168, 1},
+                               Shape{8, 4, 7168, 20},   Shape{64, 4, 7168, 20},
+                               Shape{1, 8, 4096, 20},   Shape{1, 8, 4096, 1},
+                               Shape{320, 4, 1280, 20}, Shape{320, 4, 1280, 1}};
+  if (argc > 1) { // BxnxC ... (20 rounds each) instead
+    shapes.clear();
+    for (int i = 1; i < argc; ++i) {
+      long long b, n, c;
+      if (std::sscanf(argv[i], "%lldx%lldx%lld", &b, &n, &c) != 3) {
+        std::printf("usage: %s [BxnxC ...]\n", argv[0]);
+        return 2;
+      }
+      shapes.push_back(Shape{b, n, c, 20});
+    }
+  }
+  for (Shape s : shapes)
     for (bool clusterRows : {true, false})
       for (bool cache : {true, false})
         for (bool programmatic : {true, false}) {
@@ -103,7 +115,7 @@ int main() {
           cu->memsetD8(x, 0x3C, bytes); // 0x3C3C3C3C: about 0.0115, finite
           cu->memsetD8(p, 0x3C, 4096);
           cu->memsetD8(w, 0x3F, size_t(s.c) * 2);
-        cu->ctxSynchronize(); // the stream does not wait for the memsets
+          cu->ctxSynchronize(); // the stream does not wait for the memsets
           Args a;
           a.x = reinterpret_cast<void *>(x);
           a.out = reinterpret_cast<void *>(out);

@@ -283,9 +283,10 @@ bool programmatic(const HyperConnectionPlan::Impl &impl,
          impl.driver->launchKernelEx;
 }
 
-/// The cluster kernel for small batches (sm_90+), and the largest batch
-/// whose clusters all fit on the GPU at once (and within maxBlocks). Without
-/// clusters on the device the plan keeps only the block-per-row kernel.
+/// The cluster kernel for small batches (sm_90+), and the largest batch it
+/// runs: at most a quarter of the SMs, and clusters that all fit on the GPU
+/// at once (and within maxBlocks). Without clusters on the device the plan
+/// keeps only the block-per-row kernel.
 Status loadClusterKernel(const CudaDriver &driver, CUcontext context, int major,
                          int minor, int sms, const Preference &preference,
                          HyperConnectionPlan::Impl &impl) {
@@ -319,7 +320,14 @@ Status loadClusterKernel(const CudaDriver &driver, CUcontext context, int major,
   int64_t blocks = int64_t(perSM) * sms;
   if (preference.maxBlocks > 0)
     blocks = std::min(blocks, preference.maxBlocks);
-  sku.clusterMaxBatch = blocks / sku.clusterBlocks;
+  // Clusters spread a row over several SMs, which pays while one block per
+  // row would leave most SMs idle. Measured on an H200 with programmatic
+  // launches (bench/NOTES.md, attempt 23): clusters are faster up to 40
+  // (n = 8, C = 4096) to 52 (n = 4, C = 7168) rows, about a third of the
+  // 132 SMs, and slower beyond (64 rows: 6.1 vs 5.5 us); a quarter keeps a
+  // margin for cards with less bandwidth per SM.
+  sku.clusterMaxBatch =
+      std::min<int64_t>(blocks / sku.clusterBlocks, int64_t(sms) / 4);
   if (sku.clusterMaxBatch == 0)
     return withoutClusters();
   return Status::ok();

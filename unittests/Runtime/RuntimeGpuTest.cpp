@@ -153,13 +153,13 @@ std::vector<Case> sweep() {
     cases.push_back({4, c, 7, false, DType::BF16, 0.0f, true});
   // Small batches of fixed shapes run the cluster kernels on sm_90+ (the
   // cases above); here the same batches with one block per row, and batches
-  // with many clusters (up to all the GPU holds at once, and beyond: then
-  // blocks loop over rows).
+  // around the largest that runs clusters (a quarter of the SMs: 33 on 132)
+  // and beyond.
   for (int64_t n : {4, 8})
     for (int64_t c : {1280, 4096, 7168})
       for (int64_t b : {1, 7})
         cases.push_back({n, c, b, b == 7, DType::BF16, 0.0f, false, true});
-  for (int64_t b : {60, 130, 300})
+  for (int64_t b : {33, 34, 60, 130, 300})
     cases.push_back({4, 7168, b, false, DType::BF16, 0.0f, false});
   cases.push_back({4, 1920, 500, true, DType::F32, 0.0f, false});
   cases.push_back({8, 2560, 200, false, DType::BF16, 0.0f, false});
@@ -321,9 +321,12 @@ TEST_F(PlanOnGpu, ClusterKernelWhereTheDeviceHasClusters) {
   std::unique_ptr<HyperConnectionPlan> plan;
   ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, {}, plan));
   const Sku &sku = plan->sku();
+  int sms = 0;
+  ASSERT_CU(gpu()->deviceGetAttribute(
+      &sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, 0));
   if (major >= 9) {
     EXPECT_EQ(sku.clusterKernel, "mhc_fused_n4_c7168_v4_wbf16_t256_k7");
-    EXPECT_GE(sku.clusterMaxBatch, 1);
+    EXPECT_EQ(sku.clusterMaxBatch, sms / 4); // 7-block clusters fit more
     EXPECT_NE(sku.toString().find("_k7, 7-block clusters"), std::string::npos)
         << sku.toString();
   } else {
@@ -570,6 +573,9 @@ TEST_F(PlanOnGpu, ProgrammaticLaunchKeepsChainedRunsOrdered) {
         workspace.scramble(rng);
         buffers[0].upload(x.data(), count * 4);
         buffers[1].poison();
+        // The copies and the memset are on the legacy default stream, which
+        // the non-blocking stream does not wait for.
+        EXPECT_EQ(gpu()->ctxSynchronize(), CUDA_SUCCESS);
         Args a;
         a.hPre = dp.get();
         a.hPost = dq.get();

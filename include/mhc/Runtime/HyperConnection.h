@@ -84,9 +84,10 @@ struct Preference {
   /// fixed-C kernels with C >= 1920 and rows up to 128 KiB (rows of 96-128
   /// KiB without the coefficient cache) (Sku::blockPerRow).
   int64_t maxBlocks = 0;
-  /// On sm_90+, runs whose rows all fit on the GPU at once use one
-  /// thread-block cluster per row (the row spread over several SMs) where a
-  /// cluster kernel exists for (n, C); false always uses one block per row.
+  /// On sm_90+, runs of at most a quarter as many rows as the GPU has SMs
+  /// (whose clusters all fit at once) use one thread-block cluster per row
+  /// (the row spread over several SMs) where a cluster kernel exists for
+  /// (n, C); false always uses one block per row.
   bool clusterRows = true;
   /// Memoize M' in the workspace (see workspaceSize); false: every run
   /// computes the Sinkhorn rounds and the plan needs no workspace.
