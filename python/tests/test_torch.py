@@ -145,3 +145,36 @@ def test_programmatic_launch_chains_with_torch_kernels():
         results.append(h)
     assert torch.isfinite(results[0]).all()
     assert torch.equal(results[0], results[1])
+
+
+@needs_gpu
+@pytest.mark.parametrize("b", [8, 64])
+def test_plan_runs_inside_a_cuda_graph(b):
+    # Decode steps are replayed from CUDA graphs: the launch (programmatic on
+    # sm_90+) must capture, between torch kernels, and replay new inputs.
+    x, hr, hp, hq, w = inputs(b, 4, 7168, "cuda")
+    d = mhc.Descriptor(streams=4, channels=7168)
+    plan = mhc.HyperConnectionPlan(d)
+    workspace = plan.new_workspace()
+    src = x.clone()
+    out = torch.full_like(x, float("nan"))
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm-up off the capture, as torch asks
+        plan.run(src * 1.0, hr, hp, hq, w, out, workspace=workspace)
+    torch.cuda.current_stream().wait_stream(side)
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        y = src * 1.0  # a torch kernel before the run and one after it
+        plan.run(y, hr, hp, hq, w, out, workspace=workspace)
+        z = out * 2.0
+    for step in range(3):
+        src.copy_(x + step)
+        graph.replay()
+        torch.cuda.synchronize()
+        expected = torch.full_like(x, float("nan"))
+        mhc.HyperConnectionPlan(d, programmatic_launch=False,
+                                coefficient_cache=False).run(x + step, hr, hp, hq, w, expected)
+        torch.cuda.synchronize()
+        assert torch.equal(z, expected * 2.0), f"replay {step}"
