@@ -135,6 +135,8 @@ def test_programmatic_launch_chains_with_torch_kernels():
     results = []
     for programmatic in (True, False):
         plan = mhc.HyperConnectionPlan(d, programmatic_launch=programmatic)
+        sm90 = torch.cuda.get_device_capability()[0] >= 9
+        assert ("programmatic launch" in plan.sku) == (programmatic and sm90), plan.sku
         workspace = plan.new_workspace()
         h = x.clone()
         for step in range(6):

@@ -204,8 +204,9 @@ TEST(KernelImages, CoverEverySku) {
 /// emits: memref descriptors of x [3-d], h_res [2-d], h_pre, h_post, weight
 /// [1-d], out [3-d] (allocated, aligned, offset, sizes, strides: 40 words),
 /// then 6 f32 and 2 i32 scalars, then the coefficient cache [1-d: 5 words],
-/// in every embedded kernel; and each states
-/// its dynamic shared memory (Plan.cpp reads it when it loads the kernel).
+/// in every embedded kernel; and each states its dynamic shared memory and
+/// whether it waits for the grids it depends on (Plan.cpp reads both when it
+/// loads the kernel).
 TEST(KernelImages, ParameterListsMatchTheRuntimeABI) {
   using detail::kKernelImages;
   using detail::kNumKernelImages;
@@ -234,6 +235,13 @@ TEST(KernelImages, ParameterListsMatchTheRuntimeABI) {
       EXPECT_NE(
           ptx.find(".global .align 4 .u32 " + name + "_dynamic_shared_bytes;"),
           std::string::npos)
+          << name;
+      // And whether it waits for the grids it depends on: the sm_90 images
+      // do (griddepcontrol), the sm_80 PTX cannot (0).
+      bool sm90 = ptx.find(".target sm_90") != std::string::npos;
+      EXPECT_NE(ptx.find(".u32 " + name + "_programmatic_launch" +
+                         (sm90 ? " = 1;" : ";")),
+                std::string::npos)
           << name;
       ++kernels;
     }
