@@ -506,13 +506,11 @@ private:
         arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, index(0));
     Value exists =
         arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, rowCount);
-    Value cond = arith::AndIOp::create(b, isFirstThread, exists);
-    auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    NVVM::CpAsyncBulkPrefetchOp::create(
-        b, rowAddress(row), i32c(static_cast<int32_t>(shape.rowBytes())),
-        /*l2CacheHint=*/Value());
+    ifThen(arith::AndIOp::create(b, isFirstThread, exists), [&] {
+      NVVM::CpAsyncBulkPrefetchOp::create(
+          b, rowAddress(row), i32c(static_cast<int32_t>(shape.rowBytes())),
+          /*l2CacheHint=*/Value());
+    });
   }
 
   /// The global address (ptr<1>) of element `element` of kernel argument
@@ -539,14 +537,19 @@ private:
     return arith::ConstantIntOp::create(b, b.getI32Type(), v);
   }
 
-  /// Emits `body` for thread 0 only.
-  void onFirstThread(function_ref<void()> body) {
-    Value isFirstThread =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, index(0));
-    auto ifOp = scf::IfOp::create(b, isFirstThread, /*withElseRegion=*/false);
+  /// Emits `body` under `condition` (an scf.if without results or else);
+  /// the insertion point continues after it.
+  void ifThen(Value condition, function_ref<void()> body) {
+    auto ifOp = scf::IfOp::create(b, condition, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
     body();
+  }
+
+  /// Emits `body` for thread 0 only.
+  void onFirstThread(function_ref<void()> body) {
+    ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, index(0)),
+           body);
   }
 
   /// The shared-memory address (ptr<3>) of byte `offset` of workgroup
@@ -711,12 +714,9 @@ private:
 
   /// Runs `body` on threads 0..n-1 with the thread's stream index.
   void forEachStreamThread(function_ref<void(Value)> body) {
-    Value active = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tid,
-                                         index(shape.streams));
-    auto ifOp = scf::IfOp::create(b, active, /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    body(tid);
+    ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tid,
+                                 index(shape.streams)),
+           [&] { body(tid); });
   }
 
   Value matrixIndex(Value row, Value col) {
@@ -944,18 +944,13 @@ private:
                               NVVM::VoteSyncOp::create(b, i1, fullMask, differs,
                                                        NVVM::VoteSyncKind::any),
                               arith::ConstantIntOp::create(b, i1, 1));
-    auto fill = scf::IfOp::create(b, hit, /*withElseRegion=*/false);
-    {
-      OpBuilder::InsertionGuard inner(b);
-      b.setInsertionPointToStart(fill.thenBlock());
-      for (auto [word, bits] : llvm::zip(matrixWords, cachedMatrix)) {
-        auto store = scf::IfOp::create(b, word.valid, /*withElseRegion=*/false);
-        OpBuilder::InsertionGuard guardStore(b);
-        b.setInsertionPointToStart(store.thenBlock());
-        memref::StoreOp::create(b, arith::BitcastOp::create(b, f32, bits),
-                                matrixMem, word.w);
-      }
-    }
+    ifThen(hit, [&] {
+      for (auto [word, bits] : llvm::zip(matrixWords, cachedMatrix))
+        ifThen(word.valid, [&, word = word, bits = bits] {
+          memref::StoreOp::create(b, arith::BitcastOp::create(b, f32, bits),
+                                  matrixMem, word.w);
+        });
+    });
     scf::YieldOp::create(b, ValueRange{hit});
     b.setInsertionPointToStart(ifOp.elseBlock());
     scf::YieldOp::create(b, ValueRange{falseValue});
@@ -1011,20 +1006,15 @@ private:
     Value seal = entrySeal(keyWords, keyValues, matrixWords, matrixBits);
     auto storeWords = [&](ArrayRef<LaneWord> words, ArrayRef<Value> values,
                           int64_t first) {
-      for (auto [word, value] : llvm::zip(words, values)) {
-        auto store = scf::IfOp::create(b, word.valid, /*withElseRegion=*/false);
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(store.thenBlock());
-        storeCache(addi(word.w, index(first)), value);
-      }
+      for (auto [word, value] : llvm::zip(words, values))
+        ifThen(word.valid, [&, word = word, value = value] {
+          storeCache(addi(word.w, index(first)), value);
+        });
     };
     storeWords(matrixWords, matrixBits, kSealWords + key);
     storeWords(keyWords, keyValues, kSealWords);
-    Value leader =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
-    auto sealIf = scf::IfOp::create(b, leader, /*withElseRegion=*/false);
-    b.setInsertionPointToStart(sealIf.thenBlock());
-    storeCache(index(0), seal);
+    ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0)),
+           [&] { storeCache(index(0), seal); });
   }
 
   /// Small n: warp 0 runs Sinkhorn in registers, lane i holding row i (no
