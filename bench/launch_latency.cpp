@@ -35,6 +35,85 @@
 using namespace mhc::runtime;
 using Clock = std::chrono::steady_clock;
 
+namespace {
+struct Shape {
+  int64_t b, n, c;
+  int32_t iters;
+};
+
+struct Timings {
+  double backToBack, synchronous, host; // microseconds per call
+};
+
+double microseconds(Clock::time_point since) {
+  return std::chrono::duration<double, std::micro>(Clock::now() - since)
+      .count();
+}
+
+/// Times `plan` on `stream` for shape `s` (inputs of finite bytes, a zeroed
+/// workspace when the plan has one); false if a run fails.
+bool measure(const detail::CudaDriver &cu, const HyperConnectionPlan &plan,
+             CUstream stream, const Shape &s, Timings &t) {
+  size_t bytes = size_t(s.b * s.n * s.c) * 4;
+  CUdeviceptr x, out, p, w, workspace = 0;
+  if (plan.workspaceSize()) { // any contents do; zeroed so every row starts
+                              // alike
+    cu.memAlloc(&workspace, plan.workspaceSize());
+    cu.memsetD8(workspace, 0, plan.workspaceSize());
+  }
+  void *ws = reinterpret_cast<void *>(workspace);
+  cu.memAlloc(&x, bytes);
+  cu.memAlloc(&out, bytes);
+  cu.memAlloc(&p, 4096);
+  cu.memAlloc(&w, size_t(s.c) * 2);
+  cu.memsetD8(x, 0x3C, bytes); // 0x3C3C3C3C: about 0.0115, finite
+  cu.memsetD8(p, 0x3C, 4096);
+  cu.memsetD8(w, 0x3F, size_t(s.c) * 2);
+  cu.ctxSynchronize(); // the stream does not wait for the memsets
+  Args a;
+  a.x = reinterpret_cast<void *>(x);
+  a.out = reinterpret_cast<void *>(out);
+  a.hRes = reinterpret_cast<void *>(p);
+  a.hPre = reinterpret_cast<void *>(p + 2048);
+  a.hPost = reinterpret_cast<void *>(p + 3072);
+  a.weight = reinterpret_cast<void *>(w);
+  a.batch = s.b;
+  bool ok = true;
+  auto runs = [&](int calls) {
+    for (int i = 0; i < calls; ++i)
+      ok &= bool(plan.run(stream, ws, a));
+  };
+  runs(100); // warm-up
+  cu.streamSynchronize(stream);
+
+  const int calls = 2000;
+  auto t0 = Clock::now();
+  runs(calls);
+  cu.streamSynchronize(stream);
+  t.backToBack = microseconds(t0) / calls;
+
+  auto h0 = Clock::now();
+  runs(100);
+  t.host = microseconds(h0) / 100;
+  cu.streamSynchronize(stream);
+
+  std::vector<double> sync;
+  for (int i = 0; i < 500; ++i) {
+    auto start = Clock::now();
+    runs(1);
+    cu.streamSynchronize(stream);
+    sync.push_back(microseconds(start));
+  }
+  std::nth_element(sync.begin(), sync.begin() + sync.size() / 2, sync.end());
+  t.synchronous = sync[sync.size() / 2];
+  for (CUdeviceptr buffer : {x, out, p, w})
+    cu.memFree(buffer);
+  if (workspace)
+    cu.memFree(workspace);
+  return ok;
+}
+} // namespace
+
 int main(int argc, char **argv) {
   const detail::CudaDriver *cu = nullptr;
   if (Status s = detail::loadDriver(cu); !s) {
@@ -54,10 +133,6 @@ int main(int argc, char **argv) {
               "host us", "kernel");
   // Each shape also with a single Sinkhorn round: the difference is the
   // cost of the rounds in the kernel's prologue.
-  struct Shape {
-    int64_t b, n, c;
-    int32_t iters;
-  };
   std::vector<Shape> shapes = {Shape{1, 4, 7168, 20},   Shape{1, 4, 7168, 1},
                                Shape{8, 4, 7168, 20},   Shape{64, 4, 7168, 20},
                                Shape{1, 8, 4096, 20},   Shape{1, 8, 4096, 1},
@@ -93,84 +168,20 @@ int main(int argc, char **argv) {
             return 1;
           }
           const Sku &sku = plan->sku();
-          bool clustered =
-              !sku.clusterKernel.empty() && s.b <= sku.clusterMaxBatch;
+          bool clustered = sku.runsClusters(s.b);
           if (clusterRows && !clustered)
             continue; // the same kernel as with clusterRows = false
-          bool pdl = clustered ? sku.clusterProgrammaticLaunch
-                               : sku.programmaticLaunch;
-          if (programmatic && !pdl)
+          if (programmatic && !sku.runsProgrammatic(s.b))
             continue; // the same launches as without
-          size_t bytes = size_t(s.b * s.n * s.c) * 4;
-          CUdeviceptr x, out, p, w, workspace = 0;
-          if (cache) { // any contents do; zeroed so every row starts alike
-            cu->memAlloc(&workspace, plan->workspaceSize());
-            cu->memsetD8(workspace, 0, plan->workspaceSize());
-          }
-          void *ws = reinterpret_cast<void *>(workspace);
-          cu->memAlloc(&x, bytes);
-          cu->memAlloc(&out, bytes);
-          cu->memAlloc(&p, 4096);
-          cu->memAlloc(&w, size_t(s.c) * 2);
-          cu->memsetD8(x, 0x3C, bytes); // 0x3C3C3C3C: about 0.0115, finite
-          cu->memsetD8(p, 0x3C, 4096);
-          cu->memsetD8(w, 0x3F, size_t(s.c) * 2);
-          cu->ctxSynchronize(); // the stream does not wait for the memsets
-          Args a;
-          a.x = reinterpret_cast<void *>(x);
-          a.out = reinterpret_cast<void *>(out);
-          a.hRes = reinterpret_cast<void *>(p);
-          a.hPre = reinterpret_cast<void *>(p + 2048);
-          a.hPost = reinterpret_cast<void *>(p + 3072);
-          a.weight = reinterpret_cast<void *>(w);
-          a.batch = s.b;
-          for (int i = 0; i < 100; ++i)
-            plan->run(stream, ws, a);
-          cu->streamSynchronize(stream);
-
-          const int calls = 2000;
-          auto t0 = Clock::now();
-          for (int i = 0; i < calls; ++i)
-            if (!plan->run(stream, ws, a))
-              return 1;
-          cu->streamSynchronize(stream);
-          double backToBack =
-              std::chrono::duration<double, std::micro>(Clock::now() - t0)
-                  .count() /
-              calls;
-
-          auto h0 = Clock::now();
-          for (int i = 0; i < 100; ++i)
-            plan->run(stream, ws, a);
-          double host =
-              std::chrono::duration<double, std::micro>(Clock::now() - h0)
-                  .count() /
-              100;
-          cu->streamSynchronize(stream);
-
-          std::vector<double> sync;
-          for (int i = 0; i < 500; ++i) {
-            auto t = Clock::now();
-            plan->run(stream, ws, a);
-            cu->streamSynchronize(stream);
-            sync.push_back(
-                std::chrono::duration<double, std::micro>(Clock::now() - t)
-                    .count());
-          }
-          std::nth_element(sync.begin(), sync.begin() + sync.size() / 2,
-                           sync.end());
+          Timings t;
+          if (!measure(*cu, *plan, stream, s, t))
+            return 1;
           std::printf(
               "%8lld %3lld %6lld %6d %6s %5s %18.2f %18.2f %10.2f  %s\n",
               (long long)s.b, (long long)s.n, (long long)s.c, s.iters,
-              cache ? "on" : "off", programmatic ? "on" : "off", backToBack,
-              sync[sync.size() / 2], host,
+              cache ? "on" : "off", programmatic ? "on" : "off", t.backToBack,
+              t.synchronous, t.host,
               (clustered ? sku.clusterKernel : sku.kernel).c_str());
-          cu->memFree(x);
-          cu->memFree(out);
-          cu->memFree(p);
-          cu->memFree(w);
-          if (workspace)
-            cu->memFree(workspace);
         }
   return 0;
 }

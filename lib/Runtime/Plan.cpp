@@ -432,16 +432,14 @@ Status HyperConnectionPlan::run(void *stream, void *workspace,
   // Small batches: one cluster of clusterBlocks blocks per row; otherwise
   // blocks loop over rows.
   const Sku &sku = impl_->sku;
-  bool clustered = impl_->clusterFunction && b <= sku.clusterMaxBatch;
+  bool clustered = sku.runsClusters(b);
   CUfunction function = clustered ? impl_->clusterFunction : impl_->function;
   auto grid = unsigned(clustered ? b * sku.clusterBlocks
                                  : std::min(b, impl_->maxBlocks));
   auto sharedBytes = unsigned(clustered ? impl_->clusterDynamicSharedBytes
                                         : sku.dynamicSharedBytes);
-  bool programmaticLaunch =
-      clustered ? sku.clusterProgrammaticLaunch : sku.programmaticLaunch;
   const CudaDriver &driver = *impl_->driver;
-  if (programmaticLaunch) {
+  if (sku.runsProgrammatic(b)) {
     CUlaunchAttribute attribute{};
     attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
     attribute.value.programmaticStreamSerializationAllowed = 1;

@@ -283,9 +283,7 @@ TEST_P(LayerSweep, MatchesFloat64Reference) {
   // The kernel that ran: the cluster kernel for batches it covers.
   const Sku &sku = plan->sku();
   const std::string &ran =
-      !sku.clusterKernel.empty() && k.b <= sku.clusterMaxBatch
-          ? sku.clusterKernel
-          : sku.kernel;
+      sku.runsClusters(k.b) ? sku.clusterKernel : sku.kernel;
   std::printf("[ result   ] %s kernel=%s max_abs_err=%.3e rel=%.3e "
               "err/allowed=%.3f\n",
               name(k).c_str(), ran.c_str(), maxErr, rel, worstExcess);
@@ -550,9 +548,7 @@ TEST_F(PlanOnGpu, ProgrammaticLaunchKeepsChainedRunsOrdered) {
       ASSERT_TRUE(HyperConnectionPlan::select(stream, d, programmatic, fast));
       ASSERT_TRUE(HyperConnectionPlan::select(stream, d, plain, slow));
       const Sku &sku = fast->sku();
-      bool clustered = batch <= sku.clusterMaxBatch;
-      bool launched =
-          clustered ? sku.clusterProgrammaticLaunch : sku.programmaticLaunch;
+      bool launched = sku.runsProgrammatic(batch);
       if (major >= 9 && gpu()->launchKernelEx)
         EXPECT_TRUE(launched) << sku.toString();
       else

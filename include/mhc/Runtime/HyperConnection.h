@@ -154,6 +154,14 @@ struct Sku {
   /// kernel states that it waits for the grids it depends on; set by select).
   bool programmaticLaunch = false;
   bool clusterProgrammaticLaunch = false;
+  /// Whether a run of `batch` rows launches `clusterKernel`.
+  bool runsClusters(int64_t batch) const {
+    return !clusterKernel.empty() && batch <= clusterMaxBatch;
+  }
+  /// Whether a run of `batch` rows is a programmatic launch.
+  bool runsProgrammatic(int64_t batch) const {
+    return runsClusters(batch) ? clusterProgrammaticLaunch : programmaticLaunch;
+  }
   std::string toString() const;
 };
 
