@@ -53,7 +53,8 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t", "256",
-           "Threads per block (a multiple of 32)">,
+           "Threads per block (a multiple of 32); an enclosing op's "
+           "mhc.threads_per_block takes precedence">,
     Option<"vectorWidth", "vector-width", "int64_t", "4",
            "Widest f32 vector per access (1, 2 or 4); narrowed to divide C">,
     Option<"maxRowRegisters", "max-row-registers", "int64_t", "128",

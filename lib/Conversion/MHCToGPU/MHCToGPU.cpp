@@ -1722,7 +1722,7 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
     auto xType = cast<RankedTensorType>(inputs[body->x].getType());
     auto weightType = cast<RankedTensorType>(inputs[body->weight].getType());
     KernelShape shape =
-        KernelShape::get(xType, weightType.getElementType(), options);
+        KernelShape::get(xType, weightType.getElementType(), optionsAt(op));
     if (options.clusterRowSplit &&
         (!shape.rowInRegisters || shape.chunksPerThread < 2 ||
          shape.chunksPerThread > 8))
@@ -1813,6 +1813,20 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
         b, op.getType(), out, /*restrict=*/true, /*writable=*/true);
     rewriter.replaceOp(op, result);
     return success();
+  }
+
+  /// The pass's options with the threads per block of the innermost op
+  /// around `op` that states `mhc.threads_per_block` (verified by the
+  /// dialect).
+  ConvertMHCToGPUOptions optionsAt(Operation *op) const {
+    ConvertMHCToGPUOptions at = options;
+    MHCDialect::ThreadsPerBlockAttrHelper threads(op->getContext());
+    for (Operation *p = op; p; p = p->getParentOp())
+      if (IntegerAttr attr = threads.getAttr(p)) {
+        at.threadsPerBlock = attr.getInt();
+        break;
+      }
+    return at;
   }
 
   ConvertMHCToGPUOptions options;

@@ -383,3 +383,31 @@ func.func @yield_outside(%x: tensor<?x4x64xf32>) {
   // expected-error @+1 {{'mhc.yield' op expects parent op 'mhc.fused_layer'}}
   mhc.yield %x : tensor<?x4x64xf32>
 }
+
+//===--- mhc.threads_per_block ---===//
+
+// expected-error @+1 {{'func.func' op 'mhc.threads_per_block' must be a multiple of 32 in [32, 1024], got 100}}
+func.func @threads_not_warps() attributes {mhc.threads_per_block = 100 : i64} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op 'mhc.threads_per_block' must be a multiple of 32 in [32, 1024], got 2048}}
+func.func @threads_too_many() attributes {mhc.threads_per_block = 2048 : i64} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op 'mhc.threads_per_block' must be an integer, got "256"}}
+func.func @threads_not_integer() attributes {mhc.threads_per_block = "256"} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op unknown mhc dialect attribute 'mhc.block_size'}}
+func.func @unknown_attribute() attributes {mhc.block_size = 256 : i64} {
+  return
+}

@@ -34,3 +34,22 @@ Operation *MHCDialect::materializeConstant(OpBuilder &builder, Attribute value,
     return nullptr;
   return arith::ConstantOp::create(builder, loc, type, typed);
 }
+
+LogicalResult MHCDialect::verifyOperationAttribute(Operation *op,
+                                                   NamedAttribute attribute) {
+  if (attribute.getName() == ThreadsPerBlockAttrHelper::getNameStr()) {
+    auto threads = dyn_cast<IntegerAttr>(attribute.getValue());
+    if (!threads || !threads.getType().isSignlessInteger())
+      return op->emitOpError()
+             << "'" << attribute.getName().getValue()
+             << "' must be an integer, got " << attribute.getValue();
+    int64_t value = threads.getValue().getSExtValue();
+    if (value < 32 || value > 1024 || value % 32 != 0)
+      return op->emitOpError()
+             << "'" << attribute.getName().getValue()
+             << "' must be a multiple of 32 in [32, 1024], got " << value;
+    return success();
+  }
+  return op->emitOpError() << "unknown mhc dialect attribute '"
+                           << attribute.getName().getValue() << "'";
+}

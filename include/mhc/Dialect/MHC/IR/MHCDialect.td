@@ -32,7 +32,17 @@ def MHC_Dialect : Dialect {
     All ops work on tensors. The token dimension `B` and the width `C` may be
     dynamic; the stream count `n` is always static, because it decides the
     shape of the mixing matrix and the kernel's register layout.
+
+    Discardable attributes:
+    - `mhc.threads_per_block = <i64>` on an op (typically a `func.func`)
+      sets the threads per block of the kernels `convert-mhc-to-gpu` emits
+      for the mhc ops nested in it, in place of the pass's
+      `threads-per-block` option; the innermost one applies. A multiple of
+      32 in [32, 1024]. It lets one module hold kernels of different block
+      sizes, chosen per shape (the runtime's kernel library does).
   }];
+  let discardableAttrs = (ins "::mlir::IntegerAttr":$threads_per_block);
+  let hasOperationAttrVerify = 1;
   let useDefaultAttributePrinterParser = 1;
   let hasConstantMaterializer = 1;
   let dependentDialects = ["::mlir::arith::ArithDialect"];
