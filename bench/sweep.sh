@@ -5,7 +5,8 @@
 # and mhc-launch-bench. A variant is <variants dir>/<name>.so.xz (or .so); a
 # name given as <name>@<max_blocks> also runs with Preference.max_blocks, and
 # <name>[@<max_blocks>]+<flag> also passes --<flag> to bench.py (e.g.
-# +no-coefficient-cache).
+# +no-coefficient-cache). MHC_SWEEP_SHAPES (BxnxC,...) replaces bench.py's
+# shapes.
 # usage: sweep.sh <prepared dir> <variants dir> <results dir> <name>... 
 set -uo pipefail
 dir=$(cd "$1" && pwd); vars=$(cd "$2" && pwd); res=$3; shift 3
@@ -13,6 +14,7 @@ mkdir -p "$res"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > "$res/card.txt"
 for spec in "$@"; do
   base=${spec%%+*}; flags=(); [ "$base" != "$spec" ] && flags=("--${spec#*+}")
+  [ -n "${MHC_SWEEP_SHAPES:-}" ] && flags+=(--shapes "$MHC_SWEEP_SHAPES")
   name=${base%@*}; blocks=0; [ "$base" != "$name" ] && blocks=${base#*@}
   out="$res/$spec"; mkdir -p "$out/lib"
   if [ -f "$vars/$name.so.xz" ]; then
@@ -21,7 +23,7 @@ for spec in "$@"; do
   else
     cp "$vars/$name.so" "$out/lib/libmhc_runtime.so"
   fi
-  [ "$blocks" = 0 ] && [ ${#flags[@]} = 0 ] && LD_LIBRARY_PATH="$out/lib" "$dir/mhc-launch-bench" > "$out/launch_latency.txt" 2>&1
+  [ "$blocks" = 0 ] && [ "$base" = "$spec" ] && LD_LIBRARY_PATH="$out/lib" "$dir/mhc-launch-bench" > "$out/launch_latency.txt" 2>&1
   PYTHONPATH="$dir/python" MHC_RUNTIME_LIBRARY="$out/lib/libmhc_runtime.so" \
     python3 "$dir/bench.py" --mhc-only --max-blocks "$blocks" "${flags[@]}" --out "$out" > "$out/bench.txt" 2>&1
   rm -rf "$out/lib"
