@@ -294,6 +294,7 @@ Status loadClusterKernel(const CudaDriver &driver, CUcontext context, int major,
   auto withoutClusters = [&] {
     sku.clusterKernel.clear();
     sku.clusterBlocks = 0;
+    sku.clusterThreadsPerBlock = 0;
     sku.clusterMaxBatch = 0;
     sku.clusterProgrammaticLaunch = false;
     impl.clusterFunction = nullptr;
@@ -313,8 +314,9 @@ Status loadClusterKernel(const CudaDriver &driver, CUcontext context, int major,
   impl.clusterDynamicSharedBytes = cluster.dynamicSharedBytes;
   sku.clusterProgrammaticLaunch = programmatic(impl, preference, cluster);
   int perSM = 0;
-  if (Status s = blocksPerSM(driver, impl.clusterFunction, sku.threadsPerBlock,
-                             impl.clusterDynamicSharedBytes, perSM);
+  if (Status s =
+          blocksPerSM(driver, impl.clusterFunction, sku.clusterThreadsPerBlock,
+                      impl.clusterDynamicSharedBytes, perSM);
       !s)
     return s;
   int64_t blocks = int64_t(perSM) * sms;
@@ -438,6 +440,7 @@ Status HyperConnectionPlan::run(void *stream, void *workspace,
                                  : std::min(b, impl_->maxBlocks));
   auto sharedBytes = unsigned(clustered ? impl_->clusterDynamicSharedBytes
                                         : sku.dynamicSharedBytes);
+  auto threads = unsigned(sku.threadsFor(b));
   const CudaDriver &driver = *impl_->driver;
   if (sku.runsProgrammatic(b)) {
     CUlaunchAttribute attribute{};
@@ -446,7 +449,7 @@ Status HyperConnectionPlan::run(void *stream, void *workspace,
     CUlaunchConfig config{};
     config.gridDimX = grid;
     config.gridDimY = config.gridDimZ = 1;
-    config.blockDimX = unsigned(sku.threadsPerBlock);
+    config.blockDimX = threads;
     config.blockDimY = config.blockDimZ = 1;
     config.sharedMemBytes = sharedBytes;
     config.hStream = static_cast<CUstream>(stream);
@@ -459,9 +462,8 @@ Status HyperConnectionPlan::run(void *stream, void *workspace,
     return Status::ok();
   }
   if (CUresult r = driver.launchKernel(
-          function, grid, 1, 1, unsigned(sku.threadsPerBlock), 1, 1,
-          sharedBytes, static_cast<CUstream>(stream), params.pointers(),
-          nullptr);
+          function, grid, 1, 1, threads, 1, 1, sharedBytes,
+          static_cast<CUstream>(stream), params.pointers(), nullptr);
       r != CUDA_SUCCESS)
     return cudaError(driver, r, "cuLaunchKernel");
   return Status::ok();

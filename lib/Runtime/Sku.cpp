@@ -44,7 +44,8 @@ std::string Sku::toString() const {
     os << ", " << dynamicSharedBytes << " B of rows in shared memory";
   if (!clusterKernel.empty()) {
     os << "; batch <= " << clusterMaxBatch << ": " << clusterKernel << ", "
-       << clusterBlocks << "-block clusters";
+       << clusterBlocks << "-block clusters of " << clusterThreadsPerBlock
+       << " threads";
     if (clusterProgrammaticLaunch)
       os << ", programmatic launch";
   }
@@ -56,15 +57,25 @@ namespace {
 constexpr int64_t kMaxStreams = 32;
 constexpr int64_t kThreads = 256;
 
+/// A fixed-C kernel, with its own block size, and its cluster kernel's.
 struct FixedVariant {
-  int64_t streams, channels, clusterBlocks;
+  int64_t streams, channels, threads, clusterBlocks, clusterThreads;
 };
 constexpr FixedVariant kFixedVariants[] = {
-#define MHC_FIXED_VARIANT(n, c, k) {n, c, k},
+#define MHC_FIXED_VARIANT(n, c, t, k, kt) {n, c, t, k, kt},
 #include "FixedVariants.inc"
 #undef MHC_FIXED_VARIANT
 };
-constexpr int64_t kFixedThreads = MHC_FIXED_THREADS;
+
+/// The name convert-mhc-to-gpu gives the kernel (KernelShape::kernelName).
+std::string kernelName(const Descriptor &d, bool fixedChannels,
+                       int64_t vectorWidth, int64_t threads) {
+  return "mhc_fused_n" + std::to_string(d.streams) + "_c" +
+         (fixedChannels ? std::to_string(d.channels) : std::string("dyn")) +
+         "_v" + std::to_string(vectorWidth) +
+         (d.weight == DType::BF16 ? "_wbf16" : "_wf32") + "_t" +
+         std::to_string(threads);
+}
 
 Status invalid(const std::string &message) {
   return {StatusCode::InvalidArgument, message};
@@ -145,24 +156,19 @@ Status selectSku(const Descriptor &d, const Preference &preference, Sku &sku) {
     return s;
   if (preference.maxBlocks < 0)
     return invalid("maxBlocks must be >= 0");
-  bool fixed = false;
-  int64_t clusterBlocks = 0;
+  const FixedVariant *variant = nullptr;
   for (const FixedVariant &v : kFixedVariants)
-    if (v.streams == d.streams && v.channels == d.channels) {
-      fixed = true;
-      clusterBlocks = v.clusterBlocks;
-    }
-  fixed &= !preference.portable;
+    if (v.streams == d.streams && v.channels == d.channels)
+      variant = &v;
+  if (preference.portable)
+    variant = nullptr;
+  bool fixed = variant != nullptr;
   sku.vectorWidth = (preference.portable || d.channels % 4 != 0) ? 1 : 4;
   sku.family = fixed                  ? "fixed"
                : sku.vectorWidth == 4 ? "general-v4"
                                       : "general-v1";
-  sku.threadsPerBlock = fixed ? kFixedThreads : kThreads;
-  sku.kernel = "mhc_fused_n" + std::to_string(d.streams) + "_c" +
-               (fixed ? std::to_string(d.channels) : std::string("dyn")) +
-               "_v" + std::to_string(sku.vectorWidth) +
-               (d.weight == DType::BF16 ? "_wbf16" : "_wf32") + "_t" +
-               std::to_string(sku.threadsPerBlock);
+  sku.threadsPerBlock = fixed ? variant->threads : kThreads;
+  sku.kernel = kernelName(d, fixed, sku.vectorWidth, sku.threadsPerBlock);
   // One block per row instead of a grid-stride loop, for the fixed-C
   // kernels whose rows are held in registers (up to 128 KiB; bench/NOTES.md,
   // attempts 15 and 16). With the coefficient cache a block's prologue is
@@ -180,10 +186,14 @@ Status selectSku(const Descriptor &d, const Preference &preference, Sku &sku) {
       fixed && preference.maxBlocks == 0 && largeRow && rowBytes <= 128 * 1024;
   sku.clusterKernel.clear();
   sku.clusterBlocks = 0;
+  sku.clusterThreadsPerBlock = 0;
   sku.clusterMaxBatch = 0;
-  if (fixed && clusterBlocks > 0 && preference.clusterRows) {
-    sku.clusterBlocks = clusterBlocks;
-    sku.clusterKernel = sku.kernel + "_k" + std::to_string(clusterBlocks);
+  if (fixed && variant->clusterBlocks > 0 && preference.clusterRows) {
+    sku.clusterBlocks = variant->clusterBlocks;
+    sku.clusterThreadsPerBlock = variant->clusterThreads;
+    sku.clusterKernel =
+        kernelName(d, true, sku.vectorWidth, sku.clusterThreadsPerBlock) +
+        "_k" + std::to_string(sku.clusterBlocks);
   }
   return Status::ok();
 }

@@ -72,12 +72,14 @@ struct DeviceBuffer {
     return reinterpret_cast<void *>(ptr + offset);
   }
   void upload(const void *src, size_t size, size_t offset = 0) {
-    if (size)
+    if (size) {
       EXPECT_EQ(gpu()->memcpyHtoD(ptr + offset, src, size), CUDA_SUCCESS);
+    }
   }
   void download(void *dst, size_t size, size_t offset = 0) const {
-    if (size)
+    if (size) {
       EXPECT_EQ(gpu()->memcpyDtoH(dst, ptr + offset, size), CUDA_SUCCESS);
+    }
   }
   void poison() { EXPECT_EQ(gpu()->memsetD8(ptr, 0xFF, bytes), CUDA_SUCCESS); }
   /// Fills the buffer with bytes from `rng` (a workspace's arbitrary
@@ -156,11 +158,17 @@ std::vector<Case> sweep() {
   // around the largest that runs clusters (a quarter of the SMs: 33 on 132)
   // and beyond.
   for (int64_t n : {4, 8})
-    for (int64_t c : {1280, 4096, 7168})
+    for (int64_t c : {1280, 2560, 4096, 7168})
       for (int64_t b : {1, 7})
         cases.push_back({n, c, b, b == 7, DType::BF16, 0.0f, false, true});
   for (int64_t b : {33, 34, 60, 130, 300})
     cases.push_back({4, 7168, b, false, DType::BF16, 0.0f, false});
+  // n = 4, C = 1280 and 2560: 320-thread fixed kernels beside 256-thread
+  // cluster kernels, on both sides of the cluster limit.
+  for (int64_t c : {1280, 2560})
+    for (int64_t b : {33, 34, 300})
+      cases.push_back(
+          {4, c, b, b == 34, b == 300 ? DType::F32 : DType::BF16, 0.0f, false});
   cases.push_back({4, 1920, 500, true, DType::F32, 0.0f, false});
   cases.push_back({8, 2560, 200, false, DType::BF16, 0.0f, false});
   return cases;
@@ -333,8 +341,9 @@ TEST_F(PlanOnGpu, ClusterKernelWhereTheDeviceHasClusters) {
   Preference fewBlocks;
   fewBlocks.maxBlocks = 20;
   ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, fewBlocks, plan));
-  if (major >= 9)
+  if (major >= 9) {
     EXPECT_EQ(plan->sku().clusterMaxBatch, 2); // 2 clusters of 7 <= 20
+  }
   Preference none;
   none.clusterRows = false;
   ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, none, plan));
@@ -348,7 +357,7 @@ TEST_F(PlanOnGpu, RejectsBadArgumentsWithoutWriting) {
   d.maxBatch = 8;
   std::unique_ptr<HyperConnectionPlan> plan;
   ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, {}, plan));
-  EXPECT_EQ(plan->sku().kernel, "mhc_fused_n4_c4096_v4_wbf16_t256");
+  EXPECT_EQ(plan->sku().kernel, "mhc_fused_n4_c4096_v4_wbf16_t512");
   DeviceBuffer x(16 * 4 * 4096 * 4 + 16), out(16 * 4 * 4096 * 4 + 16),
       p(64 + 32), w(4096 * 2);
   out.poison();
@@ -583,8 +592,9 @@ TEST_F(PlanOnGpu, ProgrammaticLaunchKeepsChainedRunsOrdered) {
           a.hRes = (k % 2 ? dh1 : dh0).get();
           Status s = plan.run(stream, workspace.get(), a);
           EXPECT_TRUE(s) << s.message();
-          if (synchronize)
+          if (synchronize) {
             EXPECT_EQ(gpu()->streamSynchronize(stream), CUDA_SUCCESS);
+          }
         }
         EXPECT_EQ(gpu()->streamSynchronize(stream), CUDA_SUCCESS);
         std::vector<float> result(count);

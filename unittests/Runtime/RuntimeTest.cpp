@@ -78,7 +78,7 @@ TEST(Descriptor, RejectsEachRule) {
 TEST(SkuSelection, FixedGeneralAndPortable) {
   Sku sku;
   ASSERT_TRUE(selectSku(layer(4, 4096), {}, sku));
-  EXPECT_EQ(sku.kernel, "mhc_fused_n4_c4096_v4_wbf16_t256");
+  EXPECT_EQ(sku.kernel, "mhc_fused_n4_c4096_v4_wbf16_t512");
   EXPECT_EQ(sku.family, "fixed");
   EXPECT_EQ(sku.vectorWidth, 4);
   // 4096 / (256 threads x 4) = 4 chunks: a cluster of 4 blocks per row.
@@ -91,7 +91,7 @@ TEST(SkuSelection, FixedGeneralAndPortable) {
   Preference noClusters;
   noClusters.clusterRows = false;
   ASSERT_TRUE(selectSku(layer(4, 7168), noClusters, sku));
-  EXPECT_EQ(sku.kernel, "mhc_fused_n4_c7168_v4_wbf16_t256");
+  EXPECT_EQ(sku.kernel, "mhc_fused_n4_c7168_v4_wbf16_t896");
   EXPECT_TRUE(sku.clusterKernel.empty());
   EXPECT_EQ(sku.clusterBlocks, 0);
 
@@ -123,6 +123,56 @@ TEST(SkuSelection, FixedGeneralAndPortable) {
   bad.maxBlocks = -1;
   expectStatus(selectSku(layer(4, 64), bad, sku), StatusCode::InvalidArgument,
                "maxBlocks");
+}
+
+/// Each fixed kernel has its own block size (gen_kernel_library.py;
+/// bench/NOTES.md, attempts 24 and 25): whole chunks of 4 channels per
+/// thread, the widest block that keeps the row in registers for one block
+/// per row. The cluster kernels split the row into chunks of 256 threads.
+TEST(SkuSelection, ThreadsPerBlockPerVariant) {
+  Sku sku;
+  ASSERT_TRUE(selectSku(layer(4, 1280), {}, sku));
+  EXPECT_EQ(sku.kernel, "mhc_fused_n4_c1280_v4_wbf16_t320");
+  EXPECT_EQ(sku.threadsPerBlock, 320);
+  EXPECT_EQ(sku.clusterKernel, "mhc_fused_n4_c1280_v4_wbf16_t256_k2");
+  EXPECT_EQ(sku.clusterThreadsPerBlock, 256);
+  ASSERT_TRUE(selectSku(layer(4, 7168), {}, sku));
+  EXPECT_EQ(sku.kernel, "mhc_fused_n4_c7168_v4_wbf16_t896");
+  EXPECT_EQ(sku.clusterKernel, "mhc_fused_n4_c7168_v4_wbf16_t256_k7");
+  struct Expected {
+    int64_t n, c, threads, clusterThreads;
+  };
+  for (Expected e : {Expected{4, 1920, 480, 256},
+                     {4, 2560, 320, 256},
+                     {4, 4096, 512, 256},
+                     {8, 1280, 256, 256},
+                     {8, 2560, 640, 256},
+                     {8, 4096, 512, 256},
+                     {8, 7168, 256, 0}}) {
+    ASSERT_TRUE(selectSku(layer(e.n, e.c), {}, sku));
+    EXPECT_EQ(sku.threadsPerBlock, e.threads) << sku.kernel;
+    EXPECT_EQ(sku.clusterThreadsPerBlock, e.clusterThreads) << sku.kernel;
+    // C splits into whole chunks of threads x 4 channels, except where a
+    // whole split loses more than it gains (n = 8, C = 1280 keeps 256).
+    if (e.n == 4 || e.c != 1280) {
+      EXPECT_EQ(e.c % (4 * e.threads), 0) << sku.kernel;
+    }
+  }
+  // The general kernels and a plan without clusters.
+  ASSERT_TRUE(selectSku(layer(4, 1284), {}, sku));
+  EXPECT_EQ(sku.threadsPerBlock, 256);
+  EXPECT_EQ(sku.clusterThreadsPerBlock, 0);
+  Preference noClusters;
+  noClusters.clusterRows = false;
+  ASSERT_TRUE(selectSku(layer(4, 1280), noClusters, sku));
+  EXPECT_EQ(sku.threadsPerBlock, 320);
+  EXPECT_EQ(sku.clusterThreadsPerBlock, 0);
+  // The launch takes the block size of the kernel it runs.
+  sku.clusterKernel = "k";
+  sku.clusterThreadsPerBlock = 256;
+  sku.clusterMaxBatch = 33;
+  EXPECT_EQ(sku.threadsFor(33), 256);
+  EXPECT_EQ(sku.threadsFor(34), 320);
 }
 
 /// Runs launch one block per row for the fixed-C rows of 96-128 KiB (measured

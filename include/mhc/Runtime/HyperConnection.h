@@ -147,7 +147,8 @@ struct Sku {
   bool blockPerRow = false;
   /// The cluster kernel for small batches (family "cluster"), or empty.
   std::string clusterKernel;
-  int64_t clusterBlocks = 0;   ///< Blocks per row (the cluster size).
+  int64_t clusterBlocks = 0;          ///< Blocks per row (the cluster size).
+  int64_t clusterThreadsPerBlock = 0; ///< Threads per block of clusterKernel.
   int64_t clusterMaxBatch = 0; ///< Largest batch it runs (set by select).
   /// Launches of `kernel` / `clusterKernel` use programmatic stream
   /// serialization (Preference::programmaticLaunch, where the loaded image's
@@ -157,6 +158,10 @@ struct Sku {
   /// Whether a run of `batch` rows launches `clusterKernel`.
   bool runsClusters(int64_t batch) const {
     return !clusterKernel.empty() && batch <= clusterMaxBatch;
+  }
+  /// Threads per block of the kernel a run of `batch` rows launches.
+  int64_t threadsFor(int64_t batch) const {
+    return runsClusters(batch) ? clusterThreadsPerBlock : threadsPerBlock;
   }
   /// Whether a run of `batch` rows is a programmatic launch.
   bool runsProgrammatic(int64_t batch) const {
