@@ -65,10 +65,10 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
     Option<"minBlocksPerSM", "min-blocks-per-sm", "int64_t", "-1",
            "Blocks per SM the register allocation must allow "
            "(nvvm.minctasm); 0 leaves registers unconstrained; -1 "
-           "(automatic): 2 where two blocks of max-row-registers registers "
-           "per thread fit an SM's 64K registers and the row is held in "
-           "registers in at most half of them per thread (not split over a "
-           "cluster, not staged), else unconstrained">,
+           "(automatic): 2 where the row is held in registers (not split "
+           "over a cluster, not staged) in a quarter to a half of the "
+           "registers per thread that two blocks get, min(max-row-registers, "
+           "64K / (2 x threads)), else unconstrained">,
     Option<"pipelineRows", "pipeline-rows", "bool", "false",
            "With the row in registers, load each chunk of the block's next "
            "row as the same chunk of the current row is stored">,

@@ -236,20 +236,24 @@ struct KernelShape {
   /// row, a block that holds its row in registers issues no load between its
   /// reduction and its last store, and with one block per SM the SM's DRAM
   /// traffic stops there until the next block starts: two blocks per SM
-  /// overlap one's loads with the other's stores. Asked for where two
-  /// blocks of `max-row-registers` registers per thread fit the register
-  /// file (128 at 256 threads) and the row takes at most half of them, which
-  /// leaves the other half for the coefficients, addresses and sums
-  /// (bench/NOTES.md, attempt 19, has ptxas's counts). Larger rows would
-  /// spill, a cluster kernel holds one chunk of the row, and staged rows
-  /// keep the next rows in flight already (and need registers of their own:
-  /// n = 8, C = 1280 spills with both).
+  /// overlap one's loads with the other's stores. Each of two blocks gets
+  /// `share` = min(`max-row-registers`, 64K / (2 x threads)) registers per
+  /// thread (128 at 256 threads, 64 at 512); asked for where the row takes
+  /// at most half of them, which leaves the other half for the
+  /// coefficients, addresses and sums, and at least a quarter: a smaller
+  /// row stays under the share anyway, and asking would only cap a kernel
+  /// that fits three blocks (n = 4, C = 1280 at 320 threads: 64 -> 72
+  /// registers, 2% slower). bench/NOTES.md, attempts 19 and 26, has
+  /// ptxas's counts. Larger rows would spill, a cluster kernel holds one
+  /// chunk of the row, and staged rows keep the next rows in flight already
+  /// (and need registers of their own: n = 8, C = 1280 spills with both).
   int64_t automaticMinBlocksPerSM(const ConvertMHCToGPUOptions &options) const {
     if (!rowInRegisters || clusterBlocks > 0 || stageRows > 0)
       return 0;
-    bool fits = 2 * threads * options.maxRowRegisters <= kRegistersPerSM &&
-                2 * rowFloatsPerThread() <= options.maxRowRegisters;
-    return fits ? 2 : 0;
+    int64_t share =
+        std::min(options.maxRowRegisters, kRegistersPerSM / (2 * threads));
+    int64_t row = rowFloatsPerThread();
+    return 2 * row <= share && 4 * row >= share ? 2 : 0;
   }
 
   /// As many row buffers as asked for and the shared memory allows, with the

@@ -29,15 +29,26 @@
 // SMALL-LABEL: gpu.func @mhc_fused_n4_c7168_v4_wbf16_t256(
 // SMALL-NOT: minctasm
 
-// At 512 threads two blocks would leave 64 registers per thread (64K in the
-// register file), fewer than max-row-registers: no kernel asks, though
-// each thread holds only 32 floats at n = 4, C = 4096.
-// WIDE: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t512(
+// At 512 threads two blocks leave 64 registers per thread (64K in the
+// register file): rows of 16 to 32 floats ask. n = 4, C = 4096 and n = 8,
+// C = 1280 hold 32 floats and ask; n = 4, C = 7168 holds 64 and does not.
+// WIDE-LABEL: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t512(
+// WIDE-SAME: nvvm.minctasm = 2 : i32
+// WIDE-LABEL: gpu.func @mhc_fused_n4_c7168_v4_wbf16_t512(
 // WIDE-NOT: minctasm
+// WIDE-LABEL: gpu.func @mhc_fused_n8_c1280_v4_wbf16_t512(
+// WIDE-SAME: nvvm.minctasm = 2 : i32
+
+// A row under a quarter of the share does not ask: at 320 threads (102
+// registers each for two blocks), n = 4, C = 1280 holds 16 floats, and
+// ptxas fits three blocks without a budget.
+// AUTO-LABEL: gpu.func @mhc_fused_n4_c1280_v4_wbf16_t320(
+// AUTO-NOT: minctasm
+// AUTO: gpu.return
 
 // 0 leaves registers unconstrained; an explicit count applies everywhere.
 // NONE-NOT: minctasm
-// THREE-COUNT-4: nvvm.minctasm = 3 : i32
+// THREE-COUNT-5: nvvm.minctasm = 3 : i32
 
 // INVALID: error: min-blocks-per-sm must be -1 (automatic), 0 (unconstrained) or a block count, got -2
 
@@ -67,4 +78,12 @@ func.func @dynamic(%x: tensor<?x4x?xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf3
   %0 = mhc.static_layer %x, %hr, %hp, %hq, %w {eps = 1.0e-06 : f32}
       : tensor<?x4x?xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<?xbf16>
   return %0 : tensor<?x4x?xf32>
+}
+
+func.func @c1280_t320(%x: tensor<?x4x1280xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf32>,
+    %hq: tensor<4xf32>, %w: tensor<1280xbf16>) -> tensor<?x4x1280xf32>
+    attributes {mhc.threads_per_block = 320 : i64} {
+  %0 = mhc.static_layer %x, %hr, %hp, %hq, %w {eps = 1.0e-06 : f32}
+      : tensor<?x4x1280xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<1280xbf16>
+  return %0 : tensor<?x4x1280xf32>
 }
