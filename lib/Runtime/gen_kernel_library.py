@@ -20,19 +20,20 @@ threads-per-block (256).
 import argparse
 
 # The fixed (n, C) pairs and the threads per block of each one's fixed
-# kernel, chosen by measurement (bench/NOTES.md, attempts 24 and 25; H200):
+# kernel, chosen by measurement (bench/NOTES.md, attempts 24-26; H200):
 # - C = 1280 (a grid-stride loop over 20-40 KB rows): at 256 threads C is
 #   1.25 chunks of threads * 4 channels, so a quarter of the warps load a
 #   chunk more than the rest; 320 threads take one whole chunk (n = 4; at
 #   n = 8 320 threads lose the two-blocks-per-SM register budget).
 # - One block per row (C >= 1920): the widest block that splits C into
-#   whole chunks and keeps the row in registers without spills, one block
-#   per SM: n = 4 C = 1920 480 threads, C = 4096 512, C = 7168 896; n = 8
-#   C = 2560 640, C = 4096 512 (1024 spills). They beat two 256-thread
-#   blocks per SM: 8192x8x4096 544 -> 519 us, 8192x8x2560 336 -> 322,
-#   1024x4x4096 40.7 -> 39.1. Measured worse: n = 4 C = 2560 at 640 (1 block
-#   of 68 registers, 1.26x of a copy against 1.04x at 320) and C = 4096 at
-#   1024 (1.05 against 1.015 at 512).
+#   whole chunks and keeps the row in registers without spills: n = 4
+#   C = 1920 480 threads, C = 4096 512 (two blocks per SM, attempt 26),
+#   C = 7168 896; n = 8 C = 2560 640, C = 4096 512 (1024 spills). They beat
+#   two 256-thread blocks per SM: 8192x8x4096 544 -> 519 us, 8192x8x2560
+#   336 -> 322, 1024x4x4096 40.7 -> 39.1 (38.0 with two blocks of 512).
+#   Measured worse: n = 4 C = 2560 at 640 (1 block of 68 registers, 1.26x
+#   of a copy against 1.04x at 320) and C = 4096 at 1024 (1.05 against
+#   1.015 at 512).
 FIXED = {(4, 1280): 320, (4, 1920): 480, (4, 2560): 320, (4, 4096): 512,
          (4, 7168): 896, (8, 1280): 256, (8, 2560): 640, (8, 4096): 512,
          (8, 7168): 256}
