@@ -180,8 +180,7 @@ int main(int argc, char **argv) {
               "%8lld %3lld %6lld %6d %6s %5s %18.2f %18.2f %10.2f  %s\n",
               (long long)s.b, (long long)s.n, (long long)s.c, s.iters,
               cache ? "on" : "off", programmatic ? "on" : "off", t.backToBack,
-              t.synchronous, t.host,
-              (clustered ? sku.clusterKernel : sku.kernel).c_str());
+              t.synchronous, t.host, sku.kernelFor(s.b).c_str());
         }
   return 0;
 }

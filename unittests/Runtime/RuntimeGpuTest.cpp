@@ -290,8 +290,7 @@ TEST_P(LayerSweep, MatchesFloat64Reference) {
   RecordProperty("max_rel_err", std::to_string(rel));
   // The kernel that ran: the cluster kernel for batches it covers.
   const Sku &sku = plan->sku();
-  const std::string &ran =
-      sku.runsClusters(k.b) ? sku.clusterKernel : sku.kernel;
+  const std::string &ran = sku.kernelFor(k.b);
   std::printf("[ result   ] %s kernel=%s max_abs_err=%.3e rel=%.3e "
               "err/allowed=%.3f\n",
               name(k).c_str(), ran.c_str(), maxErr, rel, worstExcess);

@@ -173,6 +173,8 @@ TEST(SkuSelection, ThreadsPerBlockPerVariant) {
   sku.clusterMaxBatch = 33;
   EXPECT_EQ(sku.threadsFor(33), 256);
   EXPECT_EQ(sku.threadsFor(34), 320);
+  EXPECT_EQ(sku.kernelFor(33), "k");
+  EXPECT_EQ(sku.kernelFor(34), "mhc_fused_n4_c1280_v4_wbf16_t320");
 }
 
 /// Runs launch one block per row for the fixed-C rows of 96-128 KiB (measured

@@ -159,6 +159,10 @@ struct Sku {
   bool runsClusters(int64_t batch) const {
     return !clusterKernel.empty() && batch <= clusterMaxBatch;
   }
+  /// The kernel a run of `batch` rows launches.
+  const std::string &kernelFor(int64_t batch) const {
+    return runsClusters(batch) ? clusterKernel : kernel;
+  }
   /// Threads per block of the kernel a run of `batch` rows launches.
   int64_t threadsFor(int64_t batch) const {
     return runsClusters(batch) ? clusterThreadsPerBlock : threadsPerBlock;
