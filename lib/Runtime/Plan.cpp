@@ -22,7 +22,6 @@ struct HyperConnectionPlan::Impl {
   Sku sku;
   const CudaDriver *driver = nullptr;
   CUfunction function = nullptr;
-  int64_t maxBlocks = 1;
   CUfunction clusterFunction = nullptr; // sku.clusterKernel, if any.
   int64_t clusterDynamicSharedBytes = 0;
   size_t workspaceBytes = 0; // The coefficient cache, if any.
@@ -292,11 +291,7 @@ Status loadClusterKernel(const CudaDriver &driver, CUcontext context, int major,
                          HyperConnectionPlan::Impl &impl) {
   Sku &sku = impl.sku;
   auto withoutClusters = [&] {
-    sku.clusterKernel.clear();
-    sku.clusterBlocks = 0;
-    sku.clusterThreadsPerBlock = 0;
-    sku.clusterMaxBatch = 0;
-    sku.clusterProgrammaticLaunch = false;
+    sku.dropClusterKernel();
     impl.clusterFunction = nullptr;
     impl.clusterDynamicSharedBytes = 0;
     return Status::ok();
@@ -383,11 +378,11 @@ Status HyperConnectionPlan::select(void *, const Descriptor &descriptor,
   // so the Sinkhorn prologue runs once per block, not once per row; or one
   // block per row where selectSku chose that (Sku::blockPerRow).
   if (preference.maxBlocks > 0)
-    impl->maxBlocks = preference.maxBlocks;
+    sku.maxGridBlocks = preference.maxBlocks;
   else if (sku.blockPerRow)
-    impl->maxBlocks = std::numeric_limits<int32_t>::max();
+    sku.maxGridBlocks = std::numeric_limits<int32_t>::max();
   else
-    impl->maxBlocks = std::max<int64_t>(1, int64_t(perSM) * sms);
+    sku.maxGridBlocks = std::max<int64_t>(1, int64_t(perSM) * sms);
   if (Status s = loadClusterKernel(driver, context, major, minor, sms,
                                    preference, *impl);
       !s)
@@ -436,8 +431,7 @@ Status HyperConnectionPlan::run(void *stream, void *workspace,
   const Sku &sku = impl_->sku;
   bool clustered = sku.runsClusters(b);
   CUfunction function = clustered ? impl_->clusterFunction : impl_->function;
-  auto grid = unsigned(clustered ? b * sku.clusterBlocks
-                                 : std::min(b, impl_->maxBlocks));
+  auto grid = unsigned(sku.gridFor(b));
   auto sharedBytes = unsigned(clustered ? impl_->clusterDynamicSharedBytes
                                         : sku.dynamicSharedBytes);
   auto threads = unsigned(sku.threadsFor(b));

@@ -8,6 +8,7 @@
 
 #include "mhc/Runtime/HyperConnection.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <vector>
@@ -38,6 +39,8 @@ std::string Sku::toString() const {
      << ", " << threadsPerBlock << " threads";
   if (blockPerRow)
     os << ", one block per row";
+  else
+    os << ", grid <= " << maxGridBlocks << " blocks";
   if (programmaticLaunch)
     os << ", programmatic launch";
   if (dynamicSharedBytes > 0)
@@ -51,6 +54,20 @@ std::string Sku::toString() const {
   }
   os << "]";
   return os.str();
+}
+
+int64_t Sku::gridFor(int64_t batch) const {
+  if (runsClusters(batch))
+    return batch * clusterBlocks;
+  return std::min(batch, std::max<int64_t>(1, maxGridBlocks));
+}
+
+void Sku::dropClusterKernel() {
+  clusterKernel.clear();
+  clusterBlocks = 0;
+  clusterThreadsPerBlock = 0;
+  clusterMaxBatch = 0;
+  clusterProgrammaticLaunch = false;
 }
 
 namespace {
@@ -184,10 +201,8 @@ Status selectSku(const Descriptor &d, const Preference &preference, Sku &sku) {
       preference.coefficientCache ? d.channels >= 1920 : rowBytes >= 96 * 1024;
   sku.blockPerRow =
       fixed && preference.maxBlocks == 0 && largeRow && rowBytes <= 128 * 1024;
-  sku.clusterKernel.clear();
-  sku.clusterBlocks = 0;
-  sku.clusterThreadsPerBlock = 0;
-  sku.clusterMaxBatch = 0;
+  sku.maxGridBlocks = 0; // set by select, from the device
+  sku.dropClusterKernel();
   if (fixed && variant->clusterBlocks > 0 && preference.clusterRows) {
     sku.clusterBlocks = variant->clusterBlocks;
     sku.clusterThreadsPerBlock = variant->clusterThreads;

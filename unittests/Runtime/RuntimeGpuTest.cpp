@@ -291,9 +291,10 @@ TEST_P(LayerSweep, MatchesFloat64Reference) {
   // The kernel that ran: the cluster kernel for batches it covers.
   const Sku &sku = plan->sku();
   const std::string &ran = sku.kernelFor(k.b);
-  std::printf("[ result   ] %s kernel=%s max_abs_err=%.3e rel=%.3e "
+  std::printf("[ result   ] %s kernel=%s grid=%lld max_abs_err=%.3e rel=%.3e "
               "err/allowed=%.3f\n",
-              name(k).c_str(), ran.c_str(), maxErr, rel, worstExcess);
+              name(k).c_str(), ran.c_str(), (long long)sku.gridFor(k.b), maxErr,
+              rel, worstExcess);
   EXPECT_EQ(nonFinite, 0u);
   EXPECT_LE(worstExcess, 1.0) << "max_abs_err " << maxErr << ", rel " << rel;
   EXPECT_TRUE(sameBits(first, second))
@@ -311,24 +312,57 @@ protected:
     if (!gpu())
       GTEST_SKIP() << "no GPU";
   }
+  /// An attribute of device 0; a failed query fails the test.
+  static int attribute(CUdevice_attribute which) {
+    int value = -1;
+    EXPECT_EQ(gpu()->deviceGetAttribute(&value, which, 0), CUDA_SUCCESS);
+    return value;
+  }
 };
+
+/// The grid of a run: one block per row for the fixed kernels that take it,
+/// else as many blocks as fit on the GPU at once (a whole number per SM),
+/// or Preference::maxBlocks, which then loop over the rows.
+TEST_F(PlanOnGpu, GridFillsTheGpuOrTakesOneBlockPerRow) {
+  int sms = attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+  Descriptor d;
+  d.streams = 4;
+  d.channels = 4096;
+  std::unique_ptr<HyperConnectionPlan> plan;
+  ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, {}, plan));
+  EXPECT_TRUE(plan->sku().blockPerRow);
+  EXPECT_EQ(plan->sku().gridFor(100000), 100000);
+  d.channels = 1280;
+  ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, {}, plan));
+  const Sku &loop = plan->sku();
+  EXPECT_FALSE(loop.blockPerRow);
+  EXPECT_GE(loop.maxGridBlocks, sms);
+  EXPECT_EQ(loop.maxGridBlocks % sms, 0) << loop.toString();
+  EXPECT_EQ(loop.gridFor(100000), loop.maxGridBlocks);
+  EXPECT_NE(
+      loop.toString().find("grid <= " + std::to_string(loop.maxGridBlocks)),
+      std::string::npos)
+      << loop.toString();
+  Preference capped;
+  capped.maxBlocks = 20;
+  capped.clusterRows = false;
+  ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, capped, plan));
+  EXPECT_EQ(plan->sku().gridFor(7), 7);
+  EXPECT_EQ(plan->sku().gridFor(1000), 20);
+}
 
 /// On sm_90+ a fixed shape whose row splits gets a cluster kernel for the
 /// batches whose clusters all fit at once; elsewhere, or when not wanted,
 /// none.
 TEST_F(PlanOnGpu, ClusterKernelWhereTheDeviceHasClusters) {
-  int major = 0;
-  ASSERT_CU(gpu()->deviceGetAttribute(
-      &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, 0));
+  int major = attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
   Descriptor d;
   d.streams = 4;
   d.channels = 7168;
   std::unique_ptr<HyperConnectionPlan> plan;
   ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, {}, plan));
   const Sku &sku = plan->sku();
-  int sms = 0;
-  ASSERT_CU(gpu()->deviceGetAttribute(
-      &sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, 0));
+  int sms = attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
   if (major >= 9) {
     EXPECT_EQ(sku.clusterKernel, "mhc_fused_n4_c7168_v4_wbf16_t256_k7");
     EXPECT_EQ(sku.clusterMaxBatch, sms / 4); // 7-block clusters fit more
@@ -517,9 +551,7 @@ TEST_F(PlanOnGpu, CoefficientCacheFollowsTheKey) {
 /// alternates, so every run also replaces the cached M' the run before it
 /// publishes.
 TEST_F(PlanOnGpu, ProgrammaticLaunchKeepsChainedRunsOrdered) {
-  int major = 0;
-  ASSERT_CU(gpu()->deviceGetAttribute(
-      &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, 0));
+  int major = attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
   const int64_t n = 4, c = 7168, steps = 12;
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<float> u(-2.f, 2.f);

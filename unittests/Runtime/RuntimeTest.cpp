@@ -211,6 +211,32 @@ TEST(SkuSelection, BlockPerRowForLargeFixedRows) {
   EXPECT_FALSE(blockPerRow(4, 7168, portable));
 }
 
+/// A run launches one block per row up to maxGridBlocks, whose blocks then
+/// loop, and clusters of clusterBlocks per row for the batches they take.
+TEST(SkuSelection, GridOfARun) {
+  Sku sku;
+  ASSERT_TRUE(selectSku(layer(4, 1280), {}, sku));
+  sku.maxGridBlocks = 396; // 3 blocks of 320 threads on 132 SMs
+  EXPECT_EQ(sku.gridFor(1), 1);
+  EXPECT_EQ(sku.gridFor(396), 396);
+  EXPECT_EQ(sku.gridFor(397), 396);
+  EXPECT_EQ(sku.gridFor(2560), 396);
+  sku.clusterKernel = "k";
+  sku.clusterBlocks = 5;
+  sku.clusterMaxBatch = 33;
+  EXPECT_EQ(sku.gridFor(33), 165);
+  EXPECT_EQ(sku.gridFor(34), 34);
+  sku.dropClusterKernel();
+  EXPECT_EQ(sku.gridFor(33), 33);
+  EXPECT_EQ(sku.clusterBlocks, 0);
+  EXPECT_EQ(sku.clusterThreadsPerBlock, 0);
+  EXPECT_EQ(sku.clusterMaxBatch, 0);
+  EXPECT_FALSE(sku.runsClusters(1));
+  // An unset limit still launches a block.
+  Sku unset;
+  EXPECT_EQ(unset.gridFor(5), 1);
+}
+
 /// Every kernel selection can name is in the embedded PTX of its family.
 TEST(KernelImages, CoverEverySku) {
   using detail::kKernelImages;

@@ -82,7 +82,7 @@ struct Preference {
   /// Blocks a run launches at most. 0: the plan decides: as many as fit on
   /// the GPU at once, each looping over rows, or one block per row for the
   /// fixed-C kernels with C >= 1920 and rows up to 128 KiB (rows of 96-128
-  /// KiB without the coefficient cache) (Sku::blockPerRow).
+  /// KiB without the coefficient cache) (Sku::blockPerRow, Sku::gridFor).
   int64_t maxBlocks = 0;
   /// On sm_90+, runs of at most a quarter as many rows as the GPU has SMs
   /// (whose clusters all fit at once) use one thread-block cluster per row
@@ -145,6 +145,10 @@ struct Sku {
   /// blocks loop over rows (fixed C >= 1920 with rows up to 128 KiB, or
   /// rows of 96-128 KiB without the coefficient cache; no maxBlocks).
   bool blockPerRow = false;
+  /// Blocks a run of `kernel` launches at most (set by select): as many as
+  /// fit on the GPU at once, or Preference::maxBlocks; unbounded for
+  /// blockPerRow.
+  int64_t maxGridBlocks = 0;
   /// The cluster kernel for small batches (family "cluster"), or empty.
   std::string clusterKernel;
   int64_t clusterBlocks = 0;          ///< Blocks per row (the cluster size).
@@ -171,6 +175,14 @@ struct Sku {
   bool runsProgrammatic(int64_t batch) const {
     return runsClusters(batch) ? clusterProgrammaticLaunch : programmaticLaunch;
   }
+  /// Blocks a run of `batch` rows launches: `clusterBlocks` per row for the
+  /// cluster kernel, else one per row up to maxGridBlocks, whose blocks then
+  /// loop over the rows. (The fewest blocks that keep each block's row
+  /// count, to spare the last rows a part-filled GPU, were measured slower:
+  /// bench/NOTES.md, attempt 27.)
+  int64_t gridFor(int64_t batch) const;
+  /// Forgets the cluster kernel: every run launches `kernel`.
+  void dropClusterKernel();
   std::string toString() const;
 };
 
