@@ -39,15 +39,27 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   int64_t prefetchRows = sm90 ? options.prefetchRows : int64_t(0);
   int64_t stageRows = sm90 ? options.stageRows : int64_t(0);
   bool programmaticLaunch = sm90 && options.programmaticLaunch;
-  pm.addPass(createConvertMHCToGPU(ConvertMHCToGPUOptions{
-      options.threadsPerBlock, options.vectorWidth, options.maxRowRegisters,
-      options.maxUnrolledStreams, options.minBlocksPerSM, options.pipelineRows,
-      options.stageWeights, options.coefficientsInRegisters,
-      options.doubleBufferRows, options.fuseMultiplyAdd, prefetchRows,
-      options.prefetchMaxRowBytes, options.prefetchAfterReduction,
-      options.clusterRowSplit, stageRows, options.stageCopyBytes,
-      options.maxSharedMemoryBytes, options.coefficientCache,
-      programmaticLaunch}));
+  pm.addPass(createConvertMHCToGPU(
+      ConvertMHCToGPUOptions{options.threadsPerBlock,
+                             options.vectorWidth,
+                             options.maxRowRegisters,
+                             options.maxUnrolledStreams,
+                             options.minBlocksPerSM,
+                             options.pipelineRows,
+                             options.stageWeights,
+                             options.coefficientsInRegisters,
+                             options.doubleBufferRows,
+                             options.fuseMultiplyAdd,
+                             prefetchRows,
+                             options.prefetchMaxRowBytes,
+                             options.prefetchAfterReduction,
+                             options.prefetchEarlyMaxRowBytes,
+                             options.clusterRowSplit,
+                             stageRows,
+                             options.stageCopyBytes,
+                             options.maxSharedMemoryBytes,
+                             options.coefficientCache,
+                             programmaticLaunch}));
 
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

@@ -101,6 +101,12 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "true",
            "Issue each row's prefetch after its reduction instead of at the "
            "start of the row's loop iteration">,
+    Option<"prefetchEarlyMaxRowBytes", "prefetch-early-max-row-bytes",
+           "int64_t", "32768",
+           "With prefetch-after-reduction, rows of x of at most this many "
+           "bytes are still prefetched at the start of the row's loop "
+           "iteration: a small row reaches its reduction too soon after its "
+           "loads for a prefetch issued there to lead by much (0: none)">,
     Option<"clusterRowSplit", "cluster-row-split", "bool", "false",
            "One thread-block cluster per row (sm_90+; for small batches): "
            "block k of the cluster holds chunk k of every thread's row "

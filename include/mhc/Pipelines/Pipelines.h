@@ -91,6 +91,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "prefetch-after-reduction",
       llvm::cl::desc("Prefetch after the row's reduction, not at its start"),
       llvm::cl::init(kLoweringDefaults.prefetchAfterReduction)};
+  PassOptions::Option<int64_t> prefetchEarlyMaxRowBytes{
+      *this, "prefetch-early-max-row-bytes",
+      llvm::cl::desc("With prefetch-after-reduction, rows of at most this "
+                     "many bytes are prefetched at their start (0: none)"),
+      llvm::cl::init(kLoweringDefaults.prefetchEarlyMaxRowBytes)};
   PassOptions::Option<int64_t> stageRows{
       *this, "stage-rows",
       llvm::cl::desc("Rows kept in flight through shared memory by bulk "

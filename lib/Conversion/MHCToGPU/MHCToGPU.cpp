@@ -201,7 +201,9 @@ struct KernelShape {
     if (options.prefetchMaxRowBytes > 0 &&
         shape.rowBytes() > options.prefetchMaxRowBytes)
       shape.prefetchRows = 0;
-    shape.prefetchAfterReduction = options.prefetchAfterReduction;
+    shape.prefetchAfterReduction =
+        options.prefetchAfterReduction &&
+        shape.rowBytes() > options.prefetchEarlyMaxRowBytes;
     shape.clusterBlocks = 0;
     if (options.clusterRowSplit) {
       // Block k of the cluster holds chunk k; the weight is read from global
@@ -1860,11 +1862,13 @@ struct ConvertMHCToGPUPass
           << stageCopyBytes.getValue();
       return signalPassFailure();
     }
-    if (prefetchRows < 0 || prefetchMaxRowBytes < 0) {
+    if (prefetchRows < 0 || prefetchMaxRowBytes < 0 ||
+        prefetchEarlyMaxRowBytes < 0) {
       getOperation().emitError()
-          << "prefetch-rows and prefetch-max-row-bytes must be >= 0, got "
-          << prefetchRows.getValue() << " and "
-          << prefetchMaxRowBytes.getValue();
+          << "prefetch-rows, prefetch-max-row-bytes and "
+             "prefetch-early-max-row-bytes must be >= 0, got "
+          << prefetchRows.getValue() << ", " << prefetchMaxRowBytes.getValue()
+          << " and " << prefetchEarlyMaxRowBytes.getValue();
       return signalPassFailure();
     }
     if (minBlocksPerSM < -1) {
@@ -1879,25 +1883,17 @@ struct ConvertMHCToGPUPass
           << "vector-width must be 1, 2 or 4, got " << vectorWidth.getValue();
       return signalPassFailure();
     }
-    ConvertMHCToGPUOptions options{threadsPerBlock,
-                                   vectorWidth,
-                                   maxRowRegisters,
-                                   maxUnrolledStreams,
-                                   minBlocksPerSM,
-                                   pipelineRows,
-                                   stageWeights,
-                                   coefficientsInRegisters,
-                                   doubleBufferRows,
-                                   fuseMultiplyAdd,
-                                   prefetchRows,
-                                   prefetchMaxRowBytes,
-                                   prefetchAfterReduction,
-                                   clusterRowSplit,
-                                   stageRows,
-                                   stageCopyBytes,
-                                   maxSharedMemoryBytes,
-                                   coefficientCache,
-                                   programmaticLaunch};
+    ConvertMHCToGPUOptions options{
+        threadsPerBlock,        vectorWidth,
+        maxRowRegisters,        maxUnrolledStreams,
+        minBlocksPerSM,         pipelineRows,
+        stageWeights,           coefficientsInRegisters,
+        doubleBufferRows,       fuseMultiplyAdd,
+        prefetchRows,           prefetchMaxRowBytes,
+        prefetchAfterReduction, prefetchEarlyMaxRowBytes,
+        clusterRowSplit,        stageRows,
+        stageCopyBytes,         maxSharedMemoryBytes,
+        coefficientCache,       programmaticLaunch};
     RewritePatternSet patterns(&getContext());
     populateMHCToGPUPatterns(patterns, options);
     ConversionTarget target(getContext());

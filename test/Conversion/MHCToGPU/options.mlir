@@ -78,6 +78,8 @@ func.func @layer(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 prefetch-max-row-bytes=65535" | FileCheck %s --check-prefix=NOPF
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1" | FileCheck %s --check-prefix=PFRED
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 vector-width=2" | FileCheck %s --check-prefix=NOPF
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 prefetch-early-max-row-bytes=65536" | FileCheck %s --check-prefix=PFEARLY
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 prefetch-early-max-row-bytes=65535" | FileCheck %s --check-prefix=PFRED
 // The pass does not prefetch unless asked (the GPU pipeline asks for sm_90+).
 // NOPF-NOT: nvvm.cp.async.bulk.prefetch
 // With prefetch-rows = 2, the row one stride ahead is prefetched before the
@@ -105,6 +107,15 @@ func.func @layer(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf
 // PF2-NOT: nvvm.cp.async.bulk.prefetch
 // PF2: gpu.shuffle
 // PF2: scf.yield
+// Rows of at most prefetch-early-max-row-bytes (here 65536, the whole row)
+// are prefetched at the start of the iteration even so; larger rows, and by
+// default those over 32 KiB, after the reduction.
+// PFEARLY: scf.for %[[ROW:.*]] = %block_id_x to
+// PFEARLY: nvvm.cp.async.bulk.prefetch
+// PFEARLY-NOT: nvvm.cp.async.bulk.prefetch
+// PFEARLY: gpu.shuffle
+// PFEARLY: gpu.barrier
+// PFEARLY: vector.store
 // After the reduction instead: the prefetch follows the row's barrier.
 // PFRED: scf.for %[[ROW:.*]] = %block_id_x to
 // PFRED-NOT: nvvm.cp.async.bulk.prefetch
