@@ -36,30 +36,30 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   // So do the bulk copies and mbarrier transactions of stage-rows, and
   // griddepcontrol.
   bool sm90 = smVersion(options.chip) >= 90;
-  int64_t prefetchRows = sm90 ? options.prefetchRows : int64_t(0);
-  int64_t stageRows = sm90 ? options.stageRows : int64_t(0);
-  bool programmaticLaunch = sm90 && options.programmaticLaunch;
-  pm.addPass(createConvertMHCToGPU(
-      ConvertMHCToGPUOptions{options.threadsPerBlock,
-                             options.vectorWidth,
-                             options.maxRowRegisters,
-                             options.maxUnrolledStreams,
-                             options.minBlocksPerSM,
-                             options.pipelineRows,
-                             options.stageWeights,
-                             options.coefficientsInRegisters,
-                             options.doubleBufferRows,
-                             options.fuseMultiplyAdd,
-                             prefetchRows,
-                             options.prefetchMaxRowBytes,
-                             options.prefetchAfterReduction,
-                             options.prefetchEarlyMaxRowBytes,
-                             options.clusterRowSplit,
-                             stageRows,
-                             options.stageCopyBytes,
-                             options.maxSharedMemoryBytes,
-                             options.coefficientCache,
-                             programmaticLaunch}));
+  // Field by field: a positional list would silently shift values when an
+  // option is added.
+  ConvertMHCToGPUOptions lowering;
+  lowering.threadsPerBlock = options.threadsPerBlock;
+  lowering.vectorWidth = options.vectorWidth;
+  lowering.maxRowRegisters = options.maxRowRegisters;
+  lowering.maxUnrolledStreams = options.maxUnrolledStreams;
+  lowering.minBlocksPerSM = options.minBlocksPerSM;
+  lowering.pipelineRows = options.pipelineRows;
+  lowering.stageWeights = options.stageWeights;
+  lowering.coefficientsInRegisters = options.coefficientsInRegisters;
+  lowering.doubleBufferRows = options.doubleBufferRows;
+  lowering.fuseMultiplyAdd = options.fuseMultiplyAdd;
+  lowering.prefetchRows = sm90 ? options.prefetchRows : int64_t(0);
+  lowering.prefetchMaxRowBytes = options.prefetchMaxRowBytes;
+  lowering.prefetchAfterReduction = options.prefetchAfterReduction;
+  lowering.prefetchEarlyMaxRowBytes = options.prefetchEarlyMaxRowBytes;
+  lowering.clusterRowSplit = options.clusterRowSplit;
+  lowering.stageRows = sm90 ? options.stageRows : int64_t(0);
+  lowering.stageCopyBytes = options.stageCopyBytes;
+  lowering.maxSharedMemoryBytes = options.maxSharedMemoryBytes;
+  lowering.coefficientCache = options.coefficientCache;
+  lowering.programmaticLaunch = sm90 && options.programmaticLaunch;
+  pm.addPass(createConvertMHCToGPU(lowering));
 
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

@@ -1883,17 +1883,29 @@ struct ConvertMHCToGPUPass
           << "vector-width must be 1, 2 or 4, got " << vectorWidth.getValue();
       return signalPassFailure();
     }
-    ConvertMHCToGPUOptions options{
-        threadsPerBlock,        vectorWidth,
-        maxRowRegisters,        maxUnrolledStreams,
-        minBlocksPerSM,         pipelineRows,
-        stageWeights,           coefficientsInRegisters,
-        doubleBufferRows,       fuseMultiplyAdd,
-        prefetchRows,           prefetchMaxRowBytes,
-        prefetchAfterReduction, prefetchEarlyMaxRowBytes,
-        clusterRowSplit,        stageRows,
-        stageCopyBytes,         maxSharedMemoryBytes,
-        coefficientCache,       programmaticLaunch};
+    // Field by field: a positional list would silently shift values when an
+    // option is added.
+    ConvertMHCToGPUOptions options;
+    options.threadsPerBlock = threadsPerBlock;
+    options.vectorWidth = vectorWidth;
+    options.maxRowRegisters = maxRowRegisters;
+    options.maxUnrolledStreams = maxUnrolledStreams;
+    options.minBlocksPerSM = minBlocksPerSM;
+    options.pipelineRows = pipelineRows;
+    options.stageWeights = stageWeights;
+    options.coefficientsInRegisters = coefficientsInRegisters;
+    options.doubleBufferRows = doubleBufferRows;
+    options.fuseMultiplyAdd = fuseMultiplyAdd;
+    options.prefetchRows = prefetchRows;
+    options.prefetchMaxRowBytes = prefetchMaxRowBytes;
+    options.prefetchAfterReduction = prefetchAfterReduction;
+    options.prefetchEarlyMaxRowBytes = prefetchEarlyMaxRowBytes;
+    options.clusterRowSplit = clusterRowSplit;
+    options.stageRows = stageRows;
+    options.stageCopyBytes = stageCopyBytes;
+    options.maxSharedMemoryBytes = maxSharedMemoryBytes;
+    options.coefficientCache = coefficientCache;
+    options.programmaticLaunch = programmaticLaunch;
     RewritePatternSet patterns(&getContext());
     populateMHCToGPUPatterns(patterns, options);
     ConversionTarget target(getContext());
