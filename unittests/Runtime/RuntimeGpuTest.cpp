@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CudaDriver.h"
+#include "TestLayers.h"
 #include "mhc-c/Runtime.h"
 #include "mhc/Runtime/HyperConnection.h"
 #include "mhc/Support/Reference.h"
@@ -23,6 +24,7 @@
 #include <vector>
 
 using namespace mhc::runtime;
+using mhc::runtime::testing::layer;
 namespace ref = mhc::reference;
 
 namespace {
@@ -179,9 +181,7 @@ class LayerSweep : public ::testing::TestWithParam<Case> {};
 TEST_P(LayerSweep, MatchesFloat64Reference) {
   REQUIRE_GPU();
   const Case k = GetParam();
-  Descriptor d;
-  d.streams = k.n;
-  d.channels = k.c;
+  Descriptor d = layer(k.n, k.c);
   d.maxBatch = k.b;
   d.weight = k.weight;
   if (k.softmax) {
@@ -325,9 +325,7 @@ protected:
 /// or Preference::maxBlocks, which then loop over the rows.
 TEST_F(PlanOnGpu, GridFillsTheGpuOrTakesOneBlockPerRow) {
   int sms = attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
-  Descriptor d;
-  d.streams = 4;
-  d.channels = 4096;
+  Descriptor d = layer(4, 4096);
   std::unique_ptr<HyperConnectionPlan> plan;
   ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, {}, plan));
   EXPECT_TRUE(plan->sku().blockPerRow);
@@ -356,9 +354,7 @@ TEST_F(PlanOnGpu, GridFillsTheGpuOrTakesOneBlockPerRow) {
 /// none.
 TEST_F(PlanOnGpu, ClusterKernelWhereTheDeviceHasClusters) {
   int major = attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
-  Descriptor d;
-  d.streams = 4;
-  d.channels = 7168;
+  Descriptor d = layer(4, 7168);
   std::unique_ptr<HyperConnectionPlan> plan;
   ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, {}, plan));
   const Sku &sku = plan->sku();
@@ -384,9 +380,7 @@ TEST_F(PlanOnGpu, ClusterKernelWhereTheDeviceHasClusters) {
 }
 
 TEST_F(PlanOnGpu, RejectsBadArgumentsWithoutWriting) {
-  Descriptor d;
-  d.streams = 4;
-  d.channels = 4096;
+  Descriptor d = layer(4, 4096);
   d.maxBatch = 8;
   std::unique_ptr<HyperConnectionPlan> plan;
   ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, {}, plan));
@@ -573,9 +567,7 @@ TEST_F(PlanOnGpu, ProgrammaticLaunchKeepsChainedRunsOrdered) {
   CUstream stream = nullptr;
   ASSERT_CU(gpu()->streamCreate(&stream, CU_STREAM_NON_BLOCKING));
 
-  Descriptor d;
-  d.streams = n;
-  d.channels = c;
+  Descriptor d = layer(n, c);
   Preference ordinary;
   ordinary.programmaticLaunch = false;
   for (bool clusters : {true, false})

@@ -9,6 +9,7 @@
 #include "mhc-c/Runtime.h"
 #include "CudaDriver.h"
 #include "KernelImages.h"
+#include "TestLayers.h"
 #include "mhc/Runtime/HyperConnection.h"
 
 #include <gtest/gtest.h>
@@ -19,15 +20,9 @@
 #include <string>
 
 using namespace mhc::runtime;
+using mhc::runtime::testing::layer;
 
 namespace {
-
-Descriptor layer(int64_t n, int64_t c) {
-  Descriptor d;
-  d.streams = n;
-  d.channels = c;
-  return d;
-}
 
 void expectStatus(const Status &s, StatusCode code, const std::string &text) {
   EXPECT_EQ(s.code(), code) << s.message();
