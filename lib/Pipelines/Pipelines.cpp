@@ -33,8 +33,9 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   pm.addPass(createMHCFuse());
   // The bulk L2 prefetch (cp.async.bulk.prefetch) exists from sm_90 on; for
   // older chips the option is dropped rather than failing in the backend.
-  // So do the bulk copies and mbarrier transactions of stage-rows, and
-  // griddepcontrol.
+  // So do the bulk copies and mbarrier transactions of stage-rows,
+  // griddepcontrol, and the L2 prefetch of early-cache-lookup (NVPTX selects
+  // prefetch.global.L2 only from sm_90 on).
   bool sm90 = smVersion(options.chip) >= 90;
   // Field by field: a positional list would silently shift values when an
   // option is added.
@@ -58,6 +59,7 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   lowering.stageCopyBytes = options.stageCopyBytes;
   lowering.maxSharedMemoryBytes = options.maxSharedMemoryBytes;
   lowering.coefficientCache = options.coefficientCache;
+  lowering.earlyCacheLookup = sm90 && options.earlyCacheLookup;
   lowering.programmaticLaunch = sm90 && options.programmaticLaunch;
   pm.addPass(createConvertMHCToGPU(lowering));
 

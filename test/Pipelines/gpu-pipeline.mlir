@@ -57,6 +57,20 @@
 // SM80STAGE-NOT: cp.async.bulk
 // SM80STAGE: .u32 mhc_fused_n4_c4096_v4_wbf16_t256_dynamic_shared_bytes;{{\\}}0A
 
+// early-cache-lookup, as PTX text: warp 0 prefetches the lookup's lines into
+// L2 before the block's first row is loaded (griddepcontrol.wait first).
+// NVPTX selects prefetch.global.L2 only from sm_90 on: the pipeline drops the
+// option for older chips instead of failing in the backend.
+// RUN: mhc-opt %s --mhc-gpu-pipeline="early-cache-lookup=1 output-prefix=%t.early_" > /dev/null
+// RUN: FileCheck %s --input-file=%t.early_mhc_kernels_sm_90.ptx --check-prefix=PTXEARLY
+// RUN: mhc-opt %s --mhc-gpu-pipeline="chip=sm_80 early-cache-lookup=1" | FileCheck %s --check-prefix=SM80EARLY
+// PTXEARLY: griddepcontrol.wait;
+// PTXEARLY-NOT: ld.global
+// PTXEARLY-COUNT-4: prefetch.global.L2 [
+// PTXEARLY: ld.global.v4.b32
+// PTXEARLY: ld.relaxed.gpu.global.b32
+// SM80EARLY-NOT: prefetch.global.L2
+
 // The PTX, written to a file, has 16-byte loads and stores and assembles.
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: mhc-opt %s --mhc-gpu-pipeline="output-prefix=%t/" > /dev/null

@@ -138,6 +138,13 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "ones and on a match loads M' instead of running the rounds; on "
            "a miss it publishes the M' it computed, the seal last. A cache "
            "memref with fewer words disables it at run time">,
+    Option<"earlyCacheLookup", "early-cache-lookup", "bool", "false",
+           "With coefficient-cache, warp 0 prefetches into L2 the lines its "
+           "prologue reads (the cache entry, H_res, h_pre, h_post) at the "
+           "kernel's start, before the block requests its first row, so the "
+           "lookup does not wait in DRAM behind the row's bytes and a miss "
+           "starts its rounds while the row is loading (sm_90+; measured "
+           "in bench/NOTES.md, attempt 33)">,
     Option<"programmaticLaunch", "programmatic-launch", "bool", "false",
            "Programmatic dependent launch (sm_90+): the kernel waits for the "
            "grids it depends on (griddepcontrol.wait) before its first "

@@ -113,6 +113,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "coefficient-cache",
       llvm::cl::desc("Memoize M' in the kernel's cache parameter"),
       llvm::cl::init(kLoweringDefaults.coefficientCache)};
+  PassOptions::Option<bool> earlyCacheLookup{
+      *this, "early-cache-lookup",
+      llvm::cl::desc("Prefetch the lines of the coefficient cache lookup "
+                     "into L2 before the block's first row (sm_90 and "
+                     "newer)"),
+      llvm::cl::init(kLoweringDefaults.earlyCacheLookup)};
   PassOptions::Option<bool> programmaticLaunch{
       *this, "programmatic-launch",
       llvm::cl::desc("Wait for the grids the kernel depends on and let its "

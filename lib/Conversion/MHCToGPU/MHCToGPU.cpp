@@ -114,6 +114,7 @@ struct KernelShape {
   int64_t stageRows;            // Row buffers in shared memory; 0: none.
   int64_t stageCopyBytes;       // Largest bulk copy of a staged row.
   bool coefficientCache;        // M' memoized in the `cache` parameter.
+  bool earlyCacheLookup;        // The lookup's lines prefetched at the start.
   bool programmaticLaunch;      // griddepcontrol.wait, launch_dependents.
 
   int64_t rowBytes() const { return streams * channels * 4; }
@@ -219,6 +220,8 @@ struct KernelShape {
     shape.stageRows = 0;
     shape.stageCopyBytes = options.stageCopyBytes;
     shape.coefficientCache = options.coefficientCache;
+    shape.earlyCacheLookup =
+        options.coefficientCache && options.earlyCacheLookup;
     shape.programmaticLaunch = options.programmaticLaunch;
     if (options.stageRows > 0 && shape.rowInRegisters && shape.vector == 4 &&
         shape.clusterBlocks == 0)
@@ -389,6 +392,8 @@ public:
     Value step = gpu::GridDimOp::create(b, gpu::Dimension::x);
     rowCount = rows;
     rowStep = step;
+    if (shape.earlyCacheLookup)
+      prefetchLookupLines();
     if (shape.clusterBlocks > 0)
       return emitClusterRow();
 
@@ -903,6 +908,37 @@ private:
     Value words = memref::DimOp::create(b, arg(kCache), 0);
     return arith::CmpIOp::create(b, arith::CmpIPredicate::uge, words,
                                  index(shape.cacheWords()));
+  }
+
+  /// early-cache-lookup: at the kernel's start, before the block requests
+  /// its first row, warp 0 prefetches into L2 every line its prologue will
+  /// read (the cache entry, H_res, h_pre and h_post), so the lookup's loads
+  /// need not wait in DRAM behind the row's bytes. A prefetch holds no
+  /// register. Lane i asks for word min(32 i, last) of each buffer: one word
+  /// per 128-byte line, and the last word, which covers the final line of a
+  /// buffer that does not start on one.
+  void prefetchLookupLines() {
+    Value firstWarp =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, warp, index(0));
+    ifThen(arith::AndIOp::create(b, firstWarp, cacheEnabled()), [&] {
+      auto l2 = NVVM::PrefetchCacheLevelAttr::get(b.getContext(),
+                                                  NVVM::PrefetchCacheLevel::L2);
+      auto prefetchLines = [&](KernelArg buffer, int64_t words) {
+        for (int64_t k = 0; k * 32 * 32 < words; ++k) {
+          Value w = muli(addi(lane, index(32 * k)), index(32));
+          Value last = index(words - 1);
+          w = arith::MinUIOp::create(b, w, last);
+          NVVM::PrefetchOp::create(b, l2, /*evictPriority=*/nullptr,
+                                   globalAddress(buffer, w, 4),
+                                   /*predicate=*/Value(),
+                                   /*tensormap=*/nullptr);
+        }
+      };
+      prefetchLines(kCache, shape.cacheWords());
+      prefetchLines(kHRes, shape.streams * shape.streams);
+      prefetchLines(kHPre, shape.streams);
+      prefetchLines(kHPost, shape.streams);
+    });
   }
 
   /// Warp 0: whether the cache holds M' for this launch's key (uniform over
@@ -1905,6 +1941,7 @@ struct ConvertMHCToGPUPass
     options.stageCopyBytes = stageCopyBytes;
     options.maxSharedMemoryBytes = maxSharedMemoryBytes;
     options.coefficientCache = coefficientCache;
+    options.earlyCacheLookup = earlyCacheLookup;
     options.programmaticLaunch = programmaticLaunch;
     RewritePatternSet patterns(&getContext());
     populateMHCToGPUPatterns(patterns, options);
