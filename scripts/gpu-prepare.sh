@@ -12,6 +12,7 @@ cp "$build/lib/libmhc_runtime.so" "$out/lib/"
 cp "$build/unittests/RuntimeGpuTest" "$build/bench/mhc-launch-bench" "$out/"
 cp -r "$root/python" "$out/python"
 cp "$root/bench/bench.py" "$root/bench/ncu_probe.py" "$root/bench/start_probe.py" \
+   "$root/bench/bits_probe.py" \
    "$root/bench/sweep.sh" "$out/"
 rm -rf "$out/python/tests/__pycache__"
 cp "$root/scripts/gpu-check.sh" "$out/"
