@@ -44,6 +44,7 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   lowering.vectorWidth = options.vectorWidth;
   lowering.maxRowRegisters = options.maxRowRegisters;
   lowering.maxUnrolledStreams = options.maxUnrolledStreams;
+  lowering.sinkhornReplicatedMaxStreams = options.sinkhornReplicatedMaxStreams;
   lowering.minBlocksPerSM = options.minBlocksPerSM;
   lowering.pipelineRows = options.pipelineRows;
   lowering.stageWeights = options.stageWeights;

@@ -62,6 +62,15 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
     Option<"maxUnrolledStreams", "max-unrolled-streams", "int64_t", "8",
            "Most streams for which the stream loops are unrolled; more streams "
            "use loops, coefficients in shared memory, and re-read x">,
+    Option<"sinkhornReplicatedMaxStreams", "sinkhorn-replicated-max-streams",
+           "int64_t", "0",
+           "With unrolled streams, largest n for which every lane of warp 0 "
+           "holds the whole n x n matrix and runs the Sinkhorn rounds on it "
+           "(no shuffle in a round), where the block's row in registers and "
+           "2 n^2 floats fit the registers per thread min-blocks-per-sm "
+           "leaves; otherwise lane i holds row i and columns are summed by "
+           "butterflies. Both give the same bits (bench/NOTES.md, attempt "
+           "34)">,
     Option<"minBlocksPerSM", "min-blocks-per-sm", "int64_t", "-1",
            "Blocks per SM the register allocation must allow "
            "(nvvm.minctasm); 0 leaves registers unconstrained; -1 "

@@ -48,6 +48,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "max-unrolled-streams",
       llvm::cl::desc("Most streams with unrolled stream loops"),
       llvm::cl::init(kLoweringDefaults.maxUnrolledStreams)};
+  PassOptions::Option<int64_t> sinkhornReplicatedMaxStreams{
+      *this, "sinkhorn-replicated-max-streams",
+      llvm::cl::desc("Largest n whose Sinkhorn rounds run on the whole "
+                     "matrix in every lane of warp 0"),
+      llvm::cl::init(kLoweringDefaults.sinkhornReplicatedMaxStreams)};
   PassOptions::Option<int64_t> minBlocksPerSM{
       *this, "min-blocks-per-sm",
       llvm::cl::desc("Blocks per SM the register allocation must allow "

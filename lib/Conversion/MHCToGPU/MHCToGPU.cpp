@@ -102,6 +102,7 @@ struct KernelShape {
   bool rowInRegisters;
   int64_t chunksPerThread; // Only when the row is held in registers.
   bool unrolledStreams;    // Stream loops unrolled, coefficients in registers.
+  bool replicatedSinkhorn; // Every lane of warp 0 runs the rounds on all of M.
   int64_t minBlocksPerSM;  // 0: no register budget requested.
   bool pipelineRows;       // Load the next row as the current one is stored.
   bool stageWeights;       // Weight as f32 in shared memory (row in registers).
@@ -229,6 +230,10 @@ struct KernelShape {
     shape.minBlocksPerSM = options.minBlocksPerSM >= 0
                                ? options.minBlocksPerSM
                                : shape.automaticMinBlocksPerSM(options);
+    shape.replicatedSinkhorn =
+        shape.unrolledStreams &&
+        shape.streams <= options.sinkhornReplicatedMaxStreams &&
+        shape.replicatedSinkhornFits();
     return shape;
   }
 
@@ -259,6 +264,18 @@ struct KernelShape {
         std::min(options.maxRowRegisters, kRegistersPerSM / (2 * threads));
     int64_t row = rowFloatsPerThread();
     return 2 * row <= share && 4 * row >= share ? 2 : 0;
+  }
+
+  /// Whether the replicated rounds leave the register budget alone: the
+  /// block's first row is in registers while warp 0 runs them, next to the
+  /// matrix and its next round (2 n^2), within the registers per thread that
+  /// `min-blocks-per-sm` leaves (one block per SM without a budget). n = 4,
+  /// C = 4096 at 512 threads in two blocks (32 + 32 of 64) spills otherwise.
+  bool replicatedSinkhornFits() const {
+    int64_t held = rowInRegisters ? rowFloatsPerThread() : 0;
+    int64_t share =
+        kRegistersPerSM / (std::max<int64_t>(minBlocksPerSM, 1) * threads);
+    return held + 2 * streams * streams < share;
   }
 
   /// As many row buffers as asked for and the shared memory allows, with the
@@ -1112,9 +1129,47 @@ private:
     gpu::BarrierOp::create(b);
   }
 
-  /// Warp 0: the Sinkhorn rounds in registers; lane i < n stores row i of
-  /// M' into the matrix buffer.
+  /// 1 / (sum + a) for the Sinkhorn rounds, as one approximate reciprocal
+  /// (rcp.approx, 1 ulp): the rounds are a chain of dependent reciprocals,
+  /// and the exact one is several times longer. A zero divisor (only with
+  /// a = 0) gives 1, which leaves the zero entries as they are.
+  Value sinkhornReciprocal(Value sum, Value a) {
+    Value divisor = add(sum, a);
+    Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
+                                           divisor, f32c(0.0f));
+    Value r =
+        arith::DivFOp::create(b, f32c(1.0f), divisor,
+                              arith::FastMathFlagsAttr::get(
+                                  b.getContext(), arith::FastMathFlags::afn));
+    return arith::SelectOp::create(b, positive, r, f32c(1.0f));
+  }
+
+  /// A row's sum in registers: pairwise, an odd element carried to the next
+  /// level.
+  Value pairwiseSum(ArrayRef<Value> values) {
+    SmallVector<Value> sums(values.begin(), values.end());
+    while (sums.size() > 1) {
+      SmallVector<Value> next;
+      for (size_t k = 0; k + 1 < sums.size(); k += 2)
+        next.push_back(add(sums[k], sums[k + 1]));
+      if (sums.size() % 2)
+        next.push_back(sums.back());
+      sums = next;
+    }
+    return sums[0];
+  }
+
+  /// Warp 0: the Sinkhorn rounds in registers; M' into the matrix buffer.
   void computeMatrixInRegisters() {
+    if (shape.replicatedSinkhorn)
+      return computeMatrixReplicated();
+    computeMatrixByRows();
+  }
+
+  /// Lane i < n holds row i of the matrix: a row is normalized within its
+  /// lane, a column by a butterfly sum across the lanes. Lane i stores row i
+  /// of M'.
+  void computeMatrixByRows() {
     const int64_t n = shape.streams;
     Value addend = arg(kSinkhornAddend);
     // Lane i < n holds row i of the matrix; lanes n..width-1 hold zero
@@ -1136,32 +1191,9 @@ private:
           b, owner,
           math::ExpOp::create(b, arith::SubFOp::create(b, h[j], rowMax)),
           f32c(0.0f)));
-    // v * (1 / (sum + a)) with one approximate reciprocal (rcp.approx,
-    // 1 ulp): the rounds are a chain of dependent reciprocals, and the
-    // exact one is several times longer. A zero divisor (only with a = 0)
-    // leaves the zero entries as they are.
-    auto reciprocal = [&](Value sum, Value a) -> Value {
-      Value divisor = add(sum, a);
-      Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
-                                             divisor, f32c(0.0f));
-      Value r =
-          arith::DivFOp::create(b, f32c(1.0f), divisor,
-                                arith::FastMathFlagsAttr::get(
-                                    b.getContext(), arith::FastMathFlags::afn));
-      return arith::SelectOp::create(b, positive, r, f32c(1.0f));
-    };
-    // The lane's row by its sum + a: a pairwise sum in registers.
+    // The lane's row by its sum + a.
     auto normalizeLaneRow = [&](SmallVector<Value> &r, Value a) {
-      SmallVector<Value> sums(r.begin(), r.end());
-      while (sums.size() > 1) {
-        SmallVector<Value> next;
-        for (size_t k = 0; k + 1 < sums.size(); k += 2)
-          next.push_back(add(sums[k], sums[k + 1]));
-        if (sums.size() % 2)
-          next.push_back(sums.back());
-        sums = next;
-      }
-      Value scale = reciprocal(sums[0], a);
+      Value scale = sinkhornReciprocal(pairwiseSum(r), a);
       for (Value &v : r)
         v = mul(v, scale);
     };
@@ -1173,7 +1205,7 @@ private:
           sum = add(sum, gpu::ShuffleOp::create(b, sum, offset, 32,
                                                 gpu::ShuffleMode::XOR)
                              .getShuffleResult());
-        v = mul(v, reciprocal(sum, a));
+        v = mul(v, sinkhornReciprocal(sum, a));
       }
     };
     normalizeLaneRow(row, f32c(0.0f));
@@ -1201,6 +1233,81 @@ private:
       Value at = arith::SelectOp::create(b, transposed, swapped, direct);
       memref::StoreOp::create(b, rounds.getResult(j), matrixMem, at);
     }
+  }
+
+  /// sinkhorn-replicated-max-streams: every lane holds the whole n x n
+  /// matrix and runs every round on it, so no round waits on a shuffle. The
+  /// sums keep computeMatrixByRows' order (a row pairwise, a column as its
+  /// butterfly adds: pairwise over the next power of two, zeros past n),
+  /// and IEEE addition is commutative, so M' has the same bits. Lane 0
+  /// stores it.
+  void computeMatrixReplicated() {
+    const int64_t n = shape.streams;
+    const int64_t width = llvm::PowerOf2Ceil(n);
+    Value addend = arg(kSinkhornAddend);
+    // m[i * n + j], row-major.
+    SmallVector<Value> m;
+    for (int64_t i = 0; i < n; ++i) {
+      SmallVector<Value> h;
+      for (int64_t j = 0; j < n; ++j)
+        h.push_back(memref::LoadOp::create(b, arg(kHRes),
+                                           ValueRange{index(i), index(j)}));
+      Value rowMax = h[0];
+      for (int64_t j = 1; j < n; ++j)
+        rowMax = arith::MaximumFOp::create(b, rowMax, h[j]);
+      for (int64_t j = 0; j < n; ++j)
+        m.push_back(
+            math::ExpOp::create(b, arith::SubFOp::create(b, h[j], rowMax)));
+    }
+    auto normalizeRows = [&](SmallVector<Value> &v, Value a) {
+      for (int64_t i = 0; i < n; ++i) {
+        MutableArrayRef<Value> row(&v[i * n], n);
+        Value scale = sinkhornReciprocal(pairwiseSum(row), a);
+        for (Value &x : row)
+          x = mul(x, scale);
+      }
+    };
+    auto normalizeColumns = [&](SmallVector<Value> &v, Value a) {
+      for (int64_t j = 0; j < n; ++j) {
+        SmallVector<Value> sums;
+        for (int64_t i = 0; i < width; ++i)
+          sums.push_back(i < n ? v[i * n + j] : f32c(0.0f));
+        for (; sums.size() > 1;) {
+          SmallVector<Value> next;
+          for (size_t k = 0; k < sums.size(); k += 2)
+            next.push_back(add(sums[k], sums[k + 1]));
+          sums = next;
+        }
+        Value scale = sinkhornReciprocal(sums[0], a);
+        for (int64_t i = 0; i < n; ++i)
+          v[i * n + j] = mul(v[i * n + j], scale);
+      }
+    };
+    normalizeRows(m, f32c(0.0f));
+    for (Value &x : m)
+      x = add(x, addend);
+    normalizeColumns(m, addend);
+    Value iters =
+        arith::IndexCastOp::create(b, b.getIndexType(), arg(kSinkhornIters));
+    auto rounds =
+        scf::ForOp::create(b, index(1), iters, index(1), m,
+                           [&](OpBuilder &, Location, Value, ValueRange iter) {
+                             SmallVector<Value> next(iter.begin(), iter.end());
+                             normalizeRows(next, addend);
+                             normalizeColumns(next, addend);
+                             scf::YieldOp::create(b, next);
+                           });
+    // M (or M^T when the kernel applies M^T) into the matrix buffer.
+    ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0)),
+           [&] {
+             for (int64_t i = 0; i < n; ++i)
+               for (int64_t j = 0; j < n; ++j) {
+                 Value at = arith::SelectOp::create(
+                     b, transposed, index(j * n + i), index(i * n + j));
+                 memref::StoreOp::create(b, rounds.getResult(i * n + j),
+                                         matrixMem, at);
+               }
+           });
   }
 
   /// Sinkhorn on n x n in shared memory (thread i owns row i, then column i)
@@ -1926,6 +2033,7 @@ struct ConvertMHCToGPUPass
     options.vectorWidth = vectorWidth;
     options.maxRowRegisters = maxRowRegisters;
     options.maxUnrolledStreams = maxUnrolledStreams;
+    options.sinkhornReplicatedMaxStreams = sinkhornReplicatedMaxStreams;
     options.minBlocksPerSM = minBlocksPerSM;
     options.pipelineRows = pipelineRows;
     options.stageWeights = stageWeights;
