@@ -1159,6 +1159,32 @@ private:
     return sums[0];
   }
 
+  using Normalize = function_ref<void(SmallVector<Value> &, Value)>;
+
+  /// The schedule of the register rounds, on whatever part of the matrix
+  /// the lane holds: rows by their sums (a = 0), `plusAddend`, columns by
+  /// their sums + a, then sinkhorn_iters - 1 rounds of rows and columns
+  /// (+ a). Returns the loop; its results are the lane's values of M'.
+  scf::ForOp sinkhornSchedule(SmallVector<Value> values, Normalize rows,
+                              Normalize columns,
+                              function_ref<Value(Value)> plusAddend) {
+    Value addend = arg(kSinkhornAddend);
+    rows(values, f32c(0.0f));
+    for (Value &v : values)
+      v = plusAddend(v);
+    columns(values, addend);
+    Value iters =
+        arith::IndexCastOp::create(b, b.getIndexType(), arg(kSinkhornIters));
+    return scf::ForOp::create(
+        b, index(1), iters, index(1), values,
+        [&](OpBuilder &, Location, Value, ValueRange iter) {
+          SmallVector<Value> next(iter.begin(), iter.end());
+          rows(next, addend);
+          columns(next, addend);
+          scf::YieldOp::create(b, next);
+        });
+  }
+
   /// Warp 0: the Sinkhorn rounds in registers; M' into the matrix buffer.
   void computeMatrixInRegisters() {
     if (shape.replicatedSinkhorn)
@@ -1208,20 +1234,10 @@ private:
         v = mul(v, sinkhornReciprocal(sum, a));
       }
     };
-    normalizeLaneRow(row, f32c(0.0f));
-    for (Value &v : row)
-      v = arith::SelectOp::create(b, owner, add(v, addend), f32c(0.0f));
-    normalizeColumnsAcrossLanes(row, addend);
-    Value iters =
-        arith::IndexCastOp::create(b, b.getIndexType(), arg(kSinkhornIters));
-    auto rounds =
-        scf::ForOp::create(b, index(1), iters, index(1), row,
-                           [&](OpBuilder &, Location, Value, ValueRange iter) {
-                             SmallVector<Value> next(iter.begin(), iter.end());
-                             normalizeLaneRow(next, addend);
-                             normalizeColumnsAcrossLanes(next, addend);
-                             scf::YieldOp::create(b, next);
-                           });
+    scf::ForOp rounds = sinkhornSchedule(
+        row, normalizeLaneRow, normalizeColumnsAcrossLanes, [&](Value v) {
+          return arith::SelectOp::create(b, owner, add(v, addend), f32c(0.0f));
+        });
     // Lane i stores row i of M' (M, or M^T when the kernel applies M^T),
     // so readers need no select.
     auto store = scf::IfOp::create(b, owner, /*withElseRegion=*/false);
@@ -1283,20 +1299,9 @@ private:
           v[i * n + j] = mul(v[i * n + j], scale);
       }
     };
-    normalizeRows(m, f32c(0.0f));
-    for (Value &x : m)
-      x = add(x, addend);
-    normalizeColumns(m, addend);
-    Value iters =
-        arith::IndexCastOp::create(b, b.getIndexType(), arg(kSinkhornIters));
-    auto rounds =
-        scf::ForOp::create(b, index(1), iters, index(1), m,
-                           [&](OpBuilder &, Location, Value, ValueRange iter) {
-                             SmallVector<Value> next(iter.begin(), iter.end());
-                             normalizeRows(next, addend);
-                             normalizeColumns(next, addend);
-                             scf::YieldOp::create(b, next);
-                           });
+    scf::ForOp rounds =
+        sinkhornSchedule(m, normalizeRows, normalizeColumns,
+                         [&](Value x) -> Value { return add(x, addend); });
     // M (or M^T when the kernel applies M^T) into the matrix buffer.
     ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0)),
            [&] {
