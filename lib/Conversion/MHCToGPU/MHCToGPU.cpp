@@ -1288,7 +1288,7 @@ private:
         SmallVector<Value> sums;
         for (int64_t i = 0; i < width; ++i)
           sums.push_back(i < n ? v[i * n + j] : f32c(0.0f));
-        for (; sums.size() > 1;) {
+        while (sums.size() > 1) {
           SmallVector<Value> next;
           for (size_t k = 0; k < sums.size(); k += 2)
             next.push_back(add(sums[k], sums[k + 1]));
