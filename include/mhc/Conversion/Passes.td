@@ -67,8 +67,9 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "With unrolled streams, largest n for which every lane of warp 0 "
            "holds the whole n x n matrix and runs the Sinkhorn rounds on it "
            "(no shuffle in a round), where the block's row in registers and "
-           "2 n^2 floats fit the registers per thread min-blocks-per-sm "
-           "leaves; otherwise lane i holds row i and columns are summed by "
+           "2 n^2 floats take at most three quarters of the registers per "
+           "thread min-blocks-per-sm leaves; otherwise lane i holds row i "
+           "and columns are summed by "
            "butterflies. Both give the same bits (bench/NOTES.md, attempt "
            "34)">,
     Option<"minBlocksPerSM", "min-blocks-per-sm", "int64_t", "-1",

@@ -268,14 +268,18 @@ struct KernelShape {
 
   /// Whether the replicated rounds leave the register budget alone: the
   /// block's first row is in registers while warp 0 runs them, next to the
-  /// matrix and its next round (2 n^2), within the registers per thread that
-  /// `min-blocks-per-sm` leaves (one block per SM without a budget). n = 4,
-  /// C = 4096 at 512 threads in two blocks (32 + 32 of 64) spills otherwise.
+  /// matrix and its next round (2 n^2); together they may take three
+  /// quarters of the registers per thread that `min-blocks-per-sm` leaves
+  /// (one block per SM without a budget), the rest being the prologue's
+  /// addresses and ptxas's room to overlap the rows' chains. n = 4, C = 4096
+  /// at 512 threads in two blocks (32 + 32 of 64) spilled; n = 4, C = 7168
+  /// at 896 threads (32 + 32 of 73) did not, but its misses took 2.3 us
+  /// longer (bench/NOTES.md, attempt 34).
   bool replicatedSinkhornFits() const {
     int64_t held = rowInRegisters ? rowFloatsPerThread() : 0;
     int64_t share =
         kRegistersPerSM / (std::max<int64_t>(minBlocksPerSM, 1) * threads);
-    return held + 2 * streams * streams < share;
+    return 4 * (held + 2 * streams * streams) <= 3 * share;
   }
 
   /// As many row buffers as asked for and the shared memory allows, with the
