@@ -74,20 +74,25 @@ def host_us_per_call(fn, sets, calls=10):
     return statistics.median(ts) * 1e6
 
 
-def time_calls(fn, sets, iters, spin=None, warmup=10):
+def time_calls(fn, sets, iters, spin=None, warmup=10, before=None):
     """Median per-call time from CUDA events around each call. With `spin`,
     each call waits on the GPU behind a spin long enough to cover the host's
     enqueue of the call, so the events time the GPU alone; without it, the
-    time includes the host wherever the host is slower than the GPU."""
+    time includes the host wherever the host is slower than the GPU.
+    `before`, if given, is enqueued after the spin and before each start
+    event (bench/start_probe.py)."""
     for i in range(warmup):
         fn(i % sets)
     torch.cuda.synchronize()
-    cycles = spin.cycles(20 + 3 * host_us_per_call(fn, sets)) if spin else 0
+    call = fn if before is None else (lambda i: (before(), fn(i)))
+    cycles = spin.cycles(20 + 3 * host_us_per_call(call, sets)) if spin else 0
     starts = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
     ends = [torch.cuda.Event(enable_timing=True) for _ in range(iters)]
     for i in range(iters):
         if cycles:
             torch.cuda._sleep(cycles)
+        if before is not None:
+            before()
         starts[i].record()
         fn(i % sets)
         ends[i].record()

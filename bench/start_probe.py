@@ -22,13 +22,12 @@ usage: PYTHONPATH=python MHC_RUNTIME_LIBRARY=.../libmhc_runtime.so \
 import argparse
 import json
 import os
-import statistics
 
 import torch
 
 import mhc
 
-from bench import Spin, host_us_per_call
+from bench import Spin, time_calls
 
 
 def main():
@@ -61,24 +60,10 @@ def main():
             timed = {"mhc": lambda i: big[i](), "copy": lambda i: outs[i].copy_(xs[i])}
             before = {"cold": None, "same": small, "copy": lambda: ow.copy_(xw)}
             for name, fn in timed.items():
-                for i in range(10):
-                    fn(i % sets)
-                torch.cuda.synchronize()
-                cycles = spin.cycles(40 + 3 * host_us_per_call(fn, sets))
                 for mode, pre in before.items():
                     if name == "copy" and mode == "same":
                         continue
-                    starts = [torch.cuda.Event(enable_timing=True) for _ in range(a.iters)]
-                    ends = [torch.cuda.Event(enable_timing=True) for _ in range(a.iters)]
-                    for i in range(a.iters):
-                        torch.cuda._sleep(cycles)
-                        if pre is not None:
-                            pre()
-                        starts[i].record()
-                        fn(i % sets)
-                        ends[i].record()
-                    torch.cuda.synchronize()
-                    us = statistics.median(s.elapsed_time(e) for s, e in zip(starts, ends)) * 1e3
+                    us = time_calls(fn, sets, a.iters, spin, before=pre) * 1e3
                     rows.append({"shape": shape, "pdl": pdl, "timed": name, "before": mode, "us": us})
                     print(f"{shape:>12} pdl={int(pdl)} {name:>4} after {mode:>4}: {us:8.2f} us", flush=True)
             del plan
