@@ -63,7 +63,7 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "Most streams for which the stream loops are unrolled; more streams "
            "use loops, coefficients in shared memory, and re-read x">,
     Option<"sinkhornReplicatedMaxStreams", "sinkhorn-replicated-max-streams",
-           "int64_t", "0",
+           "int64_t", "4",
            "With unrolled streams, largest n for which every lane of warp 0 "
            "holds the whole n x n matrix and runs the Sinkhorn rounds on it "
            "(no shuffle in a round), where the block's row in registers and "

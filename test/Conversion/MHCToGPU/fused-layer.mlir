@@ -1,4 +1,6 @@
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu -split-input-file | FileCheck %s
+// The rounds by rows here (sinkhorn-replicated-max-streams=0); the default
+// replicated form and its register rule are in sinkhorn-rounds.mlir.
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="sinkhorn-replicated-max-streams=0" -split-input-file | FileCheck %s
 
 // n = 4, C = 4096, 256 threads, vector 4: 4 chunks per thread, the row in
 // registers. Host side: buffers of the inputs, the output allocated once,

@@ -1,11 +1,11 @@
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu -split-input-file | FileCheck %s --check-prefix=ROWS
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="sinkhorn-replicated-max-streams=4" -split-input-file | FileCheck %s --check-prefix=REPL
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="sinkhorn-replicated-max-streams=0" -split-input-file | FileCheck %s --check-prefix=ROWS
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu -split-input-file | FileCheck %s --check-prefix=REPL
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="sinkhorn-replicated-max-streams=3" -split-input-file | FileCheck %s --check-prefix=ROWS
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="sinkhorn-replicated-max-streams=4 threads-per-block=512 min-blocks-per-sm=2" -split-input-file | FileCheck %s --check-prefix=BUDGET
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="sinkhorn-replicated-max-streams=4 threads-per-block=896" -split-input-file | FileCheck %s --check-prefix=ROOM
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="threads-per-block=512 min-blocks-per-sm=2" -split-input-file | FileCheck %s --check-prefix=BUDGET
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="threads-per-block=896" -split-input-file | FileCheck %s --check-prefix=ROOM
 
 // The Sinkhorn rounds of warp 0 in registers, n = 4.
-// By rows (the default): lane i holds row i (4 exps), a round normalizes the
+// By rows (sinkhorn-replicated-max-streams below n): lane i holds row i (4 exps), a round normalizes the
 // lane's row with one reciprocal and each column with a butterfly across the
 // lanes (two shuffles for width 4) and a reciprocal; lane i stores row i.
 // (The gates' exps come first, in the second warp.)
