@@ -45,6 +45,7 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   lowering.maxRowRegisters = options.maxRowRegisters;
   lowering.maxUnrolledStreams = options.maxUnrolledStreams;
   lowering.sinkhornReplicatedMaxStreams = options.sinkhornReplicatedMaxStreams;
+  lowering.sinkhornFtzReciprocal = options.sinkhornFtzReciprocal;
   lowering.minBlocksPerSM = options.minBlocksPerSM;
   lowering.pipelineRows = options.pipelineRows;
   lowering.stageWeights = options.stageWeights;

@@ -140,13 +140,14 @@
 // PTXSH: .shared .align 16 .b8 __wg_mhc_fused_n4_c4096_v4_wbf16_t256_4[16384];
 // PTXSH-COUNT-4: st.shared.v4.b32
 // PTXSH-COUNT-4: ld.shared.v4.b32 {{.*}}[%rd{{[0-9]+}}{{(\+[0-9]+)?}}];
-// Sinkhorn uses the approximate reciprocal, every lane of warp 0 holding
+// Sinkhorn uses the approximate reciprocal (rcp.approx.ftz: one MUFU.RCP,
+// sinkhorn-ftz-reciprocal), every lane of warp 0 holding
 // the whole matrix (sinkhorn-replicated-max-streams, 4 by default): 4 for
 // the rows and 4 for the columns in the first round, then 8 per round in the
 // loop over the remaining rounds, with no shuffle.
-// PTXRCP-COUNT-8: rcp.approx.f32
+// PTXRCP-COUNT-8: rcp.approx.ftz.f32
 // PTXRCP: $L__BB0_[[ROUNDS:[0-9]+]]:
-// PTXRCP-COUNT-8: rcp.approx.f32
+// PTXRCP-COUNT-8: rcp.approx.ftz.f32
 // PTXRCP-NOT: {{rcp|shfl}}
 // PTXRCP: @%p{{[0-9]+}} bra {{.*}}$L__BB0_[[ROUNDS]];
 func.func @static_layer(%x: tensor<?x4x4096xf32>, %h_res: tensor<4x4xf32>,

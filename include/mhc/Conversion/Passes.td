@@ -72,6 +72,14 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "and columns are summed by "
            "butterflies. Both give the same bits (bench/NOTES.md, attempt "
            "34)">,
+    Option<"sinkhornFtzReciprocal", "sinkhorn-ftz-reciprocal", "bool",
+           "true",
+           "With unrolled streams, the Sinkhorn rounds multiply by "
+           "rcp.approx.ftz (one MUFU.RCP) of each divisor of at least the "
+           "smallest normal float and leave a line with a smaller divisor "
+           "as it is, instead of rcp.approx of each positive divisor "
+           "(denormal and range checks around the MUFU.RCP). Same bits "
+           "for divisors up to 2^126 (bench/NOTES.md, attempt 35)">,
     Option<"minBlocksPerSM", "min-blocks-per-sm", "int64_t", "-1",
            "Blocks per SM the register allocation must allow "
            "(nvvm.minctasm); 0 leaves registers unconstrained; -1 "

@@ -53,6 +53,10 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("Largest n whose Sinkhorn rounds run on the whole "
                      "matrix in every lane of warp 0"),
       llvm::cl::init(kLoweringDefaults.sinkhornReplicatedMaxStreams)};
+  PassOptions::Option<bool> sinkhornFtzReciprocal{
+      *this, "sinkhorn-ftz-reciprocal",
+      llvm::cl::desc("Sinkhorn rounds by rcp.approx.ftz of normal divisors"),
+      llvm::cl::init(kLoweringDefaults.sinkhornFtzReciprocal)};
   PassOptions::Option<int64_t> minBlocksPerSM{
       *this, "min-blocks-per-sm",
       llvm::cl::desc("Blocks per SM the register allocation must allow "

@@ -25,6 +25,8 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <limits>
+
 namespace mlir::mhc {
 #define GEN_PASS_DEF_CONVERTMHCTOGPU
 #include "mhc/Conversion/Passes.h.inc"
@@ -103,6 +105,7 @@ struct KernelShape {
   int64_t chunksPerThread; // Only when the row is held in registers.
   bool unrolledStreams;    // Stream loops unrolled, coefficients in registers.
   bool replicatedSinkhorn; // Every lane of warp 0 runs the rounds on all of M.
+  bool ftzReciprocal;      // The rounds' reciprocals are rcp.approx.ftz.
   int64_t minBlocksPerSM;  // 0: no register budget requested.
   bool pipelineRows;       // Load the next row as the current one is stored.
   bool stageWeights;       // Weight as f32 in shared memory (row in registers).
@@ -230,6 +233,7 @@ struct KernelShape {
     shape.minBlocksPerSM = options.minBlocksPerSM >= 0
                                ? options.minBlocksPerSM
                                : shape.automaticMinBlocksPerSM(options);
+    shape.ftzReciprocal = options.sinkhornFtzReciprocal;
     shape.replicatedSinkhorn =
         shape.unrolledStreams &&
         shape.streams <= options.sinkhornReplicatedMaxStreams &&
@@ -1136,9 +1140,21 @@ private:
   /// 1 / (sum + a) for the Sinkhorn rounds, as one approximate reciprocal
   /// (rcp.approx, 1 ulp): the rounds are a chain of dependent reciprocals,
   /// and the exact one is several times longer. A zero divisor (only with
-  /// a = 0) gives 1, which leaves the zero entries as they are.
+  /// a = 0) gives 1, which leaves the zero entries as they are. With
+  /// `sinkhorn-ftz-reciprocal` the reciprocal is rcp.approx.ftz, the bare
+  /// MUFU.RCP (rcp.approx without .ftz adds a range check and two scaling
+  /// multiplies on the chain), and a divisor below the smallest normal
+  /// float (which .ftz flushes to zero; its reciprocal exceeds 2^126 or
+  /// overflows) is treated as zero.
   Value sinkhornReciprocal(Value sum, Value a) {
     Value divisor = add(sum, a);
+    if (shape.ftzReciprocal) {
+      Value normal =
+          arith::CmpFOp::create(b, arith::CmpFPredicate::OGE, divisor,
+                                f32c(std::numeric_limits<float>::min()));
+      Value r = NVVM::RcpApproxFtzF32Op::create(b, f32, divisor);
+      return arith::SelectOp::create(b, normal, r, f32c(1.0f));
+    }
     Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
                                            divisor, f32c(0.0f));
     Value r =
@@ -2043,6 +2059,7 @@ struct ConvertMHCToGPUPass
     options.maxRowRegisters = maxRowRegisters;
     options.maxUnrolledStreams = maxUnrolledStreams;
     options.sinkhornReplicatedMaxStreams = sinkhornReplicatedMaxStreams;
+    options.sinkhornFtzReciprocal = sinkhornFtzReciprocal;
     options.minBlocksPerSM = minBlocksPerSM;
     options.pipelineRows = pipelineRows;
     options.stageWeights = stageWeights;

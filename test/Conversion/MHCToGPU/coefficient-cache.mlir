@@ -44,7 +44,7 @@
 // CHECK-NEXT: scf.if %[[MISS]] {
 // CHECK: math.exp
 // CHECK: scf.for
-// CHECK: arith.divf %{{.*}}, %{{.*}} fastmath<afn> : f32
+// CHECK: nvvm.rcp.approx.ftz.f %{{.*}} : f32
 // Only the launch's first block publishes.
 // CHECK: %[[BLOCK:.*]] = gpu.block_id  x
 // CHECK-NEXT: %[[FIRST:.*]] = arith.cmpi eq, %[[BLOCK]], %c0

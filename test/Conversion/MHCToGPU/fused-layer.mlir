@@ -55,27 +55,27 @@
 // CHECK-NOT: memref.load %[[KHR]]
 // CHECK: math.exp
 // CHECK: scf.for %{{.*}} = %c1{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
-// CHECK: arith.divf %cst{{.*}}, %{{.*}} fastmath<afn> : f32
+// CHECK: nvvm.rcp.approx.ftz.f %{{.*}} : f32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32{{.*}}, %c32_i32{{.*}} : f32
 // CHECK-NEXT: arith.addf
 // CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32{{.*}}, %c32_i32{{.*}} : f32
 // CHECK-NEXT: arith.addf
-// CHECK: arith.divf %cst{{.*}}, %{{.*}} fastmath<afn> : f32
+// CHECK: nvvm.rcp.approx.ftz.f %{{.*}} : f32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32{{.*}}, %c32_i32{{.*}} : f32
 // CHECK-NEXT: arith.addf
 // CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32{{.*}}, %c32_i32{{.*}} : f32
 // CHECK-NEXT: arith.addf
-// CHECK: arith.divf %cst{{.*}}, %{{.*}} fastmath<afn> : f32
+// CHECK: nvvm.rcp.approx.ftz.f %{{.*}} : f32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32{{.*}}, %c32_i32{{.*}} : f32
 // CHECK-NEXT: arith.addf
 // CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32{{.*}}, %c32_i32{{.*}} : f32
 // CHECK-NEXT: arith.addf
-// CHECK: arith.divf %cst{{.*}}, %{{.*}} fastmath<afn> : f32
+// CHECK: nvvm.rcp.approx.ftz.f %{{.*}} : f32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32{{.*}}, %c32_i32{{.*}} : f32
 // CHECK-NEXT: arith.addf
 // CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32{{.*}}, %c32_i32{{.*}} : f32
 // CHECK-NEXT: arith.addf
-// CHECK: arith.divf %cst{{.*}}, %{{.*}} fastmath<afn> : f32
+// CHECK: nvvm.rcp.approx.ftz.f %{{.*}} : f32
 // CHECK-NOT: gpu.shuffle
 // CHECK: scf.yield
 // CHECK: scf.if %[[OWNER]] {

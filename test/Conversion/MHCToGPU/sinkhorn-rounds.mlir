@@ -3,6 +3,8 @@
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="sinkhorn-replicated-max-streams=3" -split-input-file | FileCheck %s --check-prefix=ROWS
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="threads-per-block=512 min-blocks-per-sm=2" -split-input-file | FileCheck %s --check-prefix=BUDGET
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="threads-per-block=896" -split-input-file | FileCheck %s --check-prefix=ROOM
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu -split-input-file | FileCheck %s --check-prefix=FTZ
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="sinkhorn-ftz-reciprocal=0" -split-input-file | FileCheck %s --check-prefix=DIVF
 
 // The Sinkhorn rounds of warp 0 in registers, n = 4.
 // By rows (sinkhorn-replicated-max-streams below n): lane i holds row i (4 exps), a round normalizes the
@@ -14,7 +16,7 @@
 // ROWS-COUNT-4: math.exp
 // ROWS-NOT: math.exp
 // ROWS: scf.for %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32) {
-// ROWS-COUNT-5: arith.divf %{{.*}}, %{{.*}} fastmath<afn> : f32
+// ROWS-COUNT-5: nvvm.rcp.approx.ftz.f %{{.*}} : f32
 // ROWS: gpu.shuffle  xor
 // ROWS: scf.yield %{{.*}} : f32, f32, f32, f32
 //
@@ -26,9 +28,9 @@
 // REPL-COUNT-16: math.exp
 // REPL-NOT: math.exp
 // REPL: scf.for %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
-// REPL-COUNT-8: arith.divf %{{.*}}, %{{.*}} fastmath<afn> : f32
+// REPL-COUNT-8: nvvm.rcp.approx.ftz.f %{{.*}} : f32
 // REPL-NOT: gpu.shuffle
-// REPL-NOT: arith.divf
+// REPL-NOT: nvvm.rcp.approx
 // REPL: scf.yield
 // REPL: %[[LANE0:.*]] = arith.cmpi eq, %{{.*}}, %c0
 // REPL-NEXT: scf.if %[[LANE0]] {
@@ -59,6 +61,27 @@
 // ROOM-COUNT-4: math.exp
 // ROOM-NOT: math.exp
 // ROOM: gpu.shuffle  xor
+// A round's reciprocal (sinkhorn-ftz-reciprocal, on by default): the bare
+// rcp.approx.ftz of a divisor of at least the smallest normal float, else 1,
+// which leaves the line as it is. Off: an afn division (rcp.approx, with its
+// range checks) of any positive divisor.
+// FTZ-LABEL: gpu.func @mhc_fused_n4_c1280
+// FTZ: scf.for
+// FTZ: %[[MIN:.*]] = arith.constant 1.17549435E-38 : f32
+// FTZ-NEXT: %[[NORMAL:.*]] = arith.cmpf oge, %[[D:.*]], %[[MIN]] : f32
+// FTZ-NEXT: %[[R:.*]] = nvvm.rcp.approx.ftz.f %[[D]] : f32
+// FTZ-NEXT: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// FTZ-NEXT: arith.select %[[NORMAL]], %[[R]], %[[ONE]] : f32
+// FTZ-NOT: fastmath<afn>
+// DIVF-LABEL: gpu.func @mhc_fused_n4_c1280
+// DIVF: scf.for
+// DIVF: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// DIVF-NEXT: %[[POSITIVE:.*]] = arith.cmpf ogt, %[[D:.*]], %[[ZERO]] : f32
+// DIVF-NEXT: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// DIVF-NEXT: %[[R:.*]] = arith.divf %[[ONE]], %[[D]] fastmath<afn> : f32
+// DIVF: arith.select %[[POSITIVE]], %[[R]], %{{.*}} : f32
+// DIVF-NOT: nvvm.rcp.approx
+
 func.func @n4(%x: tensor<?x4x1280xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf32>,
     %hq: tensor<4xf32>, %w: tensor<1280xbf16>) -> tensor<?x4x1280xf32> {
   %0 = mhc.static_layer %x, %hr, %hp, %hq, %w {eps = 1.0e-06 : f32}
