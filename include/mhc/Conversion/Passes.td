@@ -80,6 +80,13 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "as it is, instead of rcp.approx of each positive divisor "
            "(denormal and range checks around the MUFU.RCP). Same bits "
            "for divisors up to 2^126 (bench/NOTES.md, attempt 35)">,
+    Option<"latePrologueWarpRow", "late-prologue-warp-row", "bool", "false",
+           "With the row in registers and the prologue in registers, warp 0 "
+           "asks for its part of the block's first row after its prologue "
+           "(the cache lookup and, on a miss, the Sinkhorn rounds) instead "
+           "of before it: a warp's own loads in flight slow each of its "
+           "dependent shuffles and reciprocals (bench/queue_probe.cu; "
+           "bench/NOTES.md, attempt 36)">,
     Option<"minBlocksPerSM", "min-blocks-per-sm", "int64_t", "-1",
            "Blocks per SM the register allocation must allow "
            "(nvvm.minctasm); 0 leaves registers unconstrained; -1 "

@@ -57,6 +57,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "sinkhorn-ftz-reciprocal",
       llvm::cl::desc("Sinkhorn rounds by rcp.approx.ftz of normal divisors"),
       llvm::cl::init(kLoweringDefaults.sinkhornFtzReciprocal)};
+  PassOptions::Option<bool> latePrologueWarpRow{
+      *this, "late-prologue-warp-row",
+      llvm::cl::desc("Warp 0 loads its part of the first row after its "
+                     "prologue"),
+      llvm::cl::init(kLoweringDefaults.latePrologueWarpRow)};
   PassOptions::Option<int64_t> minBlocksPerSM{
       *this, "min-blocks-per-sm",
       llvm::cl::desc("Blocks per SM the register allocation must allow "

@@ -102,13 +102,14 @@ struct KernelShape {
   int64_t threads;
   int64_t vector;
   bool rowInRegisters;
-  int64_t chunksPerThread; // Only when the row is held in registers.
-  bool unrolledStreams;    // Stream loops unrolled, coefficients in registers.
-  bool replicatedSinkhorn; // Every lane of warp 0 runs the rounds on all of M.
-  bool ftzReciprocal;      // The rounds' reciprocals are rcp.approx.ftz.
-  int64_t minBlocksPerSM;  // 0: no register budget requested.
-  bool pipelineRows;       // Load the next row as the current one is stored.
-  bool stageWeights;       // Weight as f32 in shared memory (row in registers).
+  int64_t chunksPerThread;  // Only when the row is held in registers.
+  bool unrolledStreams;     // Stream loops unrolled, coefficients in registers.
+  bool replicatedSinkhorn;  // Every lane of warp 0 runs the rounds on all of M.
+  bool ftzReciprocal;       // The rounds' reciprocals are rcp.approx.ftz.
+  bool latePrologueWarpRow; // Warp 0 loads its first row after its prologue.
+  int64_t minBlocksPerSM;   // 0: no register budget requested.
+  bool pipelineRows;        // Load the next row as the current one is stored.
+  bool stageWeights; // Weight as f32 in shared memory (row in registers).
   bool coefficientsInRegisters; // With unrolled streams: M', s_pre, s_post.
   bool doubleBufferRows;        // Next row loaded before this row's reduction.
   bool fuseMultiplyAdd;         // Row arithmetic as math.fma.
@@ -234,6 +235,10 @@ struct KernelShape {
                                ? options.minBlocksPerSM
                                : shape.automaticMinBlocksPerSM(options);
     shape.ftzReciprocal = options.sinkhornFtzReciprocal;
+    shape.latePrologueWarpRow = options.latePrologueWarpRow &&
+                                shape.rowInRegisters && shape.unrolledStreams &&
+                                shape.clusterBlocks == 0 &&
+                                shape.stageRows == 0;
     shape.replicatedSinkhorn =
         shape.unrolledStreams &&
         shape.streams <= options.sinkhornReplicatedMaxStreams &&
@@ -441,9 +446,8 @@ public:
           stageRow(index(k), k == 0 ? first : stridesAfter(first, k));
       });
     else if (shape.rowInRegisters)
-      firstRow = loadRowIf(
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, first, rows),
-          first);
+      firstRow =
+          loadRowIf(firstRowHere(first, rows, /*prologueWarp=*/false), first);
 
     // Rows 1..prefetch-rows-1 strides ahead are prefetched here; each loop
     // iteration prefetches the row prefetch-rows strides after its own.
@@ -459,6 +463,20 @@ public:
       emitPrologueInRegisters();
     else
       emitPrologue();
+    if (shape.latePrologueWarpRow) {
+      // Warp 0's part of the first row, now that its prologue is done; the
+      // other warps keep the part they asked for before it.
+      auto late =
+          scf::IfOp::create(b, TypeRange(ValueRange(firstRow)),
+                            firstRowHere(first, rows, /*prologueWarp=*/true),
+                            /*withElse=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(late.thenBlock());
+      scf::YieldOp::create(b, loadRow(first));
+      b.setInsertionPointToStart(late.elseBlock());
+      scf::YieldOp::create(b, firstRow);
+      firstRow = SmallVector<Value>(late.getResults());
+    }
     loadCoefficients();
     if (shape.stageWeights)
       storeStagedWeights(stagedWeights);
@@ -1614,6 +1632,20 @@ private:
   }
 
   /// loadRow(row) when `cond` holds, zeros otherwise.
+  /// Whether this thread loads the block's first row `first` before the
+  /// prologue (prologueWarp = false) or after it: with late-prologue-warp-row
+  /// warp 0 asks for its part after its prologue, every other warp before.
+  Value firstRowHere(Value first, Value rows, bool prologueWarp) {
+    Value exists =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, first, rows);
+    if (!shape.latePrologueWarpRow)
+      return exists;
+    Value isWarp0 = arith::CmpIOp::create(
+        b, prologueWarp ? arith::CmpIPredicate::eq : arith::CmpIPredicate::ne,
+        warp, index(0));
+    return arith::AndIOp::create(b, exists, isWarp0);
+  }
+
   SmallVector<Value> loadRowIf(Value cond, Value row) {
     SmallVector<Type> types(shape.streams * shape.chunksPerThread, vecType);
     return ifElseZeros(cond, types, [&] { return loadRow(row); });
@@ -2060,6 +2092,7 @@ struct ConvertMHCToGPUPass
     options.maxUnrolledStreams = maxUnrolledStreams;
     options.sinkhornReplicatedMaxStreams = sinkhornReplicatedMaxStreams;
     options.sinkhornFtzReciprocal = sinkhornFtzReciprocal;
+    options.latePrologueWarpRow = latePrologueWarpRow;
     options.minBlocksPerSM = minBlocksPerSM;
     options.pipelineRows = pipelineRows;
     options.stageWeights = stageWeights;
