@@ -633,6 +633,81 @@ TEST_F(PlanOnGpu, ProgrammaticLaunchKeepsChainedRunsOrdered) {
     }
 }
 
+/// A column of H_res whose logits lie 87-88.5 below each row's maximum: after
+/// the first row normalization its only nonzero entry (row 0) is below the
+/// smallest normal float, and so is the column's sum. Its reciprocal
+/// (~1e39) does not fit a float: multiplying by it gave infinities and then
+/// NaN (inf * 0) in the next round. The kernels treat such a sum as zero
+/// and leave the column as it is (the spec: finite inputs never give NaN;
+/// docs/DESIGN.md, "Sinkhorn conventions"). The float64 reference
+/// normalizes that column, so only finiteness and the cache's bit-identity
+/// are checked here. Fixed (cluster, one block per row, grid-stride) and
+/// dynamic-C kernels, replicated (n <= 4) and lane-per-row (n = 8) rounds.
+TEST_F(PlanOnGpu, UnderflowingColumnStaysFinite) {
+  struct Shape {
+    int64_t n, c, b;
+  };
+  for (Shape shape :
+       {Shape{4, 4096, 1}, Shape{4, 4096, 64}, Shape{4, 1280, 300},
+        Shape{8, 4096, 7}, Shape{8, 1280, 300}, Shape{3, 1000, 7},
+        Shape{8, 37, 5}}) {
+    const int64_t n = shape.n, c = shape.c, b = shape.b;
+    SCOPED_TRACE("n=" + std::to_string(n) + " C=" + std::to_string(c) +
+                 " B=" + std::to_string(b));
+    Descriptor d = layer(n, c); // exp init: the addend is 0
+    d.maxBatch = b;
+    std::unique_ptr<HyperConnectionPlan> plan, uncached;
+    ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, {}, plan));
+    Preference noCache;
+    noCache.coefficientCache = false;
+    ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, noCache, uncached));
+
+    std::mt19937_64 rng(uint64_t(n * 31 + c + b));
+    std::uniform_real_distribution<float> u(-2.f, 2.f);
+    const size_t count = size_t(b * n * c);
+    std::vector<float> x(count), hPre(n), hPost(n), hRes(n * n, 0.0f);
+    for (float &v : x)
+      v = u(rng);
+    for (float &v : hPre)
+      v = u(rng);
+    for (float &v : hPost)
+      v = u(rng);
+    // Column 1: in row 0 exp(-87) ~ 1.6e-38 (n = 8; a seventh of it after
+    // the row normalization) or exp(-88.5) ~ 3.7e-39 (n <= 4: a denormal
+    // exp; a third of it or less), in the other rows 0.
+    hRes[1] = n >= 8 ? -87.0f : -88.5f;
+    for (int64_t i = 1; i < n; ++i)
+      hRes[i * n + 1] = -200.0f;
+    std::vector<uint16_t> w(c, ref::toBF16(1.25f));
+    DeviceBuffer dx(count * 4), dout(count * 4), dw(c * 2), dr(n * n * 4),
+        dp(n * 4), dq(n * 4), workspace(plan->workspaceSize());
+    dx.upload(x.data(), count * 4);
+    dw.upload(w.data(), c * 2);
+    dr.upload(hRes.data(), n * n * 4);
+    dp.upload(hPre.data(), n * 4);
+    dq.upload(hPost.data(), n * 4);
+    workspace.scramble(rng);
+    Args a;
+    a.x = dx.get();
+    a.hRes = dr.get();
+    a.hPre = dp.get();
+    a.hPost = dq.get();
+    a.weight = dw.get();
+    a.out = dout.get();
+    a.batch = b;
+    std::vector<float> miss = runOnce(*plan, a, workspace.get(), dout, count);
+    std::vector<float> hit = runOnce(*plan, a, workspace.get(), dout, count);
+    std::vector<float> off = runOnce(*uncached, a, nullptr, dout, count);
+    size_t nonFinite = 0;
+    for (float v : miss)
+      nonFinite += !std::isfinite(v);
+    EXPECT_EQ(nonFinite, 0u)
+        << "of " << count << " outputs, kernel " << plan->sku().kernelFor(b);
+    EXPECT_TRUE(sameBits(miss, hit));
+    EXPECT_TRUE(sameBits(miss, off));
+  }
+}
+
 TEST_F(PlanOnGpu, CApiRunsEndToEnd) {
   mhc_descriptor_t d;
   mhc_descriptor_init(&d, 4, 1280);
