@@ -108,6 +108,37 @@ std::vector<float> runOnce(const HyperConnectionPlan &plan, const Args &a,
   return result;
 }
 
+/// A layer's inputs on the device (x and the gates uniform in [-2, 2)
+/// from `rng`, the weight 1.25 as bf16), its output buffer, and the Args of
+/// a run over `batch` rows; H_res is the caller's.
+struct DeviceLayer {
+  DeviceBuffer x, out, weight, hPre, hPost;
+  Args args;
+  DeviceLayer(int64_t n, int64_t c, int64_t batch, std::mt19937_64 &rng)
+      : x(size_t(batch * n * c) * 4), out(size_t(batch * n * c) * 4),
+        weight(c * 2), hPre(n * 4), hPost(n * 4) {
+    std::uniform_real_distribution<float> u(-2.f, 2.f);
+    auto upload = [&](DeviceBuffer &buffer, size_t count) {
+      std::vector<float> values(count);
+      for (float &v : values)
+        v = u(rng);
+      buffer.upload(values.data(), count * 4);
+    };
+    upload(x, size_t(batch * n * c));
+    upload(hPre, n);
+    upload(hPost, n);
+    std::vector<uint16_t> w(c, ref::toBF16(1.25f));
+    weight.upload(w.data(), c * 2);
+    args.x = x.get();
+    args.hPre = hPre.get();
+    args.hPost = hPost.get();
+    args.weight = weight.get();
+    args.out = out.get();
+    args.batch = batch;
+    args.weightType = DType::BF16;
+  }
+};
+
 bool sameBits(const std::vector<float> &l, const std::vector<float> &r) {
   return l.size() == r.size() &&
          std::memcmp(l.data(), r.data(), l.size() * 4) == 0;
@@ -442,13 +473,7 @@ TEST_F(PlanOnGpu, CoefficientCacheFollowsTheKey) {
   std::mt19937_64 rng(42);
   std::uniform_real_distribution<float> u(-2.f, 2.f);
   const size_t count = size_t(batch * n * c);
-  std::vector<float> x(count), hPre(n), hPost(n);
-  for (float &v : x)
-    v = u(rng);
-  for (float &v : hPre)
-    v = u(rng);
-  for (float &v : hPost)
-    v = u(rng);
+  DeviceLayer layer(n, c, batch, rng);
   std::vector<float> h1(n * n), h2, h3;
   for (float &v : h1)
     v = u(rng);
@@ -456,24 +481,13 @@ TEST_F(PlanOnGpu, CoefficientCacheFollowsTheKey) {
   h2[n * n - 1] += 0.5f; // one entry differs: a different M everywhere
   h3 = h1;
   h3[0] = -h3[0];
-  std::vector<uint16_t> w(c, ref::toBF16(1.25f));
-  DeviceBuffer dx(count * 4), dout(count * 4), dw(c * 2), dp(n * 4), dq(n * 4);
   DeviceBuffer dh[3] = {DeviceBuffer(n * n * 4), DeviceBuffer(n * n * 4),
                         DeviceBuffer(n * n * 4)};
-  dx.upload(x.data(), count * 4);
-  dw.upload(w.data(), c * 2);
-  dp.upload(hPre.data(), n * 4);
-  dq.upload(hPost.data(), n * 4);
   dh[0].upload(h1.data(), n * n * 4);
   dh[1].upload(h2.data(), n * n * 4);
   dh[2].upload(h3.data(), n * n * 4);
-  Args a;
-  a.x = dx.get();
-  a.hPre = dp.get();
-  a.hPost = dq.get();
-  a.weight = dw.get();
-  a.out = dout.get();
-  a.batch = batch;
+  Args &a = layer.args;
+  DeviceBuffer &dout = layer.out;
 
   struct Variant {
     const char *name;
@@ -663,38 +677,21 @@ TEST_F(PlanOnGpu, UnderflowingColumnStaysFinite) {
     ASSERT_TRUE(HyperConnectionPlan::select(nullptr, d, noCache, uncached));
 
     std::mt19937_64 rng(uint64_t(n * 31 + c + b));
-    std::uniform_real_distribution<float> u(-2.f, 2.f);
     const size_t count = size_t(b * n * c);
-    std::vector<float> x(count), hPre(n), hPost(n), hRes(n * n, 0.0f);
-    for (float &v : x)
-      v = u(rng);
-    for (float &v : hPre)
-      v = u(rng);
-    for (float &v : hPost)
-      v = u(rng);
+    DeviceLayer layer(n, c, b, rng);
+    std::vector<float> hRes(n * n, 0.0f);
     // Column 1: in row 0 exp(-87) ~ 1.6e-38 (n = 8; a seventh of it after
     // the row normalization) or exp(-88.5) ~ 3.7e-39 (n <= 4: a denormal
     // exp; a third of it or less), in the other rows 0.
     hRes[1] = n >= 8 ? -87.0f : -88.5f;
     for (int64_t i = 1; i < n; ++i)
       hRes[i * n + 1] = -200.0f;
-    std::vector<uint16_t> w(c, ref::toBF16(1.25f));
-    DeviceBuffer dx(count * 4), dout(count * 4), dw(c * 2), dr(n * n * 4),
-        dp(n * 4), dq(n * 4), workspace(plan->workspaceSize());
-    dx.upload(x.data(), count * 4);
-    dw.upload(w.data(), c * 2);
+    DeviceBuffer dr(n * n * 4), workspace(plan->workspaceSize());
     dr.upload(hRes.data(), n * n * 4);
-    dp.upload(hPre.data(), n * 4);
-    dq.upload(hPost.data(), n * 4);
     workspace.scramble(rng);
-    Args a;
-    a.x = dx.get();
+    Args &a = layer.args;
     a.hRes = dr.get();
-    a.hPre = dp.get();
-    a.hPost = dq.get();
-    a.weight = dw.get();
-    a.out = dout.get();
-    a.batch = b;
+    DeviceBuffer &dout = layer.out;
     std::vector<float> miss = runOnce(*plan, a, workspace.get(), dout, count);
     std::vector<float> hit = runOnce(*plan, a, workspace.get(), dout, count);
     std::vector<float> off = runOnce(*uncached, a, nullptr, dout, count);
