@@ -78,8 +78,10 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "rcp.approx.ftz (one MUFU.RCP) of each divisor of at least the "
            "smallest normal float and leave a line with a smaller divisor "
            "as it is, instead of rcp.approx of each positive divisor "
-           "(denormal and range checks around the MUFU.RCP). Same bits "
-           "for divisors up to 2^126 (bench/NOTES.md, attempt 35)">,
+           "(denormal and range checks around the MUFU.RCP; the reciprocal "
+           "of a denormal divisor can overflow, and the next round then "
+           "gives NaN). Same bits for divisors up to 2^126 (bench/NOTES.md, "
+           "attempt 35)">,
     Option<"latePrologueWarpRow", "late-prologue-warp-row", "bool", "false",
            "With the row in registers and the prologue in registers, warp 0 "
            "asks for its part of the block's first row after its prologue "

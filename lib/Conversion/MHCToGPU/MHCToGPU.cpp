@@ -1162,8 +1162,9 @@ private:
   /// `sinkhorn-ftz-reciprocal` the reciprocal is rcp.approx.ftz, the bare
   /// MUFU.RCP (rcp.approx without .ftz adds a range check and two scaling
   /// multiplies on the chain), and a divisor below the smallest normal
-  /// float (which .ftz flushes to zero; its reciprocal exceeds 2^126 or
-  /// overflows) is treated as zero.
+  /// float is treated as zero: .ftz would flush it, and its reciprocal can
+  /// exceed the float range (rcp.approx then made the line infinite and the
+  /// next round NaN; RuntimeGpuTest's UnderflowingColumnStaysFinite).
   Value sinkhornReciprocal(Value sum, Value a) {
     Value divisor = add(sum, a);
     if (shape.ftzReciprocal) {
@@ -1631,7 +1632,6 @@ private:
     return xs;
   }
 
-  /// loadRow(row) when `cond` holds, zeros otherwise.
   /// Whether this thread loads the block's first row `first` before the
   /// prologue (prologueWarp = false) or after it: with late-prologue-warp-row
   /// warp 0 asks for its part after its prologue, every other warp before.
@@ -1646,6 +1646,7 @@ private:
     return arith::AndIOp::create(b, exists, isWarp0);
   }
 
+  /// loadRow(row) when `cond` holds, zeros otherwise.
   SmallVector<Value> loadRowIf(Value cond, Value row) {
     SmallVector<Type> types(shape.streams * shape.chunksPerThread, vecType);
     return ifElseZeros(cond, types, [&] { return loadRow(row); });
