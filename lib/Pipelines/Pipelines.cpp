@@ -46,6 +46,7 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   lowering.maxUnrolledStreams = options.maxUnrolledStreams;
   lowering.sinkhornReplicatedMaxStreams = options.sinkhornReplicatedMaxStreams;
   lowering.sinkhornFtzReciprocal = options.sinkhornFtzReciprocal;
+  lowering.sinkhornNewtonReciprocal = options.sinkhornNewtonReciprocal;
   lowering.latePrologueWarpRow = options.latePrologueWarpRow;
   lowering.minBlocksPerSM = options.minBlocksPerSM;
   lowering.pipelineRows = options.pipelineRows;

@@ -82,6 +82,12 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "of a denormal divisor can overflow, and the next round then "
            "gives NaN). Same bits for divisors up to 2^126 (bench/NOTES.md, "
            "attempt 35)">,
+    Option<"sinkhornNewtonReciprocal", "sinkhorn-newton-reciprocal", "bool",
+           "false",
+           "With sinkhorn-ftz-reciprocal, each reciprocal of the rounds is "
+           "an integer estimate refined by three Newton steps (fused "
+           "multiply-adds) instead of the MUFU.RCP (bench/NOTES.md, "
+           "attempt 37)">,
     Option<"latePrologueWarpRow", "late-prologue-warp-row", "bool", "false",
            "With the row in registers and the prologue in registers, warp 0 "
            "asks for its part of the block's first row after its prologue "

@@ -57,6 +57,10 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "sinkhorn-ftz-reciprocal",
       llvm::cl::desc("Sinkhorn rounds by rcp.approx.ftz of normal divisors"),
       llvm::cl::init(kLoweringDefaults.sinkhornFtzReciprocal)};
+  PassOptions::Option<bool> sinkhornNewtonReciprocal{
+      *this, "sinkhorn-newton-reciprocal",
+      llvm::cl::desc("Sinkhorn reciprocals by Newton steps, not MUFU.RCP"),
+      llvm::cl::init(kLoweringDefaults.sinkhornNewtonReciprocal)};
   PassOptions::Option<bool> latePrologueWarpRow{
       *this, "late-prologue-warp-row",
       llvm::cl::desc("Warp 0 loads its part of the first row after its "

@@ -106,6 +106,7 @@ struct KernelShape {
   bool unrolledStreams;     // Stream loops unrolled, coefficients in registers.
   bool replicatedSinkhorn;  // Every lane of warp 0 runs the rounds on all of M.
   bool ftzReciprocal;       // The rounds' reciprocals are rcp.approx.ftz.
+  bool newtonReciprocal;    // ... or Newton steps from an integer estimate.
   bool latePrologueWarpRow; // Warp 0 loads its first row after its prologue.
   int64_t minBlocksPerSM;   // 0: no register budget requested.
   bool pipelineRows;        // Load the next row as the current one is stored.
@@ -235,6 +236,8 @@ struct KernelShape {
                                ? options.minBlocksPerSM
                                : shape.automaticMinBlocksPerSM(options);
     shape.ftzReciprocal = options.sinkhornFtzReciprocal;
+    shape.newtonReciprocal =
+        options.sinkhornFtzReciprocal && options.sinkhornNewtonReciprocal;
     shape.latePrologueWarpRow = options.latePrologueWarpRow &&
                                 shape.rowInRegisters && shape.unrolledStreams &&
                                 shape.clusterBlocks == 0 &&
@@ -1171,7 +1174,9 @@ private:
       Value normal =
           arith::CmpFOp::create(b, arith::CmpFPredicate::OGE, divisor,
                                 f32c(std::numeric_limits<float>::min()));
-      Value r = NVVM::RcpApproxFtzF32Op::create(b, f32, divisor);
+      Value r = shape.newtonReciprocal
+                    ? newtonReciprocal(divisor)
+                    : NVVM::RcpApproxFtzF32Op::create(b, f32, divisor);
       return arith::SelectOp::create(b, normal, r, f32c(1.0f));
     }
     Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
@@ -1181,6 +1186,23 @@ private:
                               arith::FastMathFlagsAttr::get(
                                   b.getContext(), arith::FastMathFlags::afn));
     return arith::SelectOp::create(b, positive, r, f32c(1.0f));
+  }
+
+  /// 1 / d for a normal d without the MUFU: the integer estimate
+  /// 0x7EF311C7 - bits(d) (within 12%) refined by three Newton steps
+  /// y += y (1 - d y), each two dependent fused multiply-adds.
+  Value newtonReciprocal(Value d) {
+    Type i32 = b.getI32Type();
+    Value y = arith::BitcastOp::create(
+        b, f32,
+        arith::SubIOp::create(b, i32c(0x7EF311C7),
+                              arith::BitcastOp::create(b, i32, d)));
+    Value minusD = arith::NegFOp::create(b, d);
+    for (int step = 0; step < 3; ++step) {
+      Value e = math::FmaOp::create(b, minusD, y, f32c(1.0f));
+      y = math::FmaOp::create(b, y, e, y);
+    }
+    return y;
   }
 
   /// A row's sum in registers: pairwise, an odd element carried to the next
@@ -2093,6 +2115,7 @@ struct ConvertMHCToGPUPass
     options.maxUnrolledStreams = maxUnrolledStreams;
     options.sinkhornReplicatedMaxStreams = sinkhornReplicatedMaxStreams;
     options.sinkhornFtzReciprocal = sinkhornFtzReciprocal;
+    options.sinkhornNewtonReciprocal = sinkhornNewtonReciprocal;
     options.latePrologueWarpRow = latePrologueWarpRow;
     options.minBlocksPerSM = minBlocksPerSM;
     options.pipelineRows = pipelineRows;

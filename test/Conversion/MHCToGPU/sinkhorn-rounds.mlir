@@ -5,6 +5,7 @@
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="threads-per-block=896" -split-input-file | FileCheck %s --check-prefix=ROOM
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu -split-input-file | FileCheck %s --check-prefix=FTZ
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="sinkhorn-ftz-reciprocal=0" -split-input-file | FileCheck %s --check-prefix=DIVF
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="sinkhorn-newton-reciprocal=1" -split-input-file | FileCheck %s --check-prefix=NEWTON
 
 // The Sinkhorn rounds of warp 0 in registers, n = 4.
 // By rows (sinkhorn-replicated-max-streams below n): lane i holds row i (4 exps), a round normalizes the
@@ -81,6 +82,25 @@
 // DIVF-NEXT: %[[R:.*]] = arith.divf %[[ONE]], %[[D]] fastmath<afn> : f32
 // DIVF: arith.select %[[POSITIVE]], %[[R]], %{{.*}} : f32
 // DIVF-NOT: nvvm.rcp.approx
+// sinkhorn-newton-reciprocal (off; bench/NOTES.md attempt 37): the estimate
+// 0x7EF311C7 - bits(d) and three Newton steps, two fused multiply-adds each,
+// under the same guard; no MUFU.
+// NEWTON-LABEL: gpu.func @mhc_fused_n4_c1280
+// NEWTON: scf.for
+// NEWTON: %[[NORMAL:.*]] = arith.cmpf oge, %[[D:.*]], %{{.*}} : f32
+// NEWTON-NEXT: %[[BITS:.*]] = arith.bitcast %[[D]] : f32 to i32
+// NEWTON-NEXT: %[[MAGIC:.*]] = arith.constant 2129859015 : i32
+// NEWTON-NEXT: %[[EST:.*]] = arith.subi %[[MAGIC]], %[[BITS]] : i32
+// NEWTON-NEXT: %[[Y0:.*]] = arith.bitcast %[[EST]] : i32 to f32
+// NEWTON-NEXT: %[[NEG:.*]] = arith.negf %[[D]] : f32
+// NEWTON: %[[E1:.*]] = math.fma %[[NEG]], %[[Y0]], %{{.*}} : f32
+// NEWTON-NEXT: %[[Y1:.*]] = math.fma %[[Y0]], %[[E1]], %[[Y0]] : f32
+// NEWTON: %[[E2:.*]] = math.fma %[[NEG]], %[[Y1]], %{{.*}} : f32
+// NEWTON-NEXT: %[[Y2:.*]] = math.fma %[[Y1]], %[[E2]], %[[Y1]] : f32
+// NEWTON: %[[E3:.*]] = math.fma %[[NEG]], %[[Y2]], %{{.*}} : f32
+// NEWTON-NEXT: %[[Y3:.*]] = math.fma %[[Y2]], %[[E3]], %[[Y2]] : f32
+// NEWTON: arith.select %[[NORMAL]], %[[Y3]], %{{.*}} : f32
+// NEWTON-NOT: nvvm.rcp.approx
 
 func.func @n4(%x: tensor<?x4x1280xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf32>,
     %hq: tensor<4xf32>, %w: tensor<1280xbf16>) -> tensor<?x4x1280xf32> {
