@@ -47,6 +47,7 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   lowering.sinkhornReplicatedMaxStreams = options.sinkhornReplicatedMaxStreams;
   lowering.sinkhornFtzReciprocal = options.sinkhornFtzReciprocal;
   lowering.sinkhornNewtonReciprocal = options.sinkhornNewtonReciprocal;
+  lowering.sinkhornRowsPerLane = options.sinkhornRowsPerLane;
   lowering.latePrologueWarpRow = options.latePrologueWarpRow;
   lowering.minBlocksPerSM = options.minBlocksPerSM;
   lowering.pipelineRows = options.pipelineRows;

@@ -82,6 +82,12 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "of a denormal divisor can overflow, and the next round then "
            "gives NaN). Same bits for divisors up to 2^126 (bench/NOTES.md, "
            "attempt 35)">,
+    Option<"sinkhornRowsPerLane", "sinkhorn-rows-per-lane", "int64_t", "1",
+           "Where the Sinkhorn rounds are not replicated, each lane of warp 0 "
+           "holds this many rows of the matrix (a power of two, at most the "
+           "next power of two >= n): a column is summed within the lane "
+           "first, so a round takes log2 of that fewer shuffles. The same "
+           "bits for every value (bench/NOTES.md, attempt 38)">,
     Option<"sinkhornNewtonReciprocal", "sinkhorn-newton-reciprocal", "bool",
            "false",
            "With sinkhorn-ftz-reciprocal, each reciprocal of the rounds is "

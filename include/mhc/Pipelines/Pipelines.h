@@ -57,6 +57,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "sinkhorn-ftz-reciprocal",
       llvm::cl::desc("Sinkhorn rounds by rcp.approx.ftz of normal divisors"),
       llvm::cl::init(kLoweringDefaults.sinkhornFtzReciprocal)};
+  PassOptions::Option<int64_t> sinkhornRowsPerLane{
+      *this, "sinkhorn-rows-per-lane",
+      llvm::cl::desc("Rows of the Sinkhorn matrix per lane of warp 0 where "
+                     "the rounds are not replicated"),
+      llvm::cl::init(kLoweringDefaults.sinkhornRowsPerLane)};
   PassOptions::Option<bool> sinkhornNewtonReciprocal{
       *this, "sinkhorn-newton-reciprocal",
       llvm::cl::desc("Sinkhorn reciprocals by Newton steps, not MUFU.RCP"),

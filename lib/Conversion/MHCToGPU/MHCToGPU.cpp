@@ -24,6 +24,7 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/DialectConversion.h"
+#include "llvm/ADT/bit.h"
 
 #include <limits>
 
@@ -102,14 +103,15 @@ struct KernelShape {
   int64_t threads;
   int64_t vector;
   bool rowInRegisters;
-  int64_t chunksPerThread;  // Only when the row is held in registers.
-  bool unrolledStreams;     // Stream loops unrolled, coefficients in registers.
-  bool replicatedSinkhorn;  // Every lane of warp 0 runs the rounds on all of M.
-  bool ftzReciprocal;       // The rounds' reciprocals are rcp.approx.ftz.
-  bool newtonReciprocal;    // ... or Newton steps from an integer estimate.
-  bool latePrologueWarpRow; // Warp 0 loads its first row after its prologue.
-  int64_t minBlocksPerSM;   // 0: no register budget requested.
-  bool pipelineRows;        // Load the next row as the current one is stored.
+  int64_t chunksPerThread; // Only when the row is held in registers.
+  bool unrolledStreams;    // Stream loops unrolled, coefficients in registers.
+  bool replicatedSinkhorn; // Every lane of warp 0 runs the rounds on all of M.
+  bool ftzReciprocal;      // The rounds' reciprocals are rcp.approx.ftz.
+  bool newtonReciprocal;   // ... or Newton steps from an integer estimate.
+  int64_t sinkhornRowsPerLane; // Rows form: matrix rows each lane holds.
+  bool latePrologueWarpRow;    // Warp 0 loads its first row after its prologue.
+  int64_t minBlocksPerSM;      // 0: no register budget requested.
+  bool pipelineRows; // Load the next row as the current one is stored.
   bool stageWeights; // Weight as f32 in shared memory (row in registers).
   bool coefficientsInRegisters; // With unrolled streams: M', s_pre, s_post.
   bool doubleBufferRows;        // Next row loaded before this row's reduction.
@@ -242,6 +244,11 @@ struct KernelShape {
                                 shape.rowInRegisters && shape.unrolledStreams &&
                                 shape.clusterBlocks == 0 &&
                                 shape.stageRows == 0;
+    // A power of two, at most the butterfly's width.
+    shape.sinkhornRowsPerLane = std::min<int64_t>(
+        int64_t(llvm::bit_floor(
+            uint64_t(std::max<int64_t>(options.sinkhornRowsPerLane, 1)))),
+        llvm::PowerOf2Ceil(shape.streams));
     shape.replicatedSinkhorn =
         shape.unrolledStreams &&
         shape.streams <= options.sinkhornReplicatedMaxStreams &&
@@ -1220,19 +1227,42 @@ private:
     return sums[0];
   }
 
+  /// The sum of a power-of-two count of values in the order of a
+  /// butterfly over them: neighbours first, then pairs of pairs.
+  Value butterflyOrderSum(SmallVector<Value> sums) {
+    while (sums.size() > 1) {
+      SmallVector<Value> next;
+      for (size_t k = 0; k < sums.size(); k += 2)
+        next.push_back(add(sums[k], sums[k + 1]));
+      sums = next;
+    }
+    return sums[0];
+  }
+
+  /// Rows 0 .. rows - 1 of `v` (n values each, row-major), each by its
+  /// pairwise sum + a.
+  void normalizeRowsInLane(SmallVector<Value> &v, int64_t rows, Value a) {
+    const int64_t n = shape.streams;
+    for (int64_t k = 0; k < rows; ++k) {
+      MutableArrayRef<Value> row(&v[k * n], n);
+      Value scale = sinkhornReciprocal(pairwiseSum(row), a);
+      for (Value &x : row)
+        x = mul(x, scale);
+    }
+  }
+
   using Normalize = function_ref<void(SmallVector<Value> &, Value)>;
 
   /// The schedule of the register rounds, on whatever part of the matrix
   /// the lane holds: rows by their sums (a = 0), `plusAddend`, columns by
   /// their sums + a, then sinkhorn_iters - 1 rounds of rows and columns
   /// (+ a). Returns the loop; its results are the lane's values of M'.
-  scf::ForOp sinkhornSchedule(SmallVector<Value> values, Normalize rows,
-                              Normalize columns,
-                              function_ref<Value(Value)> plusAddend) {
+  scf::ForOp
+  sinkhornSchedule(SmallVector<Value> values, Normalize rows, Normalize columns,
+                   function_ref<void(SmallVector<Value> &)> plusAddend) {
     Value addend = arg(kSinkhornAddend);
     rows(values, f32c(0.0f));
-    for (Value &v : values)
-      v = plusAddend(v);
+    plusAddend(values);
     columns(values, addend);
     Value iters =
         arith::IndexCastOp::create(b, b.getIndexType(), arg(kSinkhornIters));
@@ -1253,62 +1283,85 @@ private:
     computeMatrixByRows();
   }
 
-  /// Lane i < n holds row i of the matrix: a row is normalized within its
-  /// lane, a column by a butterfly sum across the lanes. Lane i stores row i
-  /// of M'.
+  /// Lane l holds rows l R .. l R + R - 1 of the matrix (R =
+  /// `sinkhorn-rows-per-lane`, 1 by default; rows past n are zeros): a row
+  /// is normalized within its lane, a column by a pairwise sum of the
+  /// lane's R entries and a butterfly across the next power of two >= n / R
+  /// lanes. The additions are those of the butterfly over single rows, in
+  /// the same tree, so every R gives the same bits. Each lane stores its
+  /// rows of M'.
   void computeMatrixByRows() {
     const int64_t n = shape.streams;
+    const int64_t width = llvm::PowerOf2Ceil(n);
+    const int64_t perLane = shape.sinkhornRowsPerLane;
     Value addend = arg(kSinkhornAddend);
-    // Lane i < n holds row i of the matrix; lanes n..width-1 hold zero
-    // rows, so butterflies over `width` lanes give the column sums.
-    int64_t width = llvm::PowerOf2Ceil(n);
-    Value owner =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane, index(n));
-    Value myRow = arith::SelectOp::create(b, owner, lane, index(0));
-    SmallVector<Value> h;
-    for (int64_t j = 0; j < n; ++j)
-      h.push_back(
-          memref::LoadOp::create(b, arg(kHRes), ValueRange{myRow, index(j)}));
-    Value rowMax = h[0];
-    for (int64_t j = 1; j < n; ++j)
-      rowMax = arith::MaximumFOp::create(b, rowMax, h[j]);
-    SmallVector<Value> row;
-    for (int64_t j = 0; j < n; ++j)
-      row.push_back(arith::SelectOp::create(
-          b, owner,
-          math::ExpOp::create(b, arith::SubFOp::create(b, h[j], rowMax)),
-          f32c(0.0f)));
-    // The lane's row by its sum + a.
-    auto normalizeLaneRow = [&](SmallVector<Value> &r, Value a) {
-      Value scale = sinkhornReciprocal(pairwiseSum(r), a);
-      for (Value &v : r)
-        v = mul(v, scale);
+    // Row k of the lane, whether it is a row of the matrix, and the row of
+    // H_res it reads (row 0 for the zero rows).
+    SmallVector<Value> rowOf, owner, source;
+    for (int64_t k = 0; k < perLane; ++k) {
+      Value r =
+          perLane == 1 ? lane : addi(muli(lane, index(perLane)), index(k));
+      rowOf.push_back(r);
+      owner.push_back(
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, index(n)));
+      source.push_back(arith::SelectOp::create(b, owner[k], r, index(0)));
+    }
+    // values[k * n + j]: row k of the lane, column j.
+    SmallVector<Value> values;
+    for (int64_t k = 0; k < perLane; ++k) {
+      SmallVector<Value> h;
+      for (int64_t j = 0; j < n; ++j)
+        h.push_back(memref::LoadOp::create(b, arg(kHRes),
+                                           ValueRange{source[k], index(j)}));
+      Value rowMax = h[0];
+      for (int64_t j = 1; j < n; ++j)
+        rowMax = arith::MaximumFOp::create(b, rowMax, h[j]);
+      for (int64_t j = 0; j < n; ++j)
+        values.push_back(arith::SelectOp::create(
+            b, owner[k],
+            math::ExpOp::create(b, arith::SubFOp::create(b, h[j], rowMax)),
+            f32c(0.0f)));
+    }
+    auto normalizeLaneRows = [&](SmallVector<Value> &v, Value a) {
+      normalizeRowsInLane(v, perLane, a);
     };
-    // Each column by its sum + a: butterflies across the lanes.
-    auto normalizeColumnsAcrossLanes = [&](SmallVector<Value> &r, Value a) {
-      for (Value &v : r) {
-        Value sum = v;
-        for (int64_t offset = 1; offset < width; offset *= 2)
+    // Each column by its sum + a: the lane's rows pairwise, then
+    // butterflies across the lanes.
+    auto normalizeColumnsAcrossLanes = [&](SmallVector<Value> &v, Value a) {
+      for (int64_t j = 0; j < n; ++j) {
+        SmallVector<Value> entries;
+        for (int64_t k = 0; k < perLane; ++k)
+          entries.push_back(v[k * n + j]);
+        Value sum = butterflyOrderSum(entries);
+        for (int64_t offset = 1; offset < width / perLane; offset *= 2)
           sum = add(sum, gpu::ShuffleOp::create(b, sum, offset, 32,
                                                 gpu::ShuffleMode::XOR)
                              .getShuffleResult());
-        v = mul(v, sinkhornReciprocal(sum, a));
+        Value scale = sinkhornReciprocal(sum, a);
+        for (int64_t k = 0; k < perLane; ++k)
+          v[k * n + j] = mul(v[k * n + j], scale);
       }
     };
     scf::ForOp rounds = sinkhornSchedule(
-        row, normalizeLaneRow, normalizeColumnsAcrossLanes, [&](Value v) {
-          return arith::SelectOp::create(b, owner, add(v, addend), f32c(0.0f));
+        values, normalizeLaneRows, normalizeColumnsAcrossLanes,
+        [&](SmallVector<Value> &v) {
+          for (int64_t k = 0; k < perLane; ++k)
+            for (int64_t j = 0; j < n; ++j)
+              v[k * n + j] = arith::SelectOp::create(
+                  b, owner[k], add(v[k * n + j], addend), f32c(0.0f));
         });
-    // Lane i stores row i of M' (M, or M^T when the kernel applies M^T),
-    // so readers need no select.
-    auto store = scf::IfOp::create(b, owner, /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(store.thenBlock());
-    for (int64_t j = 0; j < n; ++j) {
-      Value direct = matrixIndex(lane, index(j));
-      Value swapped = matrixIndex(index(j), lane);
-      Value at = arith::SelectOp::create(b, transposed, swapped, direct);
-      memref::StoreOp::create(b, rounds.getResult(j), matrixMem, at);
+    // Each lane stores its rows of M' (M, or M^T when the kernel applies
+    // M^T), so readers need no select.
+    for (int64_t k = 0; k < perLane; ++k) {
+      auto store = scf::IfOp::create(b, owner[k], /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(store.thenBlock());
+      for (int64_t j = 0; j < n; ++j) {
+        Value direct = matrixIndex(rowOf[k], index(j));
+        Value swapped = matrixIndex(index(j), rowOf[k]);
+        Value at = arith::SelectOp::create(b, transposed, swapped, direct);
+        memref::StoreOp::create(b, rounds.getResult(k * n + j), matrixMem, at);
+      }
     }
   }
 
@@ -1337,32 +1390,23 @@ private:
             math::ExpOp::create(b, arith::SubFOp::create(b, h[j], rowMax)));
     }
     auto normalizeRows = [&](SmallVector<Value> &v, Value a) {
-      for (int64_t i = 0; i < n; ++i) {
-        MutableArrayRef<Value> row(&v[i * n], n);
-        Value scale = sinkhornReciprocal(pairwiseSum(row), a);
-        for (Value &x : row)
-          x = mul(x, scale);
-      }
+      normalizeRowsInLane(v, n, a);
     };
     auto normalizeColumns = [&](SmallVector<Value> &v, Value a) {
       for (int64_t j = 0; j < n; ++j) {
-        SmallVector<Value> sums;
+        SmallVector<Value> entries;
         for (int64_t i = 0; i < width; ++i)
-          sums.push_back(i < n ? v[i * n + j] : f32c(0.0f));
-        while (sums.size() > 1) {
-          SmallVector<Value> next;
-          for (size_t k = 0; k < sums.size(); k += 2)
-            next.push_back(add(sums[k], sums[k + 1]));
-          sums = next;
-        }
-        Value scale = sinkhornReciprocal(sums[0], a);
+          entries.push_back(i < n ? v[i * n + j] : f32c(0.0f));
+        Value scale = sinkhornReciprocal(butterflyOrderSum(entries), a);
         for (int64_t i = 0; i < n; ++i)
           v[i * n + j] = mul(v[i * n + j], scale);
       }
     };
-    scf::ForOp rounds =
-        sinkhornSchedule(m, normalizeRows, normalizeColumns,
-                         [&](Value x) -> Value { return add(x, addend); });
+    scf::ForOp rounds = sinkhornSchedule(m, normalizeRows, normalizeColumns,
+                                         [&](SmallVector<Value> &v) {
+                                           for (Value &x : v)
+                                             x = add(x, addend);
+                                         });
     // M (or M^T when the kernel applies M^T) into the matrix buffer.
     ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0)),
            [&] {
@@ -2116,6 +2160,7 @@ struct ConvertMHCToGPUPass
     options.sinkhornReplicatedMaxStreams = sinkhornReplicatedMaxStreams;
     options.sinkhornFtzReciprocal = sinkhornFtzReciprocal;
     options.sinkhornNewtonReciprocal = sinkhornNewtonReciprocal;
+    options.sinkhornRowsPerLane = sinkhornRowsPerLane;
     options.latePrologueWarpRow = latePrologueWarpRow;
     options.minBlocksPerSM = minBlocksPerSM;
     options.pipelineRows = pipelineRows;

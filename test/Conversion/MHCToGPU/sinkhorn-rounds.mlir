@@ -6,6 +6,7 @@
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu -split-input-file | FileCheck %s --check-prefix=FTZ
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="sinkhorn-ftz-reciprocal=0" -split-input-file | FileCheck %s --check-prefix=DIVF
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="sinkhorn-newton-reciprocal=1" -split-input-file | FileCheck %s --check-prefix=NEWTON
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="sinkhorn-replicated-max-streams=0 sinkhorn-rows-per-lane=2" -split-input-file | FileCheck %s --check-prefix=PAIRS
 
 // The Sinkhorn rounds of warp 0 in registers, n = 4.
 // By rows (sinkhorn-replicated-max-streams below n): lane i holds row i (4 exps), a round normalizes the
@@ -101,6 +102,24 @@
 // NEWTON-NEXT: %[[Y3:.*]] = math.fma %[[Y2]], %[[E3]], %[[Y2]] : f32
 // NEWTON: arith.select %[[NORMAL]], %[[Y3]], %{{.*}} : f32
 // NEWTON-NOT: nvvm.rcp.approx
+// sinkhorn-rows-per-lane=2 (off; bench/NOTES.md attempt 38): lane l holds
+// rows 2l and 2l + 1 (8 exps, 8 values per round), sums a column's two
+// entries in the lane and then across lanes with one shuffle (xor 1), not
+// two; the lane stores both rows.
+// PAIRS-LABEL: gpu.func @mhc_fused_n4_c1280
+// PAIRS: %[[FIRST:.*]] = arith.muli %{{.*}}, %c2{{.*}} : index
+// PAIRS: %[[SECOND:.*]] = arith.addi %{{.*}}, %c1{{.*}} : index
+// PAIRS: arith.cmpi ult, %[[SECOND]], %c4{{.*}} : index
+// PAIRS: arith.maximumf
+// PAIRS-COUNT-4: math.exp
+// PAIRS: arith.maximumf
+// PAIRS-COUNT-4: math.exp
+// PAIRS-NOT: math.exp
+// PAIRS: scf.for %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32) {
+// PAIRS-NOT: %c2_i32
+// PAIRS: gpu.shuffle  xor %{{.*}}, %c1_i32{{.*}} : f32
+// PAIRS-NOT: %c2_i32
+// PAIRS: scf.yield %{{.*}} : f32, f32, f32, f32, f32, f32, f32, f32
 
 func.func @n4(%x: tensor<?x4x1280xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf32>,
     %hq: tensor<4xf32>, %w: tensor<1280xbf16>) -> tensor<?x4x1280xf32> {
