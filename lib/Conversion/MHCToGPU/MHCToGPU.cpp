@@ -1213,7 +1213,9 @@ private:
   }
 
   /// A row's sum in registers: pairwise, an odd element carried to the next
-  /// level.
+  /// level. For a power-of-two count this is the order of a butterfly over
+  /// the values (neighbours first, then pairs of pairs), which the column
+  /// sums rely on for their bits.
   Value pairwiseSum(ArrayRef<Value> values) {
     SmallVector<Value> sums(values.begin(), values.end());
     while (sums.size() > 1) {
@@ -1227,16 +1229,21 @@ private:
     return sums[0];
   }
 
-  /// The sum of a power-of-two count of values in the order of a
-  /// butterfly over them: neighbours first, then pairs of pairs.
-  Value butterflyOrderSum(SmallVector<Value> sums) {
-    while (sums.size() > 1) {
-      SmallVector<Value> next;
-      for (size_t k = 0; k < sums.size(); k += 2)
-        next.push_back(add(sums[k], sums[k + 1]));
-      sums = next;
-    }
-    return sums[0];
+  /// Row `row` of H_res as exp(h - max of the row), each value passed
+  /// through `wrap` as it is made.
+  SmallVector<Value> shiftedExpRow(Value row, function_ref<Value(Value)> wrap) {
+    const int64_t n = shape.streams;
+    SmallVector<Value> h, exps;
+    for (int64_t j = 0; j < n; ++j)
+      h.push_back(
+          memref::LoadOp::create(b, arg(kHRes), ValueRange{row, index(j)}));
+    Value rowMax = h[0];
+    for (int64_t j = 1; j < n; ++j)
+      rowMax = arith::MaximumFOp::create(b, rowMax, h[j]);
+    for (int64_t j = 0; j < n; ++j)
+      exps.push_back(
+          wrap(math::ExpOp::create(b, arith::SubFOp::create(b, h[j], rowMax))));
+    return exps;
   }
 
   /// Rows 0 .. rows - 1 of `v` (n values each, row-major), each by its
@@ -1248,6 +1255,30 @@ private:
       Value scale = sinkhornReciprocal(pairwiseSum(row), a);
       for (Value &x : row)
         x = mul(x, scale);
+    }
+  }
+
+  /// Columns 0 .. n - 1 of the `rows` rows the lane holds in `v`
+  /// (row-major), each by its sum + a: the lane's entries, padded with
+  /// zeros to `padded` (a power of two), pairwise, then butterflies across
+  /// `lanes` lanes. Every form of the rounds adds in the order of one
+  /// butterfly over the next power of two >= n rows, so they give the same
+  /// bits.
+  void normalizeColumnsInLane(SmallVector<Value> &v, int64_t rows,
+                              int64_t padded, int64_t lanes, Value a) {
+    const int64_t n = shape.streams;
+    for (int64_t j = 0; j < n; ++j) {
+      SmallVector<Value> entries;
+      for (int64_t k = 0; k < padded; ++k)
+        entries.push_back(k < rows ? v[k * n + j] : f32c(0.0f));
+      Value sum = pairwiseSum(entries);
+      for (int64_t offset = 1; offset < lanes; offset *= 2)
+        sum = add(sum, gpu::ShuffleOp::create(b, sum, offset, 32,
+                                              gpu::ShuffleMode::XOR)
+                           .getShuffleResult());
+      Value scale = sinkhornReciprocal(sum, a);
+      for (int64_t k = 0; k < rows; ++k)
+        v[k * n + j] = mul(v[k * n + j], scale);
     }
   }
 
@@ -1308,39 +1339,17 @@ private:
     }
     // values[k * n + j]: row k of the lane, column j.
     SmallVector<Value> values;
-    for (int64_t k = 0; k < perLane; ++k) {
-      SmallVector<Value> h;
-      for (int64_t j = 0; j < n; ++j)
-        h.push_back(memref::LoadOp::create(b, arg(kHRes),
-                                           ValueRange{source[k], index(j)}));
-      Value rowMax = h[0];
-      for (int64_t j = 1; j < n; ++j)
-        rowMax = arith::MaximumFOp::create(b, rowMax, h[j]);
-      for (int64_t j = 0; j < n; ++j)
-        values.push_back(arith::SelectOp::create(
-            b, owner[k],
-            math::ExpOp::create(b, arith::SubFOp::create(b, h[j], rowMax)),
-            f32c(0.0f)));
-    }
+    for (int64_t k = 0; k < perLane; ++k)
+      llvm::append_range(
+          values, shiftedExpRow(source[k], [&](Value e) {
+            Value zero = f32c(0.0f);
+            return arith::SelectOp::create(b, owner[k], e, zero).getResult();
+          }));
     auto normalizeLaneRows = [&](SmallVector<Value> &v, Value a) {
       normalizeRowsInLane(v, perLane, a);
     };
-    // Each column by its sum + a: the lane's rows pairwise, then
-    // butterflies across the lanes.
     auto normalizeColumnsAcrossLanes = [&](SmallVector<Value> &v, Value a) {
-      for (int64_t j = 0; j < n; ++j) {
-        SmallVector<Value> entries;
-        for (int64_t k = 0; k < perLane; ++k)
-          entries.push_back(v[k * n + j]);
-        Value sum = butterflyOrderSum(entries);
-        for (int64_t offset = 1; offset < width / perLane; offset *= 2)
-          sum = add(sum, gpu::ShuffleOp::create(b, sum, offset, 32,
-                                                gpu::ShuffleMode::XOR)
-                             .getShuffleResult());
-        Value scale = sinkhornReciprocal(sum, a);
-        for (int64_t k = 0; k < perLane; ++k)
-          v[k * n + j] = mul(v[k * n + j], scale);
-      }
+      normalizeColumnsInLane(v, perLane, perLane, width / perLane, a);
     };
     scf::ForOp rounds = sinkhornSchedule(
         values, normalizeLaneRows, normalizeColumnsAcrossLanes,
@@ -1377,30 +1386,13 @@ private:
     Value addend = arg(kSinkhornAddend);
     // m[i * n + j], row-major.
     SmallVector<Value> m;
-    for (int64_t i = 0; i < n; ++i) {
-      SmallVector<Value> h;
-      for (int64_t j = 0; j < n; ++j)
-        h.push_back(memref::LoadOp::create(b, arg(kHRes),
-                                           ValueRange{index(i), index(j)}));
-      Value rowMax = h[0];
-      for (int64_t j = 1; j < n; ++j)
-        rowMax = arith::MaximumFOp::create(b, rowMax, h[j]);
-      for (int64_t j = 0; j < n; ++j)
-        m.push_back(
-            math::ExpOp::create(b, arith::SubFOp::create(b, h[j], rowMax)));
-    }
+    for (int64_t i = 0; i < n; ++i)
+      llvm::append_range(m, shiftedExpRow(index(i), [](Value e) { return e; }));
     auto normalizeRows = [&](SmallVector<Value> &v, Value a) {
       normalizeRowsInLane(v, n, a);
     };
     auto normalizeColumns = [&](SmallVector<Value> &v, Value a) {
-      for (int64_t j = 0; j < n; ++j) {
-        SmallVector<Value> entries;
-        for (int64_t i = 0; i < width; ++i)
-          entries.push_back(i < n ? v[i * n + j] : f32c(0.0f));
-        Value scale = sinkhornReciprocal(butterflyOrderSum(entries), a);
-        for (int64_t i = 0; i < n; ++i)
-          v[i * n + j] = mul(v[i * n + j], scale);
-      }
+      normalizeColumnsInLane(v, n, width, /*lanes=*/1, a);
     };
     scf::ForOp rounds = sinkhornSchedule(m, normalizeRows, normalizeColumns,
                                          [&](SmallVector<Value> &v) {
