@@ -34,8 +34,8 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   // The bulk L2 prefetch (cp.async.bulk.prefetch) exists from sm_90 on; for
   // older chips the option is dropped rather than failing in the backend.
   // So do the bulk copies and mbarrier transactions of stage-rows,
-  // griddepcontrol, and the L2 prefetch of early-cache-lookup (NVPTX selects
-  // prefetch.global.L2 only from sm_90 on).
+  // griddepcontrol, the L2 prefetch of early-cache-lookup (NVPTX selects
+  // prefetch.global.L2 only from sm_90 on) and miss-prefetch-next-wave.
   bool sm90 = smVersion(options.chip) >= 90;
   // Field by field: a positional list would silently shift values when an
   // option is added.
@@ -59,6 +59,8 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   lowering.prefetchMaxRowBytes = options.prefetchMaxRowBytes;
   lowering.prefetchAfterReduction = options.prefetchAfterReduction;
   lowering.prefetchEarlyMaxRowBytes = options.prefetchEarlyMaxRowBytes;
+  lowering.prefetchNextWave = options.prefetchNextWave;
+  lowering.missPrefetchNextWave = sm90 && options.missPrefetchNextWave;
   lowering.clusterRowSplit = options.clusterRowSplit;
   lowering.stageRows = sm90 ? options.stageRows : int64_t(0);
   lowering.stageCopyBytes = options.stageCopyBytes;

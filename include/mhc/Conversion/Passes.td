@@ -146,6 +146,23 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "bytes are still prefetched at the start of the row's loop "
            "iteration: a small row reaches its reduction too soon after its "
            "loads for a prefetch issued there to lead by much (0: none)">,
+    Option<"prefetchNextWave", "prefetch-next-wave", "bool", "false",
+           "With prefetch-rows, where a block has no next row (the grid has "
+           "a block per row), the row it prefetches is the one a block of "
+           "the next wave will take instead: this row + %nsmid x "
+           "max(min-blocks-per-sm, 1), an estimate of the blocks resident "
+           "at once (bench/NOTES.md, attempt 39)">,
+    Option<"missPrefetchNextWave", "miss-prefetch-next-wave", "bool",
+           "false",
+           "With the row in registers and 16-byte vectors (sm_90+), when "
+           "warp 0 is about to run the Sinkhorn rounds (a cache miss, or "
+           "every call without the cache), its first thread asks for the "
+           "block's next row to be brought into L2 (one "
+           "cp.async.bulk.prefetch): the next grid stride or, with a block "
+           "per row, the row one wave later as in prefetch-next-wave. The "
+           "block's warps wait on the rounds with their rows in registers, "
+           "so the DRAM would otherwise idle (on in the GPU pipeline for "
+           "sm_90+; bench/NOTES.md, attempt 39)">,
     Option<"clusterRowSplit", "cluster-row-split", "bool", "false",
            "One thread-block cluster per row (sm_90+; for small batches): "
            "block k of the cluster holds chunk k of every thread's row "

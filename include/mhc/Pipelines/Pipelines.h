@@ -11,8 +11,8 @@ class OpPassManager;
 namespace mhc {
 
 /// The GPU lowering's own defaults (Passes.td); the pipeline repeats its
-/// options with these, except prefetch-rows and programmatic-launch, which
-/// it turns on for sm_90+.
+/// options with these, except prefetch-rows, miss-prefetch-next-wave and
+/// programmatic-launch, which it turns on for sm_90+.
 inline const ConvertMHCToGPUOptions kLoweringDefaults{};
 
 /// mhc ops -> one fused kernel per layer -> NVVM -> PTX / cubin / fatbin.
@@ -119,6 +119,16 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("With prefetch-after-reduction, rows of at most this "
                      "many bytes are prefetched at their start (0: none)"),
       llvm::cl::init(kLoweringDefaults.prefetchEarlyMaxRowBytes)};
+  PassOptions::Option<bool> prefetchNextWave{
+      *this, "prefetch-next-wave",
+      llvm::cl::desc("With a block per row, prefetch the row one wave later"),
+      llvm::cl::init(kLoweringDefaults.prefetchNextWave)};
+  PassOptions::Option<bool> missPrefetchNextWave{
+      *this, "miss-prefetch-next-wave",
+      llvm::cl::desc("Prefetch the block's next row (or the row one wave "
+                     "later) while warp 0 runs the Sinkhorn rounds (sm_90 "
+                     "and newer)"),
+      llvm::cl::init(true)};
   PassOptions::Option<int64_t> stageRows{
       *this, "stage-rows",
       llvm::cl::desc("Rows kept in flight through shared memory by bulk "

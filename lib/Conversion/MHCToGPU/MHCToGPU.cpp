@@ -118,6 +118,8 @@ struct KernelShape {
   bool fuseMultiplyAdd;         // Row arithmetic as math.fma.
   int64_t prefetchRows;         // L2 bulk prefetch distance in rows; 0: off.
   bool prefetchAfterReduction;  // Prefetch after the reduction, not before.
+  bool prefetchNextWave;        // No next row: prefetch the next wave's.
+  bool missPrefetchNextWave;    // Prefetch the next row during the rounds.
   int64_t clusterBlocks;        // Blocks per row (a cluster); 0: grid-stride.
   int64_t stageRows;            // Row buffers in shared memory; 0: none.
   int64_t stageCopyBytes;       // Largest bulk copy of a staged row.
@@ -213,6 +215,13 @@ struct KernelShape {
     shape.prefetchAfterReduction =
         options.prefetchAfterReduction &&
         shape.rowBytes() > options.prefetchEarlyMaxRowBytes;
+    shape.prefetchNextWave = options.prefetchNextWave;
+    // The same bulk prefetch, during the rounds of the prologue in
+    // registers. prefetch-max-row-bytes does not bound it: that limit is for
+    // a prefetch that competes with the block's own row, which the block has
+    // asked for before its rounds.
+    shape.missPrefetchNextWave = options.missPrefetchNextWave &&
+                                 shape.rowInRegisters && shape.vector == 4;
     shape.clusterBlocks = 0;
     if (options.clusterRowSplit) {
       // Block k of the cluster holds chunk k; the weight is read from global
@@ -220,6 +229,7 @@ struct KernelShape {
       shape.clusterBlocks = shape.chunksPerThread;
       shape.stageWeights = false;
       shape.prefetchRows = 0;
+      shape.missPrefetchNextWave = false;
     }
     shape.doubleBufferRows =
         options.doubleBufferRows && shape.rowInRegisters &&
@@ -319,6 +329,7 @@ struct KernelShape {
     if (rows == 0)
       return;
     prefetchRows = 0;
+    missPrefetchNextWave = false;
     pipelineRows = false;
     doubleBufferRows = false;
   }
@@ -771,9 +782,31 @@ private:
     return addi(row, k == 1 ? rowStep : muli(rowStep, index(k)));
   }
 
-  /// Prefetches the block's row prefetch-rows strides after `row`.
+  /// Prefetches the block's row prefetch-rows strides after `row` or, with
+  /// prefetch-next-wave, where the grid has a block per row, the row
+  /// prefetch-rows waves after it.
   void prefetchRowAhead(Value row) {
-    prefetchRow(stridesAfter(row, shape.prefetchRows));
+    if (!shape.prefetchNextWave)
+      return prefetchRow(stridesAfter(row, shape.prefetchRows));
+    Value ahead = waveStride();
+    if (shape.prefetchRows != 1)
+      ahead = muli(ahead, index(shape.prefetchRows));
+    prefetchRow(addi(row, ahead));
+  }
+
+  /// The rows between a block's row and the row a block takes one wave
+  /// later: the grid stride where the block loops, else (a block per row)
+  /// %nsmid x max(min-blocks-per-sm, 1), an estimate of the blocks resident
+  /// at once (%nsmid may exceed the SM count; the estimate only moves which
+  /// rows are warmed in L2, never what is computed).
+  Value waveStride() {
+    Value sms = arith::IndexCastUIOp::create(
+        b, b.getIndexType(),
+        NVVM::SmDimOp::create(b, b.getI32Type()).getResult());
+    Value wave = muli(sms, index(std::max<int64_t>(shape.minBlocksPerSM, 1)));
+    Value loops =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, rowStep, rowCount);
+    return arith::SelectOp::create(b, loops, rowStep, wave);
   }
 
   /// Runs `body` on threads 0..n-1 with the thread's stream index.
@@ -1147,10 +1180,12 @@ private:
             arith::ConstantIntOp::create(b, b.getI1Type(), 1));
         auto compute = scf::IfOp::create(b, miss, /*withElseRegion=*/false);
         b.setInsertionPointToStart(compute.thenBlock());
+        prefetchDuringRounds();
         computeMatrixInRegisters();
         publishToCache();
         b.setInsertionPointAfter(compute);
       } else {
+        prefetchDuringRounds();
         computeMatrixInRegisters();
       }
       if (!gatesInSecondWarp) {
@@ -1163,6 +1198,16 @@ private:
       }
     }
     gpu::BarrierOp::create(b);
+  }
+
+  /// miss-prefetch-next-wave: before warp 0 runs the rounds, its first
+  /// thread asks L2 for the block's next row (one wave later with a block
+  /// per row), which the DRAM fetches while the block waits on the rounds.
+  void prefetchDuringRounds() {
+    if (!shape.missPrefetchNextWave)
+      return;
+    Value first = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    prefetchRow(addi(first, waveStride()));
   }
 
   /// 1 / (sum + a) for the Sinkhorn rounds, as one approximate reciprocal
@@ -2164,6 +2209,8 @@ struct ConvertMHCToGPUPass
     options.prefetchMaxRowBytes = prefetchMaxRowBytes;
     options.prefetchAfterReduction = prefetchAfterReduction;
     options.prefetchEarlyMaxRowBytes = prefetchEarlyMaxRowBytes;
+    options.prefetchNextWave = prefetchNextWave;
+    options.missPrefetchNextWave = missPrefetchNextWave;
     options.clusterRowSplit = clusterRowSplit;
     options.stageRows = stageRows;
     options.stageCopyBytes = stageCopyBytes;

@@ -1,0 +1,77 @@
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="miss-prefetch-next-wave=1 min-blocks-per-sm=2" | FileCheck %s --check-prefix=MISS
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="miss-prefetch-next-wave=1 min-blocks-per-sm=0 coefficient-cache=0" | FileCheck %s --check-prefix=NOCACHE
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu | FileCheck %s --check-prefix=OFF
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="miss-prefetch-next-wave=1 vector-width=2" | FileCheck %s --check-prefix=OFF
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="miss-prefetch-next-wave=1 cluster-row-split=1" | FileCheck %s --check-prefix=OFF
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 prefetch-next-wave=1" | FileCheck %s --check-prefix=WAVE
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1" | FileCheck %s --check-prefix=STRIDE
+
+// miss-prefetch-next-wave (bench/NOTES.md, attempt 39; the GPU pipeline turns
+// it on for sm_90+): on a cache miss, before warp 0 runs the Sinkhorn rounds,
+// thread 0 asks L2 for the block's next row: the grid stride where the grid
+// loops over the rows, else the row one wave later, %nsmid x the blocks per
+// SM of min-blocks-per-sm (2 here) after the block's own; the whole row
+// (4 x 4096 x 4 = 65536 bytes), only if it exists.
+// MISS-LABEL: gpu.func @mhc_fused_n4_c4096
+// MISS: %[[ROWS:.*]] = memref.dim %arg0, %c0
+// MISS: %[[VOTE:.*]] = nvvm.vote.sync any
+// MISS: %[[MISS:.*]] = arith.xori %{{.*}}, %true : i1
+// MISS-NEXT: scf.if %[[MISS]] {
+// MISS-NEXT: %[[BLOCK:.*]] = gpu.block_id x
+// MISS-NEXT: %[[SMS:.*]] = nvvm.read.ptx.sreg.nsmid : i32
+// MISS-NEXT: %[[SMSI:.*]] = arith.index_castui %[[SMS]] : i32 to index
+// MISS-NEXT: %[[TWO:.*]] = arith.constant 2 : index
+// MISS-NEXT: %[[PERWAVE:.*]] = arith.muli %[[SMSI]], %[[TWO]] : index
+// MISS-NEXT: %[[LOOPS:.*]] = arith.cmpi ult, %grid_dim_x, %[[ROWS]] : index
+// MISS-NEXT: %[[AHEAD:.*]] = arith.select %[[LOOPS]], %grid_dim_x, %[[PERWAVE]] : index
+// MISS-NEXT: %[[ROW:.*]] = arith.addi %[[BLOCK]], %[[AHEAD]] : index
+// MISS: %[[T0:.*]] = arith.cmpi eq, %thread_id_x, %{{.*}} : index
+// MISS-NEXT: %[[IN:.*]] = arith.cmpi ult, %[[ROW]], %[[ROWS]] : index
+// MISS-NEXT: %[[BOTH:.*]] = arith.andi %[[T0]], %[[IN]] : i1
+// MISS-NEXT: scf.if %[[BOTH]] {
+// MISS: %[[R64:.*]] = arith.index_castui %[[ROW]] : index to i64
+// MISS-NEXT: arith.muli %[[R64]], %c65536_i64
+// MISS: nvvm.cp.async.bulk.prefetch %{{.*}}, %c65536_i32
+// The rounds come after it, in the same branch: H_res's exps.
+// MISS: math.exp
+// MISS: gpu.barrier
+// MISS-NOT: nvvm.cp.async.bulk.prefetch
+// Without the cache every launch runs the rounds, so it prefetches every
+// time; without a register budget the wave is %nsmid blocks.
+// NOCACHE-LABEL: gpu.func @mhc_fused_n4_c4096
+// NOCACHE-NOT: nvvm.vote.sync
+// NOCACHE: %[[SMS:.*]] = nvvm.read.ptx.sreg.nsmid : i32
+// NOCACHE-NEXT: %[[SMSI:.*]] = arith.index_castui %[[SMS]] : i32 to index
+// NOCACHE-NEXT: %[[ONE:.*]] = arith.constant 1 : index
+// NOCACHE-NEXT: arith.muli %[[SMSI]], %[[ONE]] : index
+// NOCACHE: nvvm.cp.async.bulk.prefetch
+// NOCACHE: math.exp
+// Off by default in the pass, and off where the bulk prefetch cannot take
+// the row (8-byte vectors) or the block holds a part of it (clusters).
+// OFF-NOT: nvvm.read.ptx.sreg.nsmid
+// OFF-NOT: nvvm.cp.async.bulk.prefetch
+
+// prefetch-next-wave (off; attempt 39): the prefetch after the row's
+// reduction takes the same stride: the grid's where it loops, else one wave.
+// WAVE-LABEL: gpu.func @mhc_fused_n4_c4096
+// WAVE: scf.for %[[R:.*]] = %block_id_x to %[[ROWS:.*]] step %grid_dim_x
+// WAVE: gpu.barrier
+// WAVE: math.rsqrt
+// WAVE-NEXT: %[[SMS:.*]] = nvvm.read.ptx.sreg.nsmid : i32
+// WAVE: %[[LOOPS:.*]] = arith.cmpi ult, %grid_dim_x, %[[ROWS]] : index
+// WAVE-NEXT: %[[AHEAD:.*]] = arith.select %[[LOOPS]], %grid_dim_x, %{{.*}} : index
+// WAVE-NEXT: %[[NEXT:.*]] = arith.addi %[[R]], %[[AHEAD]] : index
+// WAVE: nvvm.cp.async.bulk.prefetch
+// Without it, the grid stride alone (no next row with a block per row).
+// STRIDE: scf.for %[[R:.*]] = %block_id_x to %{{.*}} step %grid_dim_x
+// STRIDE: math.rsqrt
+// STRIDE-NOT: nvvm.read.ptx.sreg.nsmid
+// STRIDE: arith.addi %[[R]], %grid_dim_x : index
+// STRIDE: nvvm.cp.async.bulk.prefetch
+// STRIDE-NOT: nvvm.read.ptx.sreg.nsmid
+func.func @n4(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf32>,
+    %hq: tensor<4xf32>, %w: tensor<4096xbf16>) -> tensor<?x4x4096xf32> {
+  %0 = mhc.static_layer %x, %hr, %hp, %hq, %w {eps = 1.0e-06 : f32}
+      : tensor<?x4x4096xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4096xbf16>
+  return %0 : tensor<?x4x4096xf32>
+}
