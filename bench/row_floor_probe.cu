@@ -1,0 +1,211 @@
+// What does one call cost, against a copy of the same bytes, for any kernel
+// that must read a whole row before it writes any of it? A hardware probe for
+// bench/NOTES.md (attempt 40), not part of mhc: the fused kernel cannot store
+// a row's first output before the row's RMS, so each block holds its row
+// from its loads to its stores. Here the same data flow without the layer's
+// arithmetic: each block loads its row into registers (16-byte loads), sums
+// the squares across the block (shuffles, one barrier), and stores the row
+// scaled by rsqrt(mean + 1e-6). Its blocks and grid are mhc's for the same
+// shapes: 64 KB rows one block of 512 threads per row, two blocks per SM;
+// 20 KB rows a grid-stride loop of three 320-thread blocks per SM, each
+// prefetching its next row into L2 at the start of an iteration. Against
+// cudaMemcpyAsync (what `out.copy_(x)` runs) and a streaming float4 copy
+// kernel of the same bytes, in the same process.
+//
+// Each timed call is queued behind a GPU spin (as bench.py does), so the
+// events time the GPU alone; median of 100 calls; buffers rotated over 4 sets
+// so that no call finds its input in L2.
+//
+// build: nvcc -O3 -arch=sm_90 -o row_floor_probe row_floor_probe.cu
+// run:   ./row_floor_probe   (one line per shape and kernel)
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+#include <cuda_runtime.h>
+
+#define CHECK(x)                                                               \
+  do {                                                                         \
+    cudaError_t e = (x);                                                       \
+    if (e != cudaSuccess) {                                                    \
+      std::fprintf(stderr, "%s: %s\n", #x, cudaGetErrorString(e));             \
+      std::exit(1);                                                            \
+    }                                                                          \
+  } while (0)
+
+__global__ void spin(long long cycles) {
+  long long t0 = clock64();
+  while (clock64() - t0 < cycles) {
+  }
+}
+
+__global__ void streamCopy(const float4 *__restrict__ x, float4 *__restrict__ out,
+                           size_t n) {
+  size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n)
+    out[i] = x[i];
+}
+
+// One row per iteration: VECS float4 per thread, THREADS threads.
+template <int THREADS, int VECS, int MIN_BLOCKS>
+__global__ void __launch_bounds__(THREADS, MIN_BLOCKS)
+    rowScale(const float4 *__restrict__ x, float4 *__restrict__ out, int rows,
+             int prefetch) {
+  constexpr int kRowVecs = THREADS * VECS;
+  constexpr int kWarps = THREADS / 32;
+  __shared__ float partials[2][kWarps];
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  int parity = 0;
+  for (int row = blockIdx.x; row < rows; row += gridDim.x, parity ^= 1) {
+    if (prefetch && tid == 0 && row + (int)gridDim.x < rows) {
+      const float4 *next = x + (size_t)(row + gridDim.x) * kRowVecs;
+      asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(next),
+                   "r"(kRowVecs * 16)
+                   : "memory");
+    }
+    const float4 *src = x + (size_t)row * kRowVecs;
+    float4 v[VECS];
+#pragma unroll
+    for (int k = 0; k < VECS; ++k)
+      v[k] = src[k * THREADS + tid];
+    float ss = 0.f;
+#pragma unroll
+    for (int k = 0; k < VECS; ++k)
+      ss += v[k].x * v[k].x + v[k].y * v[k].y + v[k].z * v[k].z + v[k].w * v[k].w;
+#pragma unroll
+    for (int o = 16; o > 0; o /= 2)
+      ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if (lane == 0)
+      partials[parity][warp] = ss;
+    __syncthreads();
+    float total = 0.f;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w)
+      total += partials[parity][w];
+    const float s = rsqrtf(total / (kRowVecs * 4) + 1e-6f);
+    float4 *dst = out + (size_t)row * kRowVecs;
+#pragma unroll
+    for (int k = 0; k < VECS; ++k)
+      dst[k * THREADS + tid] =
+          make_float4(v[k].x * s, v[k].y * s, v[k].z * s, v[k].w * s);
+  }
+}
+
+struct Buffers {
+  std::vector<float4 *> x, out;
+};
+
+template <typename Launch>
+double timeCalls(Launch launch, int sets, cudaStream_t stream) {
+  cudaEvent_t start, stop;
+  CHECK(cudaEventCreate(&start));
+  CHECK(cudaEventCreate(&stop));
+  for (int i = 0; i < 10; ++i)
+    launch(i % sets);
+  std::vector<float> ms;
+  for (int i = 0; i < 100; ++i) {
+    spin<<<1, 1, 0, stream>>>(200000); // ~100 us: the call is queued first
+    CHECK(cudaEventRecord(start, stream));
+    launch(i % sets);
+    CHECK(cudaEventRecord(stop, stream));
+    CHECK(cudaEventSynchronize(stop));
+    float t;
+    CHECK(cudaEventElapsedTime(&t, start, stop));
+    ms.push_back(t);
+  }
+  CHECK(cudaGetLastError());
+  std::sort(ms.begin(), ms.end());
+  CHECK(cudaEventDestroy(start));
+  CHECK(cudaEventDestroy(stop));
+  return ms[ms.size() / 2] * 1e3;
+}
+
+int main() {
+  int sms = 0;
+  CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  cudaDeviceProp prop;
+  CHECK(cudaGetDeviceProperties(&prop, 0));
+  std::printf("%s, %d SMs\n", prop.name, sms);
+  cudaStream_t stream;
+  CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  struct Shape {
+    int rows, rowFloats;
+  };
+  // B x n x C: 1024x4x4096, 8192x4x4096, 2560x4x1280, 8192x4x1280.
+  const Shape shapes[] = {{1024, 16384}, {8192, 16384}, {2560, 5120},
+                          {8192, 5120}};
+  const int sets = 4;
+  std::printf("%6s %6s %10s %10s %10s %10s %8s %8s\n", "rows", "floats",
+              "memcpy_us", "stream_us", "row_us", "row/memcpy", "row/strm",
+              "strm/mcp");
+  for (Shape s : shapes) {
+    size_t vecs = (size_t)s.rows * s.rowFloats / 4, bytes = vecs * 16;
+    Buffers b;
+    for (int i = 0; i < sets; ++i) {
+      float4 *x, *out;
+      CHECK(cudaMalloc(&x, bytes));
+      CHECK(cudaMalloc(&out, bytes));
+      std::vector<float> host(vecs * 4);
+      for (size_t k = 0; k < host.size(); ++k)
+        host[k] = (float)((k * 2654435761u + i) % 1000) / 500.f - 1.f;
+      CHECK(cudaMemcpy(x, host.data(), bytes, cudaMemcpyHostToDevice));
+      b.x.push_back(x);
+      b.out.push_back(out);
+    }
+    double memcpyUs = timeCalls(
+        [&](int i) {
+          CHECK(cudaMemcpyAsync(b.out[i], b.x[i], bytes,
+                                cudaMemcpyDeviceToDevice, stream));
+        },
+        sets, stream);
+    double streamUs = timeCalls(
+        [&](int i) {
+          streamCopy<<<(unsigned)((vecs + 255) / 256), 256, 0, stream>>>(
+              b.x[i], b.out[i], vecs);
+        },
+        sets, stream);
+    double rowUs;
+    if (s.rowFloats == 16384) {
+      int perSM = 0;
+      CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+          &perSM, rowScale<512, 8, 2>, 512, 0));
+      if (perSM != 2)
+        std::printf("note: %d blocks of 512 threads per SM, not 2\n", perSM);
+      // mhc: n = 4, C = 4096, 512 threads, one block per row, 2 per SM.
+      rowUs = timeCalls(
+          [&](int i) {
+            rowScale<512, 8, 2><<<s.rows, 512, 0, stream>>>(b.x[i], b.out[i],
+                                                             s.rows, 0);
+          },
+          sets, stream);
+    } else {
+      // mhc: n = 4, C = 1280, 320 threads, 3 blocks per SM, grid-stride. This
+      // kernel needs fewer registers than mhc's, so 72 KB of dynamic shared
+      // memory (unused) holds it to mhc's three blocks per SM.
+      int grid = std::min(s.rows, 3 * sms);
+      const int pad = 72 * 1024;
+      CHECK(cudaFuncSetAttribute(rowScale<320, 4, 3>,
+                                 cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 pad));
+      int perSM = 0;
+      CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+          &perSM, rowScale<320, 4, 3>, 320, pad));
+      if (perSM != 3)
+        std::printf("note: %d blocks of 320 threads per SM, not 3\n", perSM);
+      rowUs = timeCalls(
+          [&](int i) {
+            rowScale<320, 4, 3><<<grid, 320, pad, stream>>>(b.x[i], b.out[i],
+                                                             s.rows, 1);
+          },
+          sets, stream);
+    }
+    std::printf("%6d %6d %10.2f %10.2f %10.2f %10.3f %8.3f %8.3f\n", s.rows,
+                s.rowFloats, memcpyUs, streamUs, rowUs, rowUs / memcpyUs,
+                rowUs / streamUs, streamUs / memcpyUs);
+    for (int i = 0; i < sets; ++i) {
+      CHECK(cudaFree(b.x[i]));
+      CHECK(cudaFree(b.out[i]));
+    }
+  }
+  return 0;
+}
