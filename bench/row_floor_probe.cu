@@ -10,7 +10,8 @@
 // 20 KB rows a grid-stride loop of three 320-thread blocks per SM, each
 // prefetching its next row into L2 at the start of an iteration. Against
 // cudaMemcpyAsync (what `out.copy_(x)` runs) and a streaming float4 copy
-// kernel of the same bytes, in the same process.
+// kernel of the same bytes, in the same process. Then, for the 64 KB rows,
+// three other launch shapes of the same data flow.
 //
 // Each timed call is queued behind a GPU spin (as bench.py does), so the
 // events time the GPU alone; median of 100 calls; buffers rotated over 4 sets
@@ -22,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
+#include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
 #define CHECK(x)                                                               \
@@ -89,6 +91,51 @@ __global__ void __launch_bounds__(THREADS, MIN_BLOCKS)
       dst[k * THREADS + tid] =
           make_float4(v[k].x * s, v[k].y * s, v[k].z * s, v[k].w * s);
   }
+}
+
+// The row split over a cluster of two blocks: each loads half of it, and
+// the two halves' sums of squares are exchanged through distributed shared
+// memory (mhc's cluster-row-split data flow).
+template <int THREADS, int VECS, int MIN_BLOCKS>
+__global__ void __cluster_dims__(2, 1, 1) __launch_bounds__(THREADS, MIN_BLOCKS)
+    rowScaleCluster2(const float4 *__restrict__ x, float4 *__restrict__ out) {
+  namespace cg = cooperative_groups;
+  cg::cluster_group cluster = cg::this_cluster();
+  constexpr int kHalfVecs = THREADS * VECS;
+  constexpr int kWarps = THREADS / 32;
+  __shared__ float partials[kWarps];
+  __shared__ float blockSum;
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  const unsigned rank = cluster.block_rank();
+  const size_t base = (size_t)(blockIdx.x / 2) * 2 * kHalfVecs + rank * kHalfVecs;
+  float4 v[VECS];
+#pragma unroll
+  for (int k = 0; k < VECS; ++k)
+    v[k] = x[base + k * THREADS + tid];
+  float ss = 0.f;
+#pragma unroll
+  for (int k = 0; k < VECS; ++k)
+    ss += v[k].x * v[k].x + v[k].y * v[k].y + v[k].z * v[k].z + v[k].w * v[k].w;
+#pragma unroll
+  for (int o = 16; o > 0; o /= 2)
+    ss += __shfl_xor_sync(0xffffffffu, ss, o);
+  if (lane == 0)
+    partials[warp] = ss;
+  __syncthreads();
+  if (tid == 0) {
+    float t = 0.f;
+    for (int w = 0; w < kWarps; ++w)
+      t += partials[w];
+    blockSum = t;
+  }
+  cluster.sync();
+  const float total = blockSum + *cluster.map_shared_rank(&blockSum, rank ^ 1);
+  const float s = rsqrtf(total / (2 * kHalfVecs * 4) + 1e-6f);
+#pragma unroll
+  for (int k = 0; k < VECS; ++k)
+    out[base + k * THREADS + tid] =
+        make_float4(v[k].x * s, v[k].y * s, v[k].z * s, v[k].w * s);
+  cluster.sync(); // the partner has read blockSum
 }
 
 struct Buffers {
@@ -202,6 +249,79 @@ int main() {
     std::printf("%6d %6d %10.2f %10.2f %10.2f %10.3f %8.3f %8.3f\n", s.rows,
                 s.rowFloats, memcpyUs, streamUs, rowUs, rowUs / memcpyUs,
                 rowUs / streamUs, streamUs / memcpyUs);
+    for (int i = 0; i < sets; ++i) {
+      CHECK(cudaFree(b.x[i]));
+      CHECK(cudaFree(b.out[i]));
+    }
+  }
+
+  // Other launch shapes for the 64 KB rows (n = 4, C = 4096): the same data
+  // flow with 1024-thread blocks, as a grid-stride loop of two 512-thread
+  // blocks per SM with the next row prefetched, and split over a cluster of
+  // two 512-thread blocks.
+  std::printf("64 KB rows, other launch shapes (us per call; / memcpy)\n");
+  for (int rows : {1024, 8192}) {
+    size_t vecs = (size_t)rows * 16384 / 4, bytes = vecs * 16;
+    Buffers b;
+    for (int i = 0; i < sets; ++i) {
+      float4 *x, *out;
+      CHECK(cudaMalloc(&x, bytes));
+      CHECK(cudaMalloc(&out, bytes));
+      CHECK(cudaMemset(x, 0x3c, bytes));
+      b.x.push_back(x);
+      b.out.push_back(out);
+    }
+    double memcpyUs = timeCalls(
+        [&](int i) {
+          CHECK(cudaMemcpyAsync(b.out[i], b.x[i], bytes,
+                                cudaMemcpyDeviceToDevice, stream));
+        },
+        sets, stream);
+    double base = timeCalls(
+        [&](int i) {
+          rowScale<512, 8, 2><<<rows, 512, 0, stream>>>(b.x[i], b.out[i], rows,
+                                                         0);
+        },
+        sets, stream);
+    int wide = 0, cl = 0;
+    CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+        &wide, rowScale<1024, 4, 2>, 1024, 0));
+    double wideUs = timeCalls(
+        [&](int i) {
+          rowScale<1024, 4, 2><<<rows, 1024, 0, stream>>>(b.x[i], b.out[i],
+                                                           rows, 0);
+        },
+        sets, stream);
+    double strideUs = timeCalls(
+        [&](int i) {
+          rowScale<512, 8, 2><<<std::min(rows, 2 * sms), 512, 0, stream>>>(
+              b.x[i], b.out[i], rows, 1);
+        },
+        sets, stream);
+    CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+        &cl, rowScaleCluster2<512, 4, 2>, 512, 0));
+    double clusterUs = timeCalls(
+        [&](int i) {
+          rowScaleCluster2<512, 4, 2><<<2 * rows, 512, 0, stream>>>(
+              b.x[i], b.out[i]);
+        },
+        sets, stream);
+    int cl4 = 0;
+    CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+        &cl4, rowScaleCluster2<512, 4, 4>, 512, 0));
+    double cluster4Us = timeCalls(
+        [&](int i) {
+          rowScaleCluster2<512, 4, 4><<<2 * rows, 512, 0, stream>>>(
+              b.x[i], b.out[i]);
+        },
+        sets, stream);
+    std::printf("%6d rows: memcpy %.2f; 512x1/row %.2f (%.3f); 1024x1/row "
+                "[%d/SM] %.2f (%.3f); 512 grid-stride %.2f (%.3f); cluster "
+                "2x512/row [%d/SM] %.2f (%.3f), [%d/SM] %.2f (%.3f)\n",
+                rows, memcpyUs, base, base / memcpyUs, wide, wideUs,
+                wideUs / memcpyUs, strideUs, strideUs / memcpyUs, cl,
+                clusterUs, clusterUs / memcpyUs, cl4, cluster4Us,
+                cluster4Us / memcpyUs);
     for (int i = 0; i < sets; ++i) {
       CHECK(cudaFree(b.x[i]));
       CHECK(cudaFree(b.out[i]));
