@@ -35,7 +35,7 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   // older chips the option is dropped rather than failing in the backend.
   // So do the bulk copies and mbarrier transactions of stage-rows,
   // griddepcontrol, the L2 prefetch of early-cache-lookup (NVPTX selects
-  // prefetch.global.L2 only from sm_90 on) and miss-prefetch-next-wave.
+  // prefetch.global.L2 only from sm_90 on) and miss-prefetch-rows.
   bool sm90 = smVersion(options.chip) >= 90;
   // Field by field: a positional list would silently shift values when an
   // option is added.
@@ -60,7 +60,7 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   lowering.prefetchAfterReduction = options.prefetchAfterReduction;
   lowering.prefetchEarlyMaxRowBytes = options.prefetchEarlyMaxRowBytes;
   lowering.prefetchNextWave = options.prefetchNextWave;
-  lowering.missPrefetchNextWave = sm90 && options.missPrefetchNextWave;
+  lowering.missPrefetchRows = sm90 ? options.missPrefetchRows : int64_t(0);
   lowering.clusterRowSplit = options.clusterRowSplit;
   lowering.stageRows = sm90 ? options.stageRows : int64_t(0);
   lowering.stageCopyBytes = options.stageCopyBytes;

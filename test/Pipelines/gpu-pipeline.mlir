@@ -82,12 +82,12 @@
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXRCP
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXMISS
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXNSMID
-// RUN: mhc-opt %s --mhc-gpu-pipeline="output-prefix=%t/nomiss_ miss-prefetch-next-wave=0" > /dev/null
+// RUN: mhc-opt %s --mhc-gpu-pipeline="output-prefix=%t/nomiss_ miss-prefetch-rows=0" > /dev/null
 // RUN: FileCheck %s --input-file=%t/nomiss_mhc_kernels_sm_90.ptx --check-prefix=PTXPF
 // RUN: FileCheck %s --input-file=%t/nomiss_mhc_kernels_sm_90.ptx --check-prefix=PTXNONSMID
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXCACHE
 // RUN: mhc-opt %s --mhc-gpu-pipeline="chip=sm_80 features=+ptx80" | FileCheck %s --check-prefix=PTXCACHE
-// RUN: mhc-opt %s --mhc-gpu-pipeline="output-prefix=%t/nopf_ prefetch-rows=0 miss-prefetch-next-wave=0 fuse-multiply-add=0" > /dev/null
+// RUN: mhc-opt %s --mhc-gpu-pipeline="output-prefix=%t/nopf_ prefetch-rows=0 miss-prefetch-rows=0 fuse-multiply-add=0" > /dev/null
 // RUN: FileCheck %s --input-file=%t/nopf_mhc_kernels_sm_90.ptx --check-prefix=PTXNOPF
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXPDL
 // RUN: FileCheck %s --input-file=%t.cluster/mhc_kernels_sm_90.ptx --check-prefix=PTXPDL
@@ -117,7 +117,7 @@
 // PTXPF: cp.async.bulk.prefetch.L2.global [%rd{{[0-9]+}}], %r[[SIZE]];
 // PTXPF-NOT: cp.async.bulk.prefetch
 // PTXNOPF-NOT: cp.async.bulk.prefetch
-// With miss-prefetch-next-wave (on for sm_90+), a second bulk prefetch of a
+// With miss-prefetch-rows (1 for sm_90+), a second bulk prefetch of a
 // whole row, on a cache miss before the Sinkhorn rounds; its stride needs
 // %nsmid (one wave, where the grid has a block per row). The backend may
 // place the miss branch after the row loop, so the two are counted.

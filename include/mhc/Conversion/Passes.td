@@ -152,17 +152,16 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "the next wave will take instead: this row + %nsmid x "
            "max(min-blocks-per-sm, 1), an estimate of the blocks resident "
            "at once (bench/NOTES.md, attempt 39)">,
-    Option<"missPrefetchNextWave", "miss-prefetch-next-wave", "bool",
-           "false",
+    Option<"missPrefetchRows", "miss-prefetch-rows", "int64_t", "0",
            "With the row in registers and 16-byte vectors (sm_90+), when "
            "warp 0 is about to run the Sinkhorn rounds (a cache miss, or "
            "every call without the cache), its first thread asks for the "
-           "block's next row to be brought into L2 (one "
-           "cp.async.bulk.prefetch): the next grid stride or, with a block "
-           "per row, the row one wave later as in prefetch-next-wave. The "
-           "block's warps wait on the rounds with their rows in registers, "
-           "so the DRAM would otherwise idle (on in the GPU pipeline for "
-           "sm_90+; bench/NOTES.md, attempt 39)">,
+           "block's next this many rows to be brought into L2 (one "
+           "cp.async.bulk.prefetch each): grid strides or, with a block per "
+           "row, waves apart as in prefetch-next-wave. The block's warps "
+           "wait on the rounds with their rows in registers, so the DRAM "
+           "would otherwise idle (1 in the GPU pipeline for sm_90+; "
+           "bench/NOTES.md, attempt 39); 0 disables">,
     Option<"clusterRowSplit", "cluster-row-split", "bool", "false",
            "One thread-block cluster per row (sm_90+; for small batches): "
            "block k of the cluster holds chunk k of every thread's row "

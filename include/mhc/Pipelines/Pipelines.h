@@ -11,7 +11,7 @@ class OpPassManager;
 namespace mhc {
 
 /// The GPU lowering's own defaults (Passes.td); the pipeline repeats its
-/// options with these, except prefetch-rows, miss-prefetch-next-wave and
+/// options with these, except prefetch-rows, miss-prefetch-rows and
 /// programmatic-launch, which it turns on for sm_90+.
 inline const ConvertMHCToGPUOptions kLoweringDefaults{};
 
@@ -123,12 +123,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "prefetch-next-wave",
       llvm::cl::desc("With a block per row, prefetch the row one wave later"),
       llvm::cl::init(kLoweringDefaults.prefetchNextWave)};
-  PassOptions::Option<bool> missPrefetchNextWave{
-      *this, "miss-prefetch-next-wave",
-      llvm::cl::desc("Prefetch the block's next row (or the row one wave "
-                     "later) while warp 0 runs the Sinkhorn rounds (sm_90 "
-                     "and newer)"),
-      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> missPrefetchRows{
+      *this, "miss-prefetch-rows",
+      llvm::cl::desc("Rows of the block's next (grid strides or waves "
+                     "apart) prefetched while warp 0 runs the Sinkhorn "
+                     "rounds (0: off; sm_90 and newer)"),
+      llvm::cl::init(1)};
   PassOptions::Option<int64_t> stageRows{
       *this, "stage-rows",
       llvm::cl::desc("Rows kept in flight through shared memory by bulk "

@@ -119,7 +119,7 @@ struct KernelShape {
   int64_t prefetchRows;         // L2 bulk prefetch distance in rows; 0: off.
   bool prefetchAfterReduction;  // Prefetch after the reduction, not before.
   bool prefetchNextWave;        // No next row: prefetch the next wave's.
-  bool missPrefetchNextWave;    // Prefetch the next row during the rounds.
+  int64_t missPrefetchRows;     // Next rows prefetched during the rounds.
   int64_t clusterBlocks;        // Blocks per row (a cluster); 0: grid-stride.
   int64_t stageRows;            // Row buffers in shared memory; 0: none.
   int64_t stageCopyBytes;       // Largest bulk copy of a staged row.
@@ -220,8 +220,9 @@ struct KernelShape {
     // registers. prefetch-max-row-bytes does not bound it: that limit is for
     // a prefetch that competes with the block's own row, which the block has
     // asked for before its rounds.
-    shape.missPrefetchNextWave = options.missPrefetchNextWave &&
-                                 shape.rowInRegisters && shape.vector == 4;
+    shape.missPrefetchRows = shape.rowInRegisters && shape.vector == 4
+                                 ? options.missPrefetchRows
+                                 : 0;
     shape.clusterBlocks = 0;
     if (options.clusterRowSplit) {
       // Block k of the cluster holds chunk k; the weight is read from global
@@ -229,7 +230,7 @@ struct KernelShape {
       shape.clusterBlocks = shape.chunksPerThread;
       shape.stageWeights = false;
       shape.prefetchRows = 0;
-      shape.missPrefetchNextWave = false;
+      shape.missPrefetchRows = 0;
     }
     shape.doubleBufferRows =
         options.doubleBufferRows && shape.rowInRegisters &&
@@ -329,7 +330,7 @@ struct KernelShape {
     if (rows == 0)
       return;
     prefetchRows = 0;
-    missPrefetchNextWave = false;
+    missPrefetchRows = 0;
     pipelineRows = false;
     doubleBufferRows = false;
   }
@@ -1200,14 +1201,18 @@ private:
     gpu::BarrierOp::create(b);
   }
 
-  /// miss-prefetch-next-wave: before warp 0 runs the rounds, its first
-  /// thread asks L2 for the block's next row (one wave later with a block
-  /// per row), which the DRAM fetches while the block waits on the rounds.
+  /// miss-prefetch-rows: before warp 0 runs the rounds, its first thread
+  /// asks L2 for the block's next rows (waves apart with a block per row),
+  /// which the DRAM fetches while the block waits on the rounds.
   void prefetchDuringRounds() {
-    if (!shape.missPrefetchNextWave)
+    if (shape.missPrefetchRows == 0)
       return;
-    Value first = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-    prefetchRow(addi(first, waveStride()));
+    Value row = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    Value stride = waveStride();
+    for (int64_t k = 0; k < shape.missPrefetchRows; ++k) {
+      row = addi(row, stride);
+      prefetchRow(row);
+    }
   }
 
   /// 1 / (sum + a) for the Sinkhorn rounds, as one approximate reciprocal
@@ -2160,10 +2165,20 @@ struct ConvertMHCToGPUPass
           << stageRows.getValue() << " and " << maxSharedMemoryBytes.getValue();
       return signalPassFailure();
     }
+    if (missPrefetchRows < 0) {
+      getOperation().emitError() << "miss-prefetch-rows must be >= 0, got "
+                                 << missPrefetchRows.getValue();
+      return signalPassFailure();
+    }
     if (stageCopyBytes < 0 || stageCopyBytes % 16 != 0) {
       getOperation().emitError()
           << "stage-copy-bytes must be a non-negative multiple of 16, got "
           << stageCopyBytes.getValue();
+      return signalPassFailure();
+    }
+    if (missPrefetchRows < 0) {
+      getOperation().emitError() << "miss-prefetch-rows must be >= 0, got "
+                                 << missPrefetchRows.getValue();
       return signalPassFailure();
     }
     if (prefetchRows < 0 || prefetchMaxRowBytes < 0 ||
@@ -2175,6 +2190,16 @@ struct ConvertMHCToGPUPass
           << " and " << prefetchEarlyMaxRowBytes.getValue();
       return signalPassFailure();
     }
+    if (missPrefetchRows < 0) {
+      getOperation().emitError() << "miss-prefetch-rows must be >= 0, got "
+                                 << missPrefetchRows.getValue();
+      return signalPassFailure();
+    }
+    if (missPrefetchRows < 0) {
+      getOperation().emitError() << "miss-prefetch-rows must be >= 0, got "
+                                 << missPrefetchRows.getValue();
+      return signalPassFailure();
+    }
     if (minBlocksPerSM < -1) {
       getOperation().emitError()
           << "min-blocks-per-sm must be -1 (automatic), 0 (unconstrained) or "
@@ -2182,9 +2207,19 @@ struct ConvertMHCToGPUPass
           << minBlocksPerSM.getValue();
       return signalPassFailure();
     }
+    if (missPrefetchRows < 0) {
+      getOperation().emitError() << "miss-prefetch-rows must be >= 0, got "
+                                 << missPrefetchRows.getValue();
+      return signalPassFailure();
+    }
     if (vectorWidth != 1 && vectorWidth != 2 && vectorWidth != 4) {
       getOperation().emitError()
           << "vector-width must be 1, 2 or 4, got " << vectorWidth.getValue();
+      return signalPassFailure();
+    }
+    if (missPrefetchRows < 0) {
+      getOperation().emitError() << "miss-prefetch-rows must be >= 0, got "
+                                 << missPrefetchRows.getValue();
       return signalPassFailure();
     }
     // Field by field: a positional list would silently shift values when an
@@ -2210,7 +2245,7 @@ struct ConvertMHCToGPUPass
     options.prefetchAfterReduction = prefetchAfterReduction;
     options.prefetchEarlyMaxRowBytes = prefetchEarlyMaxRowBytes;
     options.prefetchNextWave = prefetchNextWave;
-    options.missPrefetchNextWave = missPrefetchNextWave;
+    options.missPrefetchRows = missPrefetchRows;
     options.clusterRowSplit = clusterRowSplit;
     options.stageRows = stageRows;
     options.stageCopyBytes = stageCopyBytes;

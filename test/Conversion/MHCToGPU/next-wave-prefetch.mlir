@@ -1,14 +1,15 @@
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="miss-prefetch-next-wave=1 min-blocks-per-sm=2" | FileCheck %s --check-prefix=MISS
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="miss-prefetch-next-wave=1 min-blocks-per-sm=0 coefficient-cache=0" | FileCheck %s --check-prefix=NOCACHE
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="miss-prefetch-rows=1 min-blocks-per-sm=2" | FileCheck %s --check-prefix=MISS
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="miss-prefetch-rows=1 min-blocks-per-sm=0 coefficient-cache=0" | FileCheck %s --check-prefix=NOCACHE
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="miss-prefetch-rows=2" | FileCheck %s --check-prefix=MISS2
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu | FileCheck %s --check-prefix=OFF
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="miss-prefetch-next-wave=1 vector-width=2" | FileCheck %s --check-prefix=OFF
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="miss-prefetch-next-wave=1 cluster-row-split=1" | FileCheck %s --check-prefix=OFF
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="miss-prefetch-rows=1 vector-width=2" | FileCheck %s --check-prefix=OFF
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="miss-prefetch-rows=1 cluster-row-split=1" | FileCheck %s --check-prefix=OFF
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 prefetch-next-wave=1" | FileCheck %s --check-prefix=WAVE
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1" | FileCheck %s --check-prefix=STRIDE
 
-// miss-prefetch-next-wave (bench/NOTES.md, attempt 39; the GPU pipeline turns
-// it on for sm_90+): on a cache miss, before warp 0 runs the Sinkhorn rounds,
-// thread 0 asks L2 for the block's next row: the grid stride where the grid
+// miss-prefetch-rows (bench/NOTES.md, attempt 39; 1 in the GPU pipeline for
+// sm_90+): on a cache miss, before warp 0 runs the Sinkhorn rounds, thread 0
+// asks L2 for the block's next row: the grid stride where the grid
 // loops over the rows, else the row one wave later, %nsmid x the blocks per
 // SM of min-blocks-per-sm (2 here) after the block's own; the whole row
 // (4 x 4096 x 4 = 65536 bytes), only if it exists.
@@ -36,6 +37,18 @@
 // MISS: math.exp
 // MISS: gpu.barrier
 // MISS-NOT: nvvm.cp.async.bulk.prefetch
+// With miss-prefetch-rows = 2, the row two strides (or waves) ahead too.
+// MISS2-LABEL: gpu.func @mhc_fused_n4_c4096
+// MISS2: nvvm.read.ptx.sreg.nsmid
+// MISS2: %[[AHEAD:.*]] = arith.select %{{.*}}, %grid_dim_x, %{{.*}} : index
+// MISS2-NEXT: %[[ROW1:.*]] = arith.addi %{{.*}}, %[[AHEAD]] : index
+// MISS2: arith.index_castui %[[ROW1]] : index to i64
+// MISS2: nvvm.cp.async.bulk.prefetch
+// MISS2: %[[ROW2:.*]] = arith.addi %[[ROW1]], %[[AHEAD]] : index
+// MISS2: arith.index_castui %[[ROW2]] : index to i64
+// MISS2: nvvm.cp.async.bulk.prefetch
+// MISS2-NOT: nvvm.cp.async.bulk.prefetch
+// MISS2: math.exp
 // Without the cache every launch runs the rounds, so it prefetches every
 // time; without a register budget the wave is %nsmid blocks.
 // NOCACHE-LABEL: gpu.func @mhc_fused_n4_c4096
