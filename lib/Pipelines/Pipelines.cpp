@@ -55,6 +55,7 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   lowering.coefficientsInRegisters = options.coefficientsInRegisters;
   lowering.doubleBufferRows = options.doubleBufferRows;
   lowering.fuseMultiplyAdd = options.fuseMultiplyAdd;
+  lowering.mixBeforeBarrier = options.mixBeforeBarrier;
   lowering.prefetchRows = sm90 ? options.prefetchRows : int64_t(0);
   lowering.prefetchMaxRowBytes = options.prefetchMaxRowBytes;
   lowering.prefetchAfterReduction = options.prefetchAfterReduction;

@@ -128,6 +128,13 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "Emit the row arithmetic's multiply-adds (aggregation, sum of "
            "squares, mixing) as fused multiply-adds (one rounding each); "
            "false keeps separately rounded multiplies and adds">,
+    Option<"mixBeforeBarrier", "mix-before-barrier", "bool", "false",
+           "With the row in registers, each warp computes sum_j M'[i][j] x_j "
+           "(the part of the outputs the RMS does not scale) after it has "
+           "published its part of the row's sum of squares and before the "
+           "block's barrier, instead of after it: a block's warps wait at "
+           "that barrier for the last warp's loads. The same bits "
+           "(bench/NOTES.md, attempt 41)">,
     Option<"prefetchRows", "prefetch-rows", "int64_t", "0",
            "With the row in registers and 16-byte vectors, thread 0 asks for "
            "the block's row `prefetch-rows` rows ahead to be brought into L2 "

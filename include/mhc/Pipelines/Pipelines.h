@@ -97,6 +97,10 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "fuse-multiply-add",
       llvm::cl::desc("Fused multiply-adds in the row arithmetic"),
       llvm::cl::init(kLoweringDefaults.fuseMultiplyAdd)};
+  PassOptions::Option<bool> mixBeforeBarrier{
+      *this, "mix-before-barrier",
+      llvm::cl::desc("Mix the streams before the row's RMS barrier"),
+      llvm::cl::init(kLoweringDefaults.mixBeforeBarrier)};
   PassOptions::Option<int64_t> prefetchRows{
       *this, "prefetch-rows",
       llvm::cl::desc("Bulk-prefetch the block's row this many rows ahead "

@@ -116,6 +116,7 @@ struct KernelShape {
   bool coefficientsInRegisters; // With unrolled streams: M', s_pre, s_post.
   bool doubleBufferRows;        // Next row loaded before this row's reduction.
   bool fuseMultiplyAdd;         // Row arithmetic as math.fma.
+  bool mixBeforeBarrier;        // Streams mixed before the RMS barrier.
   int64_t prefetchRows;         // L2 bulk prefetch distance in rows; 0: off.
   bool prefetchAfterReduction;  // Prefetch after the reduction, not before.
   bool prefetchNextWave;        // No next row: prefetch the next wave's.
@@ -206,6 +207,7 @@ struct KernelShape {
     shape.stageWeights = options.stageWeights && shape.rowInRegisters;
     shape.coefficientsInRegisters = options.coefficientsInRegisters;
     shape.fuseMultiplyAdd = options.fuseMultiplyAdd;
+    shape.mixBeforeBarrier = options.mixBeforeBarrier;
     // The bulk prefetch needs 16-byte aligned rows of a multiple of 16 bytes.
     shape.prefetchRows =
         shape.rowInRegisters && shape.vector == 4 ? options.prefetchRows : 0;
@@ -1642,14 +1644,31 @@ private:
   void mixAndStore(Value row, Value c, ArrayRef<Value> xs, Value y,
                    Value invRms) {
     Value f = mul(mul(y, splat(invRms)), loadWeight(c));
-    for (int64_t i = 0; i < shape.streams; ++i) {
-      Value acc = mul(splat(mixCoeff(i, 0)), xs[0]);
-      for (int64_t j = 1; j < shape.streams; ++j)
-        acc = mulAdd(splat(mixCoeff(i, j)), xs[j], acc);
-      acc = mulAdd(splat(postCoeff(i)), f, acc);
-      vector::StoreOp::create(b, acc, arg(kOut), ValueRange{row, index(i), c},
-                              /*nontemporal=*/false, alignment(f32));
-    }
+    for (int64_t i = 0; i < shape.streams; ++i)
+      storeOutput(row, c, i, mulAdd(splat(postCoeff(i)), f, mixStreams(xs, i)));
+  }
+
+  /// sum_j M'[i][j] x_j for one chunk: the part of output stream i that does
+  /// not depend on the row's RMS.
+  Value mixStreams(ArrayRef<Value> xs, int64_t i) {
+    Value acc = mul(splat(mixCoeff(i, 0)), xs[0]);
+    for (int64_t j = 1; j < shape.streams; ++j)
+      acc = mulAdd(splat(mixCoeff(i, j)), xs[j], acc);
+    return acc;
+  }
+
+  /// out_i = mixed_i + s_post[i] * (y * invRms * w), stored: mixAndStore
+  /// with the streams mixed before (mix-before-barrier).
+  void finishAndStore(Value row, Value c, ArrayRef<Value> mixed, Value y,
+                      Value invRms) {
+    Value f = mul(mul(y, splat(invRms)), loadWeight(c));
+    for (int64_t i = 0; i < shape.streams; ++i)
+      storeOutput(row, c, i, mulAdd(splat(postCoeff(i)), f, mixed[i]));
+  }
+
+  void storeOutput(Value row, Value c, int64_t i, Value value) {
+    vector::StoreOp::create(b, value, arg(kOut), ValueRange{row, index(i), c},
+                            /*nontemporal=*/false, alignment(f32));
   }
 
   Value inBounds(Value c) {
@@ -1660,7 +1679,8 @@ private:
   /// butterfly, then the warp partials summed 0..W-1 by every thread.
   /// `buffer` selects one of two sets of warp partials, so consecutive rows
   /// can use different sets and need no barrier between them.
-  Value blockSum(Value partial, Value buffer = Value()) {
+  Value blockSum(Value partial, Value buffer = Value(),
+                 function_ref<void()> beforeBarrier = {}) {
     int64_t warps = shape.threads / 32;
     Value base = buffer ? muli(buffer, index(warps)) : index(0);
     for (int32_t offset = 16; offset >= 1; offset /= 2) {
@@ -1676,6 +1696,8 @@ private:
       b.setInsertionPointToStart(ifOp.thenBlock());
       memref::StoreOp::create(b, partial, partialMem, addi(base, warp));
     }
+    if (beforeBarrier)
+      beforeBarrier();
     gpu::BarrierOp::create(b);
     Value total = memref::LoadOp::create(b, partialMem, base);
     for (int64_t w = 1; w < warps; ++w)
@@ -1798,9 +1820,21 @@ private:
       ys.push_back(aggregate(xs.slice(k * shape.streams, shape.streams)));
       squares = mulAdd(ys.back(), ys.back(), squares);
     }
+    // With mix-before-barrier, each warp mixes its streams (the part of the
+    // outputs the RMS does not scale) once it has published its partial sum,
+    // while the block's other warps are still waiting for their loads.
+    SmallVector<Value> mixed;
+    auto mixEarly = [&] {
+      for (int64_t k = 0; k < shape.chunksPerThread; ++k)
+        for (int64_t i = 0; i < shape.streams; ++i)
+          mixed.push_back(
+              mixStreams(xs.slice(k * shape.streams, shape.streams), i));
+    };
     Value scale = invRms(blockSum(
         vector::ReductionOp::create(b, vector::CombiningKind::ADD, squares),
-        parity));
+        parity,
+        shape.mixBeforeBarrier ? function_ref<void()>(mixEarly)
+                               : function_ref<void()>()));
     if (shape.prefetchRows > 0 && shape.prefetchAfterReduction)
       prefetchRowAhead(row);
     if (afterReduction)
@@ -1811,7 +1845,13 @@ private:
       Value c = chunkStart(index(k));
       SmallVector<Value> chunk(xs.slice(k * shape.streams, shape.streams));
       ifInRow(c, chunkGuarded(k), {}, [&] {
-        mixAndStore(row, c, chunk, ys[k], scale);
+        if (mixed.empty())
+          mixAndStore(row, c, chunk, ys[k], scale);
+        else
+          finishAndStore(
+              row, c,
+              ArrayRef<Value>(mixed).slice(k * shape.streams, shape.streams),
+              ys[k], scale);
         return SmallVector<Value>();
       });
       if (!shape.pipelineRows)
@@ -2240,6 +2280,7 @@ struct ConvertMHCToGPUPass
     options.coefficientsInRegisters = coefficientsInRegisters;
     options.doubleBufferRows = doubleBufferRows;
     options.fuseMultiplyAdd = fuseMultiplyAdd;
+    options.mixBeforeBarrier = mixBeforeBarrier;
     options.prefetchRows = prefetchRows;
     options.prefetchMaxRowBytes = prefetchMaxRowBytes;
     options.prefetchAfterReduction = prefetchAfterReduction;
