@@ -19,14 +19,7 @@
 #include <algorithm>
 #include <cuda_runtime.h>
 
-#define CHECK(x)                                                               \
-  do {                                                                         \
-    cudaError_t e = (x);                                                       \
-    if (e != cudaSuccess) {                                                    \
-      std::fprintf(stderr, "%s: %s\n", #x, cudaGetErrorString(e));             \
-      std::exit(1);                                                            \
-    }                                                                          \
-  } while (0)
+#include "probe.cuh"
 
 constexpr int kMaxLoads = 16;
 

@@ -26,14 +26,7 @@
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
-#define CHECK(x)                                                               \
-  do {                                                                         \
-    cudaError_t e = (x);                                                       \
-    if (e != cudaSuccess) {                                                    \
-      std::fprintf(stderr, "%s: %s\n", #x, cudaGetErrorString(e));             \
-      std::exit(1);                                                            \
-    }                                                                          \
-  } while (0)
+#include "probe.cuh"
 
 __global__ void spin(long long cycles) {
   long long t0 = clock64();
@@ -46,6 +39,12 @@ __global__ void streamCopy(const float4 *__restrict__ x, float4 *__restrict__ ou
   size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n)
     out[i] = x[i];
+}
+
+// The sum of the squares of a thread's VECS float4, summed across its warp.
+template <int VECS> __device__ float warpSumSquares(const float4 (&v)[VECS]) {
+  const float ss = warpSumSquares(v);
+  return ss;
 }
 
 // One row per iteration: VECS float4 per thread, THREADS threads.
@@ -70,13 +69,7 @@ __global__ void __launch_bounds__(THREADS, MIN_BLOCKS)
 #pragma unroll
     for (int k = 0; k < VECS; ++k)
       v[k] = src[k * THREADS + tid];
-    float ss = 0.f;
-#pragma unroll
-    for (int k = 0; k < VECS; ++k)
-      ss += v[k].x * v[k].x + v[k].y * v[k].y + v[k].z * v[k].z + v[k].w * v[k].w;
-#pragma unroll
-    for (int o = 16; o > 0; o /= 2)
-      ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    const float ss = warpSumSquares(v);
     if (lane == 0)
       partials[parity][warp] = ss;
     __syncthreads();
@@ -112,13 +105,7 @@ __global__ void __cluster_dims__(2, 1, 1) __launch_bounds__(THREADS, MIN_BLOCKS)
 #pragma unroll
   for (int k = 0; k < VECS; ++k)
     v[k] = x[base + k * THREADS + tid];
-  float ss = 0.f;
-#pragma unroll
-  for (int k = 0; k < VECS; ++k)
-    ss += v[k].x * v[k].x + v[k].y * v[k].y + v[k].z * v[k].z + v[k].w * v[k].w;
-#pragma unroll
-  for (int o = 16; o > 0; o /= 2)
-    ss += __shfl_xor_sync(0xffffffffu, ss, o);
+  const float ss = warpSumSquares(v);
   if (lane == 0)
     partials[warp] = ss;
   __syncthreads();
@@ -138,8 +125,42 @@ __global__ void __cluster_dims__(2, 1, 1) __launch_bounds__(THREADS, MIN_BLOCKS)
   cluster.sync(); // the partner has read blockSum
 }
 
+template <typename Launch>
+double timeCalls(Launch launch, int sets, cudaStream_t stream);
+
+// `sets` pairs of input and output buffers of `bytes` each, the inputs
+// filled with values in [-1, 1).
 struct Buffers {
   std::vector<float4 *> x, out;
+  size_t bytes;
+  Buffers(size_t bytes, int sets) : bytes(bytes) {
+    std::vector<float> host(bytes / 4);
+    for (int i = 0; i < sets; ++i) {
+      float4 *in, *o;
+      CHECK(cudaMalloc(&in, bytes));
+      CHECK(cudaMalloc(&o, bytes));
+      for (size_t k = 0; k < host.size(); ++k)
+        host[k] = (float)((k * 2654435761u + i) % 1000) / 500.f - 1.f;
+      CHECK(cudaMemcpy(in, host.data(), bytes, cudaMemcpyHostToDevice));
+      x.push_back(in);
+      out.push_back(o);
+    }
+  }
+  ~Buffers() {
+    for (size_t i = 0; i < x.size(); ++i) {
+      CHECK(cudaFree(x[i]));
+      CHECK(cudaFree(out[i]));
+    }
+  }
+  // The floor: cudaMemcpyAsync of the same bytes (what out.copy_(x) runs).
+  double timeMemcpy(cudaStream_t stream) {
+    return timeCalls(
+        [&](int i) {
+          CHECK(cudaMemcpyAsync(out[i], x[i], bytes, cudaMemcpyDeviceToDevice,
+                                stream));
+        },
+        (int)x.size(), stream);
+  }
 };
 
 template <typename Launch>
@@ -186,25 +207,9 @@ int main() {
               "memcpy_us", "stream_us", "row_us", "row/memcpy", "row/strm",
               "strm/mcp");
   for (Shape s : shapes) {
-    size_t vecs = (size_t)s.rows * s.rowFloats / 4, bytes = vecs * 16;
-    Buffers b;
-    for (int i = 0; i < sets; ++i) {
-      float4 *x, *out;
-      CHECK(cudaMalloc(&x, bytes));
-      CHECK(cudaMalloc(&out, bytes));
-      std::vector<float> host(vecs * 4);
-      for (size_t k = 0; k < host.size(); ++k)
-        host[k] = (float)((k * 2654435761u + i) % 1000) / 500.f - 1.f;
-      CHECK(cudaMemcpy(x, host.data(), bytes, cudaMemcpyHostToDevice));
-      b.x.push_back(x);
-      b.out.push_back(out);
-    }
-    double memcpyUs = timeCalls(
-        [&](int i) {
-          CHECK(cudaMemcpyAsync(b.out[i], b.x[i], bytes,
-                                cudaMemcpyDeviceToDevice, stream));
-        },
-        sets, stream);
+    size_t vecs = (size_t)s.rows * s.rowFloats / 4;
+    Buffers b(vecs * 16, sets);
+    double memcpyUs = b.timeMemcpy(stream);
     double streamUs = timeCalls(
         [&](int i) {
           streamCopy<<<(unsigned)((vecs + 255) / 256), 256, 0, stream>>>(
@@ -249,10 +254,6 @@ int main() {
     std::printf("%6d %6d %10.2f %10.2f %10.2f %10.3f %8.3f %8.3f\n", s.rows,
                 s.rowFloats, memcpyUs, streamUs, rowUs, rowUs / memcpyUs,
                 rowUs / streamUs, streamUs / memcpyUs);
-    for (int i = 0; i < sets; ++i) {
-      CHECK(cudaFree(b.x[i]));
-      CHECK(cudaFree(b.out[i]));
-    }
   }
 
   // Other launch shapes for the 64 KB rows (n = 4, C = 4096): the same data
@@ -261,22 +262,8 @@ int main() {
   // two 512-thread blocks.
   std::printf("64 KB rows, other launch shapes (us per call; / memcpy)\n");
   for (int rows : {1024, 8192}) {
-    size_t vecs = (size_t)rows * 16384 / 4, bytes = vecs * 16;
-    Buffers b;
-    for (int i = 0; i < sets; ++i) {
-      float4 *x, *out;
-      CHECK(cudaMalloc(&x, bytes));
-      CHECK(cudaMalloc(&out, bytes));
-      CHECK(cudaMemset(x, 0x3c, bytes));
-      b.x.push_back(x);
-      b.out.push_back(out);
-    }
-    double memcpyUs = timeCalls(
-        [&](int i) {
-          CHECK(cudaMemcpyAsync(b.out[i], b.x[i], bytes,
-                                cudaMemcpyDeviceToDevice, stream));
-        },
-        sets, stream);
+    Buffers b((size_t)rows * 16384 * 4, sets);
+    double memcpyUs = b.timeMemcpy(stream);
     double base = timeCalls(
         [&](int i) {
           rowScale<512, 8, 2><<<rows, 512, 0, stream>>>(b.x[i], b.out[i], rows,
@@ -322,10 +309,6 @@ int main() {
                 wideUs / memcpyUs, strideUs, strideUs / memcpyUs, cl,
                 clusterUs, clusterUs / memcpyUs, cl4, cluster4Us,
                 cluster4Us / memcpyUs);
-    for (int i = 0; i < sets; ++i) {
-      CHECK(cudaFree(b.x[i]));
-      CHECK(cudaFree(b.out[i]));
-    }
   }
   return 0;
 }
