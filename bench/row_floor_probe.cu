@@ -12,7 +12,8 @@
 // cudaMemcpyAsync (what `out.copy_(x)` runs) and a streaming float4 copy
 // kernel of the same bytes, in the same process. Then, for the 64 KB rows,
 // mhc's shape with a prologue like mhc's (a lookup and the gates behind a
-// barrier) and three other launch shapes of the same data flow.
+// barrier), with the layer's arithmetic as well (rowLayer), and three other
+// launch shapes of the same data flow.
 //
 // Each timed call is queued behind a GPU spin (as bench.py does), so the
 // events time the GPU alone; median of 100 calls; buffers rotated over 4 sets
@@ -145,6 +146,92 @@ __global__ void __cluster_dims__(2, 1, 1) __launch_bounds__(THREADS, MIN_BLOCKS)
     out[base + k * THREADS + tid] =
         make_float4(v[k].x * s, v[k].y * s, v[k].z * s, v[k].w * s);
   cluster.sync(); // the partner has read blockSum
+}
+
+// mhc's layer itself on 4 x 4096 rows (n = 4, C = 4096), one block of 512
+// threads per row, two per SM, the row in registers (2 chunks x 4 streams
+// of float4 per thread): the prologue of rowScale's `entry` (here also
+// M' and s_post, 24 coefficients in registers), y = sum_i s_pre[i] x_i,
+// the block's sum of y^2, then out_i = sum_j M'[i][j] x_j + s_post[i] *
+// y * rsqrt(mean + eps) * w with fused multiply-adds, w an f32 array.
+__global__ void __launch_bounds__(512, 2)
+    rowLayer(const float4 *__restrict__ x, float4 *__restrict__ out,
+             const float4 *__restrict__ w, const float *__restrict__ coeffs) {
+  constexpr int kN = 4, kChunks = 2, kThreads = 512, kWarps = kThreads / 32;
+  constexpr int kRowVecs = kN * kChunks * kThreads; // 4 x 4096 floats
+  __shared__ float partials[kWarps];
+  __shared__ float shared[kN * kN + 2 * kN];
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  const size_t base = (size_t)blockIdx.x * kRowVecs;
+  float4 v[kChunks][kN];
+#pragma unroll
+  for (int k = 0; k < kChunks; ++k)
+#pragma unroll
+    for (int i = 0; i < kN; ++i)
+      v[k][i] = x[base + i * (kChunks * kThreads) + k * kThreads + tid];
+  if (warp == 1 && lane < kN * kN + 2 * kN)
+    shared[lane] = *(const volatile float *)&coeffs[lane];
+  __syncthreads();
+  float m[kN][kN], pre[kN], post[kN];
+#pragma unroll
+  for (int i = 0; i < kN; ++i) {
+    pre[i] = shared[kN * kN + i];
+    post[i] = shared[kN * kN + kN + i];
+#pragma unroll
+    for (int j = 0; j < kN; ++j)
+      m[i][j] = shared[i * kN + j];
+  }
+  float4 y[kChunks];
+  float ss = 0.f;
+#pragma unroll
+  for (int k = 0; k < kChunks; ++k) {
+    y[k] = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+    for (int i = 0; i < kN; ++i) {
+      y[k].x = fmaf(pre[i], v[k][i].x, y[k].x);
+      y[k].y = fmaf(pre[i], v[k][i].y, y[k].y);
+      y[k].z = fmaf(pre[i], v[k][i].z, y[k].z);
+      y[k].w = fmaf(pre[i], v[k][i].w, y[k].w);
+    }
+    ss = fmaf(y[k].x, y[k].x, ss);
+    ss = fmaf(y[k].y, y[k].y, ss);
+    ss = fmaf(y[k].z, y[k].z, ss);
+    ss = fmaf(y[k].w, y[k].w, ss);
+  }
+#pragma unroll
+  for (int o = 16; o > 0; o /= 2)
+    ss += __shfl_xor_sync(0xffffffffu, ss, o);
+  if (lane == 0)
+    partials[warp] = ss;
+  __syncthreads();
+  float total = 0.f;
+#pragma unroll
+  for (int i = 0; i < kWarps; ++i)
+    total += partials[i];
+  const float r = rsqrtf(total / (kChunks * kThreads * 4) + 1e-6f);
+#pragma unroll
+  for (int k = 0; k < kChunks; ++k) {
+    const float4 wk = w[k * kThreads + tid];
+    const float4 f = make_float4(y[k].x * r * wk.x, y[k].y * r * wk.y,
+                                 y[k].z * r * wk.z, y[k].w * r * wk.w);
+#pragma unroll
+    for (int i = 0; i < kN; ++i) {
+      float4 a = make_float4(m[i][0] * v[k][0].x, m[i][0] * v[k][0].y,
+                             m[i][0] * v[k][0].z, m[i][0] * v[k][0].w);
+#pragma unroll
+      for (int j = 1; j < kN; ++j) {
+        a.x = fmaf(m[i][j], v[k][j].x, a.x);
+        a.y = fmaf(m[i][j], v[k][j].y, a.y);
+        a.z = fmaf(m[i][j], v[k][j].z, a.z);
+        a.w = fmaf(m[i][j], v[k][j].w, a.w);
+      }
+      a.x = fmaf(post[i], f.x, a.x);
+      a.y = fmaf(post[i], f.y, a.y);
+      a.z = fmaf(post[i], f.z, a.z);
+      a.w = fmaf(post[i], f.w, a.w);
+      out[base + i * (kChunks * kThreads) + k * kThreads + tid] = a;
+    }
+  }
 }
 
 template <typename Launch>
@@ -317,6 +404,31 @@ int main() {
         },
         sets, stream);
     CHECK(cudaFree(entry));
+    // The layer's arithmetic too (rowLayer): coefficients and weight of
+    // plausible sizes (M' near 1/4, gates near 0.5 and 1, w near 1).
+    float *coeffs;
+    float4 *weight;
+    CHECK(cudaMalloc(&coeffs, 24 * sizeof(float)));
+    CHECK(cudaMalloc(&weight, 4096 * sizeof(float)));
+    std::vector<float> c(24), wh(4096);
+    for (int k = 0; k < 24; ++k)
+      c[k] = k < 16 ? 0.25f + 0.01f * (k % 5) : (k < 20 ? 0.5f : 1.f);
+    for (int k = 0; k < 4096; ++k)
+      wh[k] = 0.75f + (k % 7) * 0.1f;
+    CHECK(cudaMemcpy(coeffs, c.data(), 24 * sizeof(float),
+                     cudaMemcpyHostToDevice));
+    CHECK(cudaMemcpy(weight, wh.data(), 4096 * sizeof(float),
+                     cudaMemcpyHostToDevice));
+    double layerUs = timeCalls(
+        [&](int i) {
+          rowLayer<<<rows, 512, 0, stream>>>(b.x[i], b.out[i], weight, coeffs);
+        },
+        sets, stream);
+    CHECK(cudaFree(coeffs));
+    CHECK(cudaFree(weight));
+    std::printf("%6d rows: the layer (n = 4, C = 4096), 512x1/row %.2f "
+                "(%.3f)\n",
+                rows, layerUs, layerUs / memcpyUs);
     double strideUs = timeCalls(
         [&](int i) {
           rowScale<512, 8, 2><<<std::min(rows, 2 * sms), 512, 0, stream>>>(
