@@ -1641,6 +1641,9 @@ private:
   }
 
   /// f = y * invRms * w, then out[i] = sum_j M'[i][j] x[j] + s_post[i] f.
+  /// Each output stream is mixed and stored before the next one is mixed,
+  /// so only one stream's sums are live at a time (finishAndStore takes
+  /// all of them, mixed earlier).
   void mixAndStore(Value row, Value c, ArrayRef<Value> xs, Value y,
                    Value invRms) {
     Value f = mul(mul(y, splat(invRms)), loadWeight(c));
@@ -1845,7 +1848,7 @@ private:
       Value c = chunkStart(index(k));
       SmallVector<Value> chunk(xs.slice(k * shape.streams, shape.streams));
       ifInRow(c, chunkGuarded(k), {}, [&] {
-        if (mixed.empty())
+        if (!shape.mixBeforeBarrier)
           mixAndStore(row, c, chunk, ys[k], scale);
         else
           finishAndStore(
@@ -2205,20 +2208,10 @@ struct ConvertMHCToGPUPass
           << stageRows.getValue() << " and " << maxSharedMemoryBytes.getValue();
       return signalPassFailure();
     }
-    if (missPrefetchRows < 0) {
-      getOperation().emitError() << "miss-prefetch-rows must be >= 0, got "
-                                 << missPrefetchRows.getValue();
-      return signalPassFailure();
-    }
     if (stageCopyBytes < 0 || stageCopyBytes % 16 != 0) {
       getOperation().emitError()
           << "stage-copy-bytes must be a non-negative multiple of 16, got "
           << stageCopyBytes.getValue();
-      return signalPassFailure();
-    }
-    if (missPrefetchRows < 0) {
-      getOperation().emitError() << "miss-prefetch-rows must be >= 0, got "
-                                 << missPrefetchRows.getValue();
       return signalPassFailure();
     }
     if (prefetchRows < 0 || prefetchMaxRowBytes < 0 ||
@@ -2235,11 +2228,6 @@ struct ConvertMHCToGPUPass
                                  << missPrefetchRows.getValue();
       return signalPassFailure();
     }
-    if (missPrefetchRows < 0) {
-      getOperation().emitError() << "miss-prefetch-rows must be >= 0, got "
-                                 << missPrefetchRows.getValue();
-      return signalPassFailure();
-    }
     if (minBlocksPerSM < -1) {
       getOperation().emitError()
           << "min-blocks-per-sm must be -1 (automatic), 0 (unconstrained) or "
@@ -2247,19 +2235,9 @@ struct ConvertMHCToGPUPass
           << minBlocksPerSM.getValue();
       return signalPassFailure();
     }
-    if (missPrefetchRows < 0) {
-      getOperation().emitError() << "miss-prefetch-rows must be >= 0, got "
-                                 << missPrefetchRows.getValue();
-      return signalPassFailure();
-    }
     if (vectorWidth != 1 && vectorWidth != 2 && vectorWidth != 4) {
       getOperation().emitError()
           << "vector-width must be 1, 2 or 4, got " << vectorWidth.getValue();
-      return signalPassFailure();
-    }
-    if (missPrefetchRows < 0) {
-      getOperation().emitError() << "miss-prefetch-rows must be >= 0, got "
-                                 << missPrefetchRows.getValue();
       return signalPassFailure();
     }
     // Field by field: a positional list would silently shift values when an
