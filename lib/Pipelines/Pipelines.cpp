@@ -18,58 +18,11 @@
 using namespace mlir;
 using namespace mlir::mhc;
 
-/// The compute capability of an `sm_<XY>[a|f]` chip name as XY, or 0.
-static int64_t smVersion(StringRef chip) {
-  int64_t version = 0;
-  if (!chip.consume_front("sm_"))
-    return 0;
-  chip = chip.take_while([](char c) { return c >= '0' && c <= '9'; });
-  return chip.getAsInteger(10, version) ? 0 : version;
-}
-
 void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
                                  const GPUPipelineOptions &options) {
   pm.addPass(createMHCDecompose());
   pm.addPass(createMHCFuse());
-  // The bulk L2 prefetch (cp.async.bulk.prefetch) exists from sm_90 on; for
-  // older chips the option is dropped rather than failing in the backend.
-  // So do the bulk copies and mbarrier transactions of stage-rows,
-  // griddepcontrol, the L2 prefetch of early-cache-lookup (NVPTX selects
-  // prefetch.global.L2 only from sm_90 on) and miss-prefetch-rows.
-  bool sm90 = smVersion(options.chip) >= 90;
-  // Field by field: a positional list would silently shift values when an
-  // option is added.
-  ConvertMHCToGPUOptions lowering;
-  lowering.threadsPerBlock = options.threadsPerBlock;
-  lowering.vectorWidth = options.vectorWidth;
-  lowering.maxRowRegisters = options.maxRowRegisters;
-  lowering.maxUnrolledStreams = options.maxUnrolledStreams;
-  lowering.sinkhornReplicatedMaxStreams = options.sinkhornReplicatedMaxStreams;
-  lowering.sinkhornFtzReciprocal = options.sinkhornFtzReciprocal;
-  lowering.sinkhornNewtonReciprocal = options.sinkhornNewtonReciprocal;
-  lowering.sinkhornRowsPerLane = options.sinkhornRowsPerLane;
-  lowering.latePrologueWarpRow = options.latePrologueWarpRow;
-  lowering.minBlocksPerSM = options.minBlocksPerSM;
-  lowering.pipelineRows = options.pipelineRows;
-  lowering.stageWeights = options.stageWeights;
-  lowering.coefficientsInRegisters = options.coefficientsInRegisters;
-  lowering.doubleBufferRows = options.doubleBufferRows;
-  lowering.fuseMultiplyAdd = options.fuseMultiplyAdd;
-  lowering.mixBeforeBarrier = options.mixBeforeBarrier;
-  lowering.prefetchRows = sm90 ? options.prefetchRows : int64_t(0);
-  lowering.prefetchMaxRowBytes = options.prefetchMaxRowBytes;
-  lowering.prefetchAfterReduction = options.prefetchAfterReduction;
-  lowering.prefetchEarlyMaxRowBytes = options.prefetchEarlyMaxRowBytes;
-  lowering.prefetchNextWave = options.prefetchNextWave;
-  lowering.missPrefetchRows = sm90 ? options.missPrefetchRows : int64_t(0);
-  lowering.clusterRowSplit = options.clusterRowSplit;
-  lowering.stageRows = sm90 ? options.stageRows : int64_t(0);
-  lowering.stageCopyBytes = options.stageCopyBytes;
-  lowering.maxSharedMemoryBytes = options.maxSharedMemoryBytes;
-  lowering.coefficientCache = options.coefficientCache;
-  lowering.earlyCacheLookup = sm90 && options.earlyCacheLookup;
-  lowering.programmaticLaunch = sm90 && options.programmaticLaunch;
-  pm.addPass(createConvertMHCToGPU(lowering));
+  pm.addPass(createConvertMHCToGPU(options.loweringOptions()));
 
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
@@ -82,8 +35,7 @@ void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
   kernels.addPass(memref::createExpandStridedMetadataPass());
   kernels.addPass(createLowerAffinePass());
   kernels.addPass(createConvertGpuOpsToNVVMOps());
-  // NVVM ops without an LLVM intrinsic (mbarrier.try_wait.parity) become
-  // inline PTX.
+  // NVVM ops without an LLVM intrinsic become inline PTX.
   kernels.addPass(createConvertNVVMToLLVMPass());
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());

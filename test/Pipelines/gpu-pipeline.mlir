@@ -27,49 +27,11 @@
 // PTXCL: barrier.cluster.arrive.aligned;
 // PTXCL: st.global.v4.b32
 // PTXCL: barrier.cluster.wait.aligned;
-// CLSM80: error: 'nvvm.cluster.{{arrive|wait}}' op is not supported on sm_80
+// CLSM80: error: 'mhc.fused_layer' op cluster-row-split needs thread-block clusters (sm_90 or newer); chip is sm_80
 // The L2 bulk prefetch of the next row exists from sm_90 on: the pipeline
 // drops it for older chips and keeps it for newer ones.
 // SM80-NOT: cp.async.bulk.prefetch
 // SM100: cp.async.bulk.prefetch.L2.global
-
-// Staged rows (stage-rows), as PTX text. The dynamic shared memory is an extern
-// array, each row one bulk copy completing on its mbarrier, the wait an
-// mbarrier.try_wait loop, and the kernel states its 128 KiB. Older chips have
-// no bulk copies: the pipeline drops the option there (the global is 0:
-// PTX zero-initializes it).
-// RUN: mhc-opt %s --mhc-gpu-pipeline="stage-rows=2 output-prefix=%t.staged_" > /dev/null
-// RUN: FileCheck %s --input-file=%t.staged_mhc_kernels_sm_90.ptx --check-prefix=PTXSTAGE
-// RUN: mhc-opt %s --mhc-gpu-pipeline="chip=sm_80 stage-rows=2" | FileCheck %s --check-prefix=SM80STAGE
-// PTXSTAGE: .extern .shared .align 16 .b8 mhc_dynamic_shared_memory[];
-// PTXSTAGE: .visible .global .align 4 .u32 mhc_fused_n4_c4096_v4_wbf16_t256_dynamic_shared_bytes = 131072;
-// PTXSTAGE-COUNT-2: mbarrier.init.shared.b64
-// PTXSTAGE: fence.proxy.async.shared::cta;
-// PTXSTAGE-COUNT-2: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes
-// PTXSTAGE: mbarrier.try_wait.parity.shared.b64
-// PTXSTAGE-COUNT-16: ld.shared.v4.b32
-// PTXSTAGE: bar.sync 0;
-// PTXSTAGE: mbarrier.arrive.expect_tx.shared.b64
-// PTXSTAGE: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes
-// PTXSTAGE-NOT: ld.global.v4.b32
-// PTXSTAGE-NOT: cp.async.bulk.prefetch
-// SM80STAGE-NOT: mbarrier
-// SM80STAGE-NOT: cp.async.bulk
-// SM80STAGE: .u32 mhc_fused_n4_c4096_v4_wbf16_t256_dynamic_shared_bytes;{{\\}}0A
-
-// early-cache-lookup, as PTX text: warp 0 prefetches the lookup's lines into
-// L2 before the block's first row is loaded (griddepcontrol.wait first).
-// NVPTX selects prefetch.global.L2 only from sm_90 on: the pipeline drops the
-// option for older chips instead of failing in the backend.
-// RUN: mhc-opt %s --mhc-gpu-pipeline="early-cache-lookup=1 output-prefix=%t.early_" > /dev/null
-// RUN: FileCheck %s --input-file=%t.early_mhc_kernels_sm_90.ptx --check-prefix=PTXEARLY
-// RUN: mhc-opt %s --mhc-gpu-pipeline="chip=sm_80 early-cache-lookup=1" | FileCheck %s --check-prefix=SM80EARLY
-// PTXEARLY: griddepcontrol.wait;
-// PTXEARLY-NOT: ld.global
-// PTXEARLY-COUNT-4: prefetch.global.L2 [
-// PTXEARLY: ld.global.v4.b32
-// PTXEARLY: ld.relaxed.gpu.global.b32
-// SM80EARLY-NOT: prefetch.global.L2
 
 // The PTX, written to a file, has 16-byte loads and stores and assembles.
 // RUN: rm -rf %t && mkdir -p %t
@@ -87,7 +49,7 @@
 // RUN: FileCheck %s --input-file=%t/nomiss_mhc_kernels_sm_90.ptx --check-prefix=PTXNONSMID
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXCACHE
 // RUN: mhc-opt %s --mhc-gpu-pipeline="chip=sm_80 features=+ptx80" | FileCheck %s --check-prefix=PTXCACHE
-// RUN: mhc-opt %s --mhc-gpu-pipeline="output-prefix=%t/nopf_ prefetch-rows=0 miss-prefetch-rows=0 fuse-multiply-add=0" > /dev/null
+// RUN: mhc-opt %s --mhc-gpu-pipeline="output-prefix=%t/nopf_ prefetch-rows=0 miss-prefetch-rows=0" > /dev/null
 // RUN: FileCheck %s --input-file=%t/nopf_mhc_kernels_sm_90.ptx --check-prefix=PTXNOPF
 // RUN: FileCheck %s --input-file=%t/mhc_kernels_sm_90.ptx --check-prefix=PTXPDL
 // RUN: FileCheck %s --input-file=%t.cluster/mhc_kernels_sm_90.ptx --check-prefix=PTXPDL
@@ -136,7 +98,6 @@
 // PTXCACHE-DAG: st.relaxed.gpu.global.b64
 // PTXCACHE-NOT: ld.acquire
 // PTXCACHE-NOT: st.release
-// PTXNOPF-NOT: fma.rn.f32 {{.*}}%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}};{{$}}
 // Each row is loaded by 16 16-byte loads per thread: once for the block's
 // first row (before the prologue) and once in the loop for the next row.
 // PTX: .visible .entry mhc_fused_n4_c4096_v4_wbf16_t256(
@@ -153,8 +114,8 @@
 // PTXSH: .shared .align 16 .b8 __wg_mhc_fused_n4_c4096_v4_wbf16_t256_4[16384];
 // PTXSH-COUNT-4: st.shared.v4.b32
 // PTXSH-COUNT-4: ld.shared.v4.b32 {{.*}}[%rd{{[0-9]+}}{{(\+[0-9]+)?}}];
-// Sinkhorn uses the approximate reciprocal (rcp.approx.ftz: one MUFU.RCP,
-// sinkhorn-ftz-reciprocal), every lane of warp 0 holding
+// Sinkhorn uses the approximate reciprocal (rcp.approx.ftz: one MUFU.RCP),
+// every lane of warp 0 holding
 // the whole matrix (sinkhorn-replicated-max-streams, 4 by default): 4 for
 // the rows and 4 for the columns in the first round, then 8 per round in the
 // loop over the remaining rounds, with no shuffle.

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "mhc/Conversion/MHCToLinalg/MHCToLinalg.h"
+#include "mhc/Conversion/ConversionUtils.h"
 #include "mhc/Dialect/MHC/IR/MHC.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -317,11 +318,7 @@ struct ConvertMHCToLinalgPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateMHCToLinalgPatterns(patterns);
-    ConversionTarget target(getContext());
-    target.addIllegalDialect<MHCDialect>();
-    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
-    if (failed(applyPartialConversion(getOperation(), target,
-                                      std::move(patterns))))
+    if (failed(applyMHCConversion(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

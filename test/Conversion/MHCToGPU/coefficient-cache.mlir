@@ -1,9 +1,5 @@
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu -split-input-file | FileCheck %s
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="coefficient-cache=0" -split-input-file | FileCheck %s --check-prefix=OFF
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="early-cache-lookup=1" -split-input-file | FileCheck %s --check-prefix=EARLY
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu -split-input-file | FileCheck %s --check-prefix=NOEARLY
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="early-cache-lookup=1 coefficient-cache=0" -split-input-file | FileCheck %s --check-prefix=NOEARLY
-// NOEARLY-NOT: nvvm.prefetch
 
 // n = 4: a 2-word seal, the key (4 header words + 16 H_res words) and M'
 // (16 words): the cache is used only when the kernel's `cache` memref has 38
@@ -64,33 +60,6 @@
 // OFF: math.exp
 // OFF-NOT: atomic
 // OFF: gpu.return
-// early-cache-lookup: before the block's first row is loaded, warp 0 of a
-// launch whose cache is large enough prefetches into L2 every line the
-// lookup reads: lane i the cache word min(32 i, 37), then H_res element
-// min(32 i, 15), h_pre and h_post element min(32 i, 3); the lookup's own
-// loads stay in the prologue.
-// EARLY-LABEL: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t256
-// EARLY: %[[ELANE:.*]] = arith.remui %thread_id_x, %c32
-// EARLY: %[[EWARP:.*]] = arith.divui %thread_id_x, %c32
-// EARLY-NOT: vector.load
-// EARLY: %[[EW0:.*]] = arith.cmpi eq, %[[EWARP]], %c0
-// EARLY: %[[EENOUGH:.*]] = arith.cmpi uge, %{{.*}}, %c38
-// EARLY: %[[EDO:.*]] = arith.andi %[[EW0]], %[[EENOUGH]]
-// EARLY-NEXT: scf.if %[[EDO]] {
-// EARLY: arith.muli %{{.*}}, %c32
-// EARLY: arith.minui %{{.*}}, %c37
-// EARLY: memref.extract_aligned_pointer_as_index %{{.*}} : memref<?xi32>
-// EARLY: nvvm.prefetch level =  L2, %{{.*}} : !llvm.ptr<1>
-// EARLY: arith.minui %{{.*}}, %c15
-// EARLY: memref.extract_aligned_pointer_as_index %{{.*}} : memref<4x4xf32>
-// EARLY: nvvm.prefetch level =  L2
-// EARLY: arith.minui %{{.*}}, %c3
-// EARLY: nvvm.prefetch level =  L2
-// EARLY: arith.minui %{{.*}}, %c3
-// EARLY: nvvm.prefetch level =  L2
-// EARLY-NOT: nvvm.prefetch
-// EARLY: vector.load %{{.*}}[%block_id_x
-// EARLY: llvm.load %{{.*}} atomic syncscope("device") monotonic
 func.func @n4(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf32>,
     %hq: tensor<4xf32>, %w: tensor<4096xbf16>) -> tensor<?x4x4096xf32> {
   %0 = mhc.static_layer %x, %hr, %hp, %hq, %w {eps = 1.0e-06 : f32}

@@ -22,7 +22,7 @@
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 
 // The kernel: shared memory for M', the gates, two sets of 8 warp partials
-// and the weight as f32 (stage-weights); a register budget of two blocks per
+// and the weight as f32 (staged); a register budget of two blocks per
 // SM (the row is 64 floats per thread: register-budget.mlir).
 // CHECK: gpu.module @mhc_kernels
 // CHECK: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t256(%[[KX:.*]]: memref<?x4x4096xf32>, %[[KHR:.*]]: memref<4x4xf32>, %[[KHP:.*]]: memref<4xf32>, %{{.*}}: memref<4xf32>, %[[KW:.*]]: memref<4096xbf16>, %[[KOUT:.*]]: memref<?x4x4096xf32>, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: i32, %{{.*}}: i32, %{{.*}}: memref<?xi32>)

@@ -18,72 +18,21 @@ func.func @layer(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf
   return %0 : tensor<?x4x4096xf32>
 }
 
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="pipeline-rows=1 min-blocks-per-sm=2" | FileCheck %s --check-prefix=PIPE
-// Pipelined rows: the first row is loaded before the prologue; the loop
-// carries the next row's chunks, loaded as the current ones are stored, and
-// alternates between the two sets of warp partials.
-// PIPE: nvvm.minctasm = 2 : i32
-// PIPE: scf.if %{{.*}} -> (vector<4xf32>
-// PIPE-COUNT-16: vector.load %{{.*}}[%block_id_x,
-// PIPE: math.exp
-// PIPE: scf.for %[[ROW:.*]] = %block_id_x to %{{.*}} step %grid_dim_x iter_args(
-// PIPE: %[[NEXT:.*]] = arith.addi %[[ROW]], %grid_dim_x
-// PIPE: gpu.shuffle
-// PIPE: vector.store %{{.*}}[%[[ROW]],
-// PIPE: vector.load %{{.*}}[%[[NEXT]],
-// PIPE: arith.subi %c1{{.*}}, %{{.*}} : index
-// PIPE: scf.yield
-
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="stage-weights=0 coefficients-in-registers=0" | FileCheck %s --check-prefix=NOSTAGE
-// Without staging the weight is read from global memory after each row's
-// reduction and there is no weight array in shared memory; without
-// coefficients in registers, M' is read from shared memory where used
-// (already transposed by the prologue: constant indices, no select).
-// NOSTAGE: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t256(
-// NOSTAGE-SAME: workgroup(%[[M:[^ ]*]] : memref<16xf32, {{.*}}, %{{.*}} : memref<16xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
-// NOSTAGE-SAME: kernel
-// NOSTAGE: gpu.barrier
-// NOSTAGE-NOT: memref.load %[[M]]
-// NOSTAGE: scf.for
-// NOSTAGE: math.rsqrt
-// NOSTAGE: vector.load %{{.*}} {alignment = 8 : i64} : memref<4096xbf16>, vector<4xbf16>
-// NOSTAGE: memref.load %[[M]][%c0{{.*}}] : memref<16xf32
-// NOSTAGE-NOT: arith.select
-// NOSTAGE: memref.load %[[M]][%c1{{.*}}] : memref<16xf32
-// NOSTAGE: vector.store
-
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="double-buffer-rows=1" | FileCheck %s --check-prefix=DBUF
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="double-buffer-rows=1 max-row-registers=127" | FileCheck %s --check-prefix=NODBUF
-// Double-buffered rows (two rows of 64 floats fit in 128): the next row's 16
-// loads come before the current row's reduction and stores. With a budget
-// of 127 floats only one row fits, so the next row is loaded after the stores.
-// DBUF: scf.for %[[ROW:.*]] = %block_id_x to %{{.*}} step %grid_dim_x iter_args(
-// DBUF: %[[NEXT:.*]] = arith.addi %[[ROW]], %grid_dim_x
-// DBUF-COUNT-16: vector.load %{{.*}}[%[[NEXT]],
-// DBUF: gpu.shuffle
-// DBUF: gpu.barrier
-// DBUF-COUNT-16: vector.store %{{.*}}[%[[ROW]],
-// DBUF-NOT: vector.load
-// DBUF: scf.yield
-// NODBUF: scf.for %[[ROW:.*]] = %block_id_x to %{{.*}} step %grid_dim_x iter_args(
-// NODBUF: %[[NEXT:.*]] = arith.addi %[[ROW]], %grid_dim_x
-// NODBUF-NOT: vector.load %{{.*}}[%[[NEXT]],
-// NODBUF: gpu.barrier
-// NODBUF-COUNT-16: vector.store %{{.*}}[%[[ROW]],
-// NODBUF-COUNT-16: vector.load %{{.*}}[%[[NEXT]],
-
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu | FileCheck %s --check-prefix=NOPF
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=2 prefetch-after-reduction=0" | FileCheck %s --check-prefix=PF2
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 prefetch-after-reduction=1" | FileCheck %s --check-prefix=PFRED
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 prefetch-max-row-bytes=65535" | FileCheck %s --check-prefix=NOPF
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1" | FileCheck %s --check-prefix=PFRED
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 vector-width=2" | FileCheck %s --check-prefix=NOPF
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 prefetch-early-max-row-bytes=65536" | FileCheck %s --check-prefix=PFEARLY
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=1 prefetch-early-max-row-bytes=65535" | FileCheck %s --check-prefix=PFRED
-// The pass does not prefetch unless asked (the GPU pipeline asks for sm_90+).
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu | FileCheck %s --check-prefix=PFRED
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="chip=sm_80" | FileCheck %s --check-prefix=NOPF
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=0 miss-prefetch-rows=0" | FileCheck %s --check-prefix=NOPF
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-max-row-bytes=65535 miss-prefetch-rows=0" | FileCheck %s --check-prefix=NOPF
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="vector-width=2" | FileCheck %s --check-prefix=NOPF
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-rows=2 prefetch-early-max-row-bytes=65536 miss-prefetch-rows=0" | FileCheck %s --check-prefix=PF2
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-early-max-row-bytes=65536" | FileCheck %s --check-prefix=PFEARLY
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="prefetch-early-max-row-bytes=65535" | FileCheck %s --check-prefix=PFRED
+// No bulk prefetch before sm_90, when neither kind is asked for, for rows
+// over prefetch-max-row-bytes (and no miss prefetch), or without 16-byte
+// vectors.
 // NOPF-NOT: nvvm.cp.async.bulk.prefetch
-// With prefetch-rows = 2, the row one stride ahead is prefetched before the
-// prologue and each iteration prefetches the row two strides after its own:
+// With prefetch-rows = 2 (at the start of each iteration: rows up to 64 KiB
+// are early), the row one stride ahead is prefetched before the prologue
+// and each iteration prefetches the row two strides after its own:
 // thread 0 only, rows that exist only, the whole 4 x 4096 x 4 = 65536 bytes.
 // PF2: %[[T:.*]] = gpu.thread_id x
 // PF2: %[[ROWS:.*]] = memref.dim %arg0, %c0
@@ -124,10 +73,9 @@ func.func @layer(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf
 // PFRED: vector.store
 
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu | FileCheck %s --check-prefix=FMA
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="fuse-multiply-add=0" | FileCheck %s --check-prefix=NOFMA
 // Per chunk of 4 columns: 3 fused multiply-adds aggregate the 4 streams, 1
 // adds the square, then each of the 4 outputs takes 3 (mixing) + 1 (post);
-// the first product of each sum stays a multiply. Without fusion: none.
+// the first product of each sum stays a multiply.
 // FMA: scf.for %{{.*}} = %block_id_x to
 // FMA-COUNT-3: math.fma %{{.*}} : vector<4xf32>
 // FMA: math.fma %[[Y:.*]], %[[Y]], %{{.*}} : vector<4xf32>
@@ -136,7 +84,6 @@ func.func @layer(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf
 // FMA-COUNT-4: math.fma %{{.*}} : vector<4xf32>
 // FMA-NOT: arith.addf
 // FMA: vector.store
-// NOFMA-NOT: math.fma
 
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="cluster-row-split=1" | FileCheck %s --check-prefix=CLUSTER
 // One 4-block cluster per row (4096 / (256 x 4) = 4 chunks): the launch has
@@ -182,12 +129,13 @@ func.func @layer(%x: tensor<?x4x4096xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf
 // CLUSTER-NEXT: gpu.return
 // CLUSTER-NOT: scf.for %{{.*}} = %block_id_x
 
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="programmatic-launch=1" | FileCheck %s --check-prefix=PDL
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu | FileCheck %s --check-prefix=NOPDL
-// Programmatic dependent launch: the kernel's first operations wait for the
-// grids it depends on and then release its own dependents; no memory access
-// comes before them. The kernel states it in a global (0 when off, the
-// conversion's default: it cannot see the chip).
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu | FileCheck %s --check-prefix=PDL
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="programmatic-launch=0" | FileCheck %s --check-prefix=NOPDL
+// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="chip=sm_80" | FileCheck %s --check-prefix=NOPDL
+// Programmatic dependent launch (on by default for sm_90+): the kernel's
+// first operations wait for the grids it depends on and then release its
+// own dependents; no memory access comes before them. The kernel states it
+// in a global (0 when off, and before sm_90).
 // PDL: gpu.func @mhc_fused_n4_c4096_v4_wbf16_t256
 // PDL-NEXT: nvvm.griddepcontrol wait
 // PDL-NEXT: nvvm.griddepcontrol launch_dependents

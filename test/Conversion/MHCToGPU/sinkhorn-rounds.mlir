@@ -4,9 +4,6 @@
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="threads-per-block=512 min-blocks-per-sm=2" -split-input-file | FileCheck %s --check-prefix=BUDGET
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="threads-per-block=896" -split-input-file | FileCheck %s --check-prefix=ROOM
 // RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu -split-input-file | FileCheck %s --check-prefix=FTZ
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="sinkhorn-ftz-reciprocal=0" -split-input-file | FileCheck %s --check-prefix=DIVF
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="sinkhorn-newton-reciprocal=1" -split-input-file | FileCheck %s --check-prefix=NEWTON
-// RUN: mhc-opt %s --mhc-decompose --mhc-fuse --convert-mhc-to-gpu="sinkhorn-replicated-max-streams=0 sinkhorn-rows-per-lane=2" -split-input-file | FileCheck %s --check-prefix=PAIRS
 
 // The Sinkhorn rounds of warp 0 in registers, n = 4.
 // By rows (sinkhorn-replicated-max-streams below n): lane i holds row i (4 exps), a round normalizes the
@@ -63,10 +60,9 @@
 // ROOM-COUNT-4: math.exp
 // ROOM-NOT: math.exp
 // ROOM: gpu.shuffle  xor
-// A round's reciprocal (sinkhorn-ftz-reciprocal, on by default): the bare
-// rcp.approx.ftz of a divisor of at least the smallest normal float, else 1,
-// which leaves the line as it is. Off: an afn division (rcp.approx, with its
-// range checks) of any positive divisor.
+// A round's reciprocal: the bare rcp.approx.ftz of a divisor of at least the
+// smallest normal float, else 1, which leaves the line as it is (no afn
+// division: rcp.approx adds range checks; bench/NOTES.md, attempt 35).
 // FTZ-LABEL: gpu.func @mhc_fused_n4_c1280
 // FTZ: scf.for
 // FTZ: %[[MIN:.*]] = arith.constant 1.17549435E-38 : f32
@@ -75,51 +71,6 @@
 // FTZ-NEXT: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
 // FTZ-NEXT: arith.select %[[NORMAL]], %[[R]], %[[ONE]] : f32
 // FTZ-NOT: fastmath<afn>
-// DIVF-LABEL: gpu.func @mhc_fused_n4_c1280
-// DIVF: scf.for
-// DIVF: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
-// DIVF-NEXT: %[[POSITIVE:.*]] = arith.cmpf ogt, %[[D:.*]], %[[ZERO]] : f32
-// DIVF-NEXT: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
-// DIVF-NEXT: %[[R:.*]] = arith.divf %[[ONE]], %[[D]] fastmath<afn> : f32
-// DIVF: arith.select %[[POSITIVE]], %[[R]], %{{.*}} : f32
-// DIVF-NOT: nvvm.rcp.approx
-// sinkhorn-newton-reciprocal (off; bench/NOTES.md attempt 37): the estimate
-// 0x7EF311C7 - bits(d) and three Newton steps, two fused multiply-adds each,
-// under the same guard; no MUFU.
-// NEWTON-LABEL: gpu.func @mhc_fused_n4_c1280
-// NEWTON: scf.for
-// NEWTON: %[[NORMAL:.*]] = arith.cmpf oge, %[[D:.*]], %{{.*}} : f32
-// NEWTON-NEXT: %[[BITS:.*]] = arith.bitcast %[[D]] : f32 to i32
-// NEWTON-NEXT: %[[MAGIC:.*]] = arith.constant 2129859015 : i32
-// NEWTON-NEXT: %[[EST:.*]] = arith.subi %[[MAGIC]], %[[BITS]] : i32
-// NEWTON-NEXT: %[[Y0:.*]] = arith.bitcast %[[EST]] : i32 to f32
-// NEWTON-NEXT: %[[NEG:.*]] = arith.negf %[[D]] : f32
-// NEWTON: %[[E1:.*]] = math.fma %[[NEG]], %[[Y0]], %{{.*}} : f32
-// NEWTON-NEXT: %[[Y1:.*]] = math.fma %[[Y0]], %[[E1]], %[[Y0]] : f32
-// NEWTON: %[[E2:.*]] = math.fma %[[NEG]], %[[Y1]], %{{.*}} : f32
-// NEWTON-NEXT: %[[Y2:.*]] = math.fma %[[Y1]], %[[E2]], %[[Y1]] : f32
-// NEWTON: %[[E3:.*]] = math.fma %[[NEG]], %[[Y2]], %{{.*}} : f32
-// NEWTON-NEXT: %[[Y3:.*]] = math.fma %[[Y2]], %[[E3]], %[[Y2]] : f32
-// NEWTON: arith.select %[[NORMAL]], %[[Y3]], %{{.*}} : f32
-// NEWTON-NOT: nvvm.rcp.approx
-// sinkhorn-rows-per-lane=2 (off; bench/NOTES.md attempt 38): lane l holds
-// rows 2l and 2l + 1 (8 exps, 8 values per round), sums a column's two
-// entries in the lane and then across lanes with one shuffle (xor 1), not
-// two; the lane stores both rows.
-// PAIRS-LABEL: gpu.func @mhc_fused_n4_c1280
-// PAIRS: %[[FIRST:.*]] = arith.muli %{{.*}}, %c2{{.*}} : index
-// PAIRS: %[[SECOND:.*]] = arith.addi %{{.*}}, %c1{{.*}} : index
-// PAIRS: arith.cmpi ult, %[[SECOND]], %c4{{.*}} : index
-// PAIRS: arith.maximumf
-// PAIRS-COUNT-4: math.exp
-// PAIRS: arith.maximumf
-// PAIRS-COUNT-4: math.exp
-// PAIRS-NOT: math.exp
-// PAIRS: scf.for %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32) {
-// PAIRS-NOT: %c2_i32
-// PAIRS: gpu.shuffle  xor %{{.*}}, %c1_i32{{.*}} : f32
-// PAIRS-NOT: %c2_i32
-// PAIRS: scf.yield %{{.*}} : f32, f32, f32, f32, f32, f32, f32, f32
 
 func.func @n4(%x: tensor<?x4x1280xf32>, %hr: tensor<4x4xf32>, %hp: tensor<4xf32>,
     %hq: tensor<4xf32>, %w: tensor<1280xbf16>) -> tensor<?x4x1280xf32> {

@@ -15,11 +15,6 @@ namespace mhc {
 /// Name of the gpu.module that holds the fused kernels.
 inline constexpr llvm::StringLiteral kKernelModuleName = "mhc_kernels";
 
-/// The kernels' dynamic shared memory (stage-rows): an external zero-length
-/// array in the kernel module.
-inline constexpr llvm::StringLiteral kDynamicSharedName =
-    "mhc_dynamic_shared_memory";
-
 /// Every kernel states how many bytes of dynamic shared memory it needs (0
 /// for most) in the i32 global `<kernel name><kDynamicSharedBytesSuffix>` of
 /// the kernel module; the runtime reads it when it loads the kernel.
