@@ -80,7 +80,7 @@ def time_calls(fn, sets, iters, spin=None, warmup=10, before=None):
     enqueue of the call, so the events time the GPU alone; without it, the
     time includes the host wherever the host is slower than the GPU.
     `before`, if given, is enqueued after the spin and before each start
-    event (bench/start_probe.py)."""
+    event (bench/probes/start_probe.py)."""
     for i in range(warmup):
         fn(i % sets)
     torch.cuda.synchronize()

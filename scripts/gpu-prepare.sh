@@ -11,8 +11,8 @@ rm -rf "$out" && mkdir -p "$out/lib"
 cp "$build/lib/libmhc_runtime.so" "$out/lib/"
 cp "$build/unittests/RuntimeGpuTest" "$build/bench/mhc-launch-bench" "$out/"
 cp -r "$root/python" "$out/python"
-cp "$root/bench/bench.py" "$root/bench/ncu_probe.py" "$root/bench/start_probe.py" \
-   "$root/bench/bits_probe.py" \
+cp "$root/bench/bench.py" "$root/bench/probes/ncu_probe.py" "$root/bench/probes/start_probe.py" \
+   "$root/bench/probes/bits_probe.py" \
    "$root/bench/sweep.sh" "$out/"
 rm -rf "$out/python/tests/__pycache__"
 cp "$root/scripts/gpu-check.sh" "$out/"

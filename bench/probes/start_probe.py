@@ -22,12 +22,16 @@ usage: PYTHONPATH=python MHC_RUNTIME_LIBRARY=.../libmhc_runtime.so \
 import argparse
 import json
 import os
+import sys
 
 import torch
 
 import mhc
 
-from bench import Spin, time_calls
+# bench.py sits beside this script where gpu-prepare.sh copies both, and one
+# folder up in the repository.
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from bench import Spin, time_calls  # noqa: E402
 
 
 def main():

@@ -2,7 +2,7 @@
 """One call of the fused kernel and one of an elementwise copy kernel of the
 same bytes, for Nsight Compute to profile side by side:
 
-  ncu --set full --profile-from-start off python3 bench/ncu_probe.py 8192x4x4096
+  ncu --set full --profile-from-start off python3 bench/probes/ncu_probe.py 8192x4x4096
 
 The inputs are made and the plan compiled first; profiling is switched on
 (cudaProfilerStart) around exactly the two launches, after --warmup calls

@@ -1,4 +1,4 @@
-// What the hardware probes in bench/ (queue_probe.cu, row_floor_probe.cu)
+// What the hardware probes in bench/probes/ (queue_probe.cu, row_floor_probe.cu)
 // share. They are single-file CUDA programs, not part of mhc.
 #ifndef MHC_BENCH_PROBE_CUH
 #define MHC_BENCH_PROBE_CUH
