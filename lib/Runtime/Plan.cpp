@@ -2,6 +2,7 @@
 
 #include "CudaDriver.h"
 #include "KernelImages.h"
+#include "mhc/Contract/FusedLayer.h"
 #include "mhc/Runtime/HyperConnection.h"
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 namespace mhc::runtime {
 
 using namespace detail;
+namespace fl = contract::fused_layer;
 
 struct HyperConnectionPlan::Impl {
   Descriptor descriptor;
@@ -25,6 +27,7 @@ struct HyperConnectionPlan::Impl {
   CUfunction clusterFunction = nullptr; // sku.clusterKernel, if any.
   int64_t clusterDynamicSharedBytes = 0;
   size_t workspaceBytes = 0; // The coefficient cache, if any.
+  fl::Scalars scalars;       // The kernel's scalar arguments.
 };
 
 namespace {
@@ -96,45 +99,65 @@ Status privateStream(const CudaDriver &driver, CUcontext context,
   return Status::ok();
 }
 
-/// Kernel parameters in the memref-descriptor ABI of convert-mhc-to-gpu:
-/// each memref is (allocated, aligned, offset, sizes..., strides...). Fixed
-/// storage: packing a launch allocates nothing (decode calls are short).
+/// The kernel parameters of a launch, packed from the contract's argument
+/// list (include/mhc/Contract): a buffer as a memref descriptor (allocated,
+/// aligned, offset, sizes..., strides...), a scalar as one parameter, each
+/// in an 8-byte word. Fixed storage: packing a launch allocates nothing
+/// (decode calls are short).
 class KernelParams {
 public:
-  /// x and out (3-d: 9 words each), h_res (2-d: 7), h_pre, h_post and the
-  /// weight (1-d: 5 each), 6 f32 and 2 i32 scalars, the cache (1-d: 5).
-  static constexpr size_t kWords = 2 * 9 + 7 + 3 * 5 + 8 + 5;
+  static constexpr size_t kWords = fl::kParameterCount;
 
-  template <size_t Rank>
-  void memref(const void *p, const int64_t (&sizes)[Rank]) {
+  /// Packs every argument: `buffers[i]` for buffer argument i, the extents
+  /// of the launch, and the plan's scalars.
+  KernelParams(const void *const (&buffers)[fl::NumArgs],
+               const int64_t (&extents)[4], const fl::Scalars &scalars) {
+    for (unsigned i = 0; i < fl::NumArgs; ++i) {
+      const contract::Arg &arg = fl::kArgs[i];
+      switch (arg.kind) {
+      case contract::ArgKind::Buffer:
+        memref(buffers[i], arg, extents);
+        break;
+      case contract::ArgKind::F32:
+        f32(fl::f32Arg(scalars, i));
+        break;
+      case contract::ArgKind::I32:
+        push(uint64_t(uint32_t(fl::i32Arg(scalars, i))));
+        break;
+      }
+    }
+    assert(count == kWords && "kernel parameters do not match the contract");
+  }
+
+  /// The cuLaunchKernel parameter array.
+  void **pointers() { return pointerArray.data(); }
+
+private:
+  void memref(const void *p, const contract::Arg &arg,
+              const int64_t (&extents)[4]) {
     auto address = reinterpret_cast<uint64_t>(p);
     push(address);
     push(address);
     push(0);
-    for (int64_t s : sizes)
-      push(uint64_t(s));
-    uint64_t strides[Rank];
+    int64_t sizes[3];
+    for (int d = 0; d < arg.rank; ++d) {
+      sizes[d] = extents[size_t(arg.extents[d])];
+      push(uint64_t(sizes[d]));
+    }
+    int64_t strides[3];
     int64_t stride = 1;
-    for (size_t d = Rank; d-- > 0;) {
-      strides[d] = uint64_t(stride);
+    for (int d = arg.rank; d-- > 0;) {
+      strides[d] = stride;
       stride *= sizes[d];
     }
-    for (uint64_t s : strides)
-      push(s);
+    for (int d = 0; d < arg.rank; ++d)
+      push(uint64_t(strides[d]));
   }
   void f32(float v) {
     uint64_t word = 0;
     std::memcpy(&word, &v, sizeof(v));
     push(word);
   }
-  void i32(int32_t v) { push(uint64_t(uint32_t(v))); }
-  /// The cuLaunchKernel parameter array; all kWords must have been packed.
-  void **pointers() {
-    assert(count == kWords && "kernel parameters do not match the ABI");
-    return pointerArray.data();
-  }
-
-private:
   void push(uint64_t word) {
     assert(count < kWords && "too many kernel parameters");
     words[count] = word;
@@ -160,11 +183,8 @@ size_t HyperConnectionPlan::workspaceSize() const {
 }
 
 namespace {
-/// Suffixes of the i32 globals through which every kernel states the dynamic
-/// shared memory it needs and whether it waits for the grids it depends on
-/// (convert-mhc-to-gpu, include/mhc/Conversion/MHCToGPU/MHCToGPU.h).
-constexpr const char *kDynamicSharedBytesSuffix = "_dynamic_shared_bytes";
-constexpr const char *kProgrammaticLaunchSuffix = "_programmatic_launch";
+using contract::kDynamicSharedBytesSuffix;
+using contract::kProgrammaticLaunchSuffix;
 
 /// The i32 global `<name><suffix>` of `loaded`: read from the device once
 /// per module (a 4-byte copy on the runtime's private stream), then
@@ -338,6 +358,14 @@ Status HyperConnectionPlan::select(void *, const Descriptor &descriptor,
   impl->descriptor = descriptor;
   if (preference.coefficientCache)
     impl->workspaceBytes = coefficientCacheBytes(descriptor.streams);
+  fl::StaticLayerConventions conventions;
+  conventions.eps = descriptor.eps;
+  conventions.sinkhornIters = descriptor.sinkhornIters;
+  conventions.softmaxInit = descriptor.sinkhornInit == SinkhornInit::Softmax;
+  conventions.sinkhornEps = descriptor.sinkhornEps;
+  conventions.preEps = descriptor.preEps;
+  conventions.transposed = descriptor.orientation == MixOrientation::Transposed;
+  impl->scalars = fl::staticLayerScalars(conventions);
   if (Status s = selectSku(descriptor, preference, impl->sku); !s)
     return s;
   if (Status s = loadDriver(impl->driver); !s)
@@ -406,26 +434,23 @@ Status HyperConnectionPlan::run(void *stream, void *workspace,
   if (args.batch == 0)
     return Status::ok();
   const Descriptor &d = impl_->descriptor;
-  const int64_t n = d.streams, c = d.channels, b = args.batch;
-  KernelParams params;
-  params.memref(args.x, {b, n, c});
-  params.memref(args.hRes, {n, n});
-  params.memref(args.hPre, {n});
-  params.memref(args.hPost, {n});
-  params.memref(args.weight, {c});
-  params.memref(args.out, {b, n, c});
-  params.f32(d.eps);
-  params.f32(d.sinkhornInit == SinkhornInit::Softmax ? d.sinkhornEps : 0.0f);
-  params.f32(1.0f);
-  params.f32(d.preEps);
-  params.f32(2.0f);
-  params.f32(0.0f);
-  params.i32(d.sinkhornIters);
-  params.i32(d.orientation == MixOrientation::Transposed ? 1 : 0);
+  const int64_t b = args.batch;
   // The cache in i32 words; none (0 words) without a workspace.
   const size_t workspaceBytes = impl_->workspaceBytes;
-  params.memref(workspaceBytes ? workspace : nullptr,
-                {int64_t(workspaceBytes / 4)});
+  const void *buffers[fl::NumArgs] = {};
+  buffers[fl::X] = args.x;
+  buffers[fl::HRes] = args.hRes;
+  buffers[fl::HPre] = args.hPre;
+  buffers[fl::HPost] = args.hPost;
+  buffers[fl::Weight] = args.weight;
+  buffers[fl::Out] = args.out;
+  buffers[fl::Cache] = workspaceBytes ? workspace : nullptr;
+  int64_t extents[4];
+  extents[size_t(contract::Extent::Batch)] = b;
+  extents[size_t(contract::Extent::Streams)] = d.streams;
+  extents[size_t(contract::Extent::Channels)] = d.channels;
+  extents[size_t(contract::Extent::Words)] = int64_t(workspaceBytes / 4);
+  KernelParams params(buffers, extents, impl_->scalars);
   // Small batches: one cluster of clusterBlocks blocks per row; otherwise
   // blocks loop over rows.
   const Sku &sku = impl_->sku;

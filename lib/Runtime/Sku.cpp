@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mhc/Contract/FusedLayer.h"
 #include "mhc/Runtime/HyperConnection.h"
 
 #include <algorithm>
@@ -57,9 +58,10 @@ std::string Sku::toString() const {
 }
 
 int64_t Sku::gridFor(int64_t batch) const {
-  if (runsClusters(batch))
-    return batch * clusterBlocks;
-  return std::min(batch, std::max<int64_t>(1, maxGridBlocks));
+  contract::fused_layer::Variant variant;
+  variant.clusterBlocks = runsClusters(batch) ? clusterBlocks : 0;
+  return contract::fused_layer::gridBlocks(variant, batch,
+                                           std::max<int64_t>(1, maxGridBlocks));
 }
 
 void Sku::dropClusterKernel() {
@@ -84,14 +86,21 @@ constexpr FixedVariant kFixedVariants[] = {
 #undef MHC_FIXED_VARIANT
 };
 
-/// The name convert-mhc-to-gpu gives the kernel (KernelShape::kernelName).
+namespace fl = contract::fused_layer;
+
+/// The name of the kernel of `d` (the contract's, which convert-mhc-to-gpu
+/// gives it).
 std::string kernelName(const Descriptor &d, bool fixedChannels,
-                       int64_t vectorWidth, int64_t threads) {
-  return "mhc_fused_n" + std::to_string(d.streams) + "_c" +
-         (fixedChannels ? std::to_string(d.channels) : std::string("dyn")) +
-         "_v" + std::to_string(vectorWidth) +
-         (d.weight == DType::BF16 ? "_wbf16" : "_wf32") + "_t" +
-         std::to_string(threads);
+                       int64_t vectorWidth, int64_t threads,
+                       int64_t clusterBlocks = 0) {
+  fl::Variant v;
+  v.streams = d.streams;
+  v.channels = fixedChannels ? d.channels : 0;
+  v.vectorWidth = vectorWidth;
+  v.bf16Weight = d.weight == DType::BF16;
+  v.threads = threads;
+  v.clusterBlocks = clusterBlocks;
+  return fl::kernelName(v);
 }
 
 Status invalid(const std::string &message) {
@@ -207,8 +216,8 @@ Status selectSku(const Descriptor &d, const Preference &preference, Sku &sku) {
     sku.clusterBlocks = variant->clusterBlocks;
     sku.clusterThreadsPerBlock = variant->clusterThreads;
     sku.clusterKernel =
-        kernelName(d, true, sku.vectorWidth, sku.clusterThreadsPerBlock) +
-        "_k" + std::to_string(sku.clusterBlocks);
+        kernelName(d, true, sku.vectorWidth, sku.clusterThreadsPerBlock,
+                   sku.clusterBlocks);
   }
   return Status::ok();
 }
@@ -263,10 +272,7 @@ Status validateArgs(const Descriptor &d, const Sku &sku, const Args &a) {
 }
 
 size_t coefficientCacheBytes(int64_t streams) {
-  // The seal (2 words), the key (4 header words and H_res) and M':
-  // convert-mhc-to-gpu's KernelShape::cacheWords.
-  size_t words = 2 + 4 + 2 * size_t(streams) * size_t(streams);
-  return (words * 4 + 15) / 16 * 16;
+  return fl::cacheBytes(streams);
 }
 
 Status validateWorkspace(const Descriptor &d, size_t bytes,

@@ -10,14 +10,22 @@ file into one gpu.binary holding all kernels.
   cluster: the fixed pairs whose row splits over a thread-block cluster
            (cluster-row-split: 2..8 chunks per thread, row in registers),
            for small batches on sm_90+.
-Both for bf16 and f32 weights. The kernel names follow
-mhc_fused_n<n>_c<C|dyn>_v<V>_w<bf16|f32>_t<threads> (docs/DESIGN.md); the
-runtime computes the same names (lib/Runtime/Sku.cpp) from the fixed list
-this script also writes. Each fixed and cluster function states its block
-size in `mhc.threads_per_block`; the general kernels take the pipeline's
-threads-per-block (256).
+Both for bf16 and f32 weights. The kernels' names are the contract's
+(include/mhc/Contract/FusedLayer.h), which the lowering and the runtime both
+use; the runtime selects among them with the fixed list this script also
+writes, and unittests/Contract checks that every kernel it can select is in
+the library with the contract's signature. Each fixed and cluster function
+states its block size in `mhc.threads_per_block`; the general kernels take
+the pipeline's threads-per-block (256). The layer's IR text is mhc.ir's.
 """
 import argparse
+import os
+import sys
+
+# The IR text of a layer is written once, in the Python package.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "python"))
+from mhc.ir import static_layer_function  # noqa: E402
 
 # The fixed (n, C) pairs and the threads per block of each one's fixed
 # kernel, chosen by measurement (bench/NOTES.md, attempts 24-26; H200):
@@ -79,16 +87,7 @@ if a.emit_fixed_list:
 
 
 def layer(name, n, c, w, threads=None):
-    cd = "?" if c is None else str(c)
-    x = f"tensor<?x{n}x{cd}xf32>"
-    wt = f"tensor<{cd}x{w}>"
-    attrs = "" if threads is None else \
-        f" attributes {{mhc.threads_per_block = {threads} : i64}}"
-    return f"""
-func.func @{name}(%x: {x}, %hr: tensor<{n}x{n}xf32>, %hp: tensor<{n}xf32>, %hq: tensor<{n}xf32>, %w: {wt}) -> {x}{attrs} {{
-  %o = mhc.static_layer %x, %hr, %hp, %hq, %w {{eps = 1.0e-06 : f32}} : {x}, tensor<{n}x{n}xf32>, tensor<{n}xf32>, tensor<{n}xf32>, {wt}
-  return %o : {x}
-}}"""
+    return "\n" + static_layer_function(name, n, c, w, threads)
 
 
 for w in ("bf16", "f32"):

@@ -10,7 +10,7 @@ Bad IR or a bad pipeline raises CompileError carrying the MLIR diagnostics.
 import ctypes
 from dataclasses import dataclass, field
 
-from . import _loader
+from . import _loader, ir
 
 
 class CompileError(RuntimeError):
@@ -93,19 +93,9 @@ def compile(ir, pipeline="mhc-gpu-pipeline", **options):
 def static_layer_module(streams, channels=None, weight_dtype="bf16", eps=1e-6,
                         sinkhorn_iters=20, sinkhorn_init="exp", sinkhorn_eps=1e-6,
                         pre_eps=0.0, orientation="direct", name="static_layer"):
-    """The IR of one mhc.static_layer function; `channels=None` is dynamic C."""
-    if weight_dtype not in ("bf16", "f32"):
-        raise ValueError("weight_dtype must be 'bf16' or 'f32'")
-    c = "?" if channels is None else str(int(channels))
-    n = int(streams)
-    x = f"tensor<?x{n}x{c}xf32>"
-    w = f"tensor<{c}x{weight_dtype}>"
-    attrs = (f"eps = {eps:e} : f32, sinkhorn_iters = {int(sinkhorn_iters)}, "
-             f"sinkhorn_init = #mhc.sinkhorn_init<{sinkhorn_init}>, "
-             f"sinkhorn_eps = {sinkhorn_eps:e} : f32, pre_eps = {pre_eps:e} : f32, "
-             f"orientation = #mhc.orientation<{orientation}>")
-    return (f"func.func @{name}(%x: {x}, %hr: tensor<{n}x{n}xf32>, %hp: tensor<{n}xf32>, "
-            f"%hq: tensor<{n}xf32>, %w: {w}) -> {x} {{\n"
-            f"  %o = mhc.static_layer %x, %hr, %hp, %hq, %w {{{attrs}}}\n"
-            f"      : {x}, tensor<{n}x{n}xf32>, tensor<{n}xf32>, tensor<{n}xf32>, {w}\n"
-            f"  return %o : {x}\n}}\n")
+    """The IR of one mhc.static_layer function (mhc.ir); `channels=None` is
+    dynamic C."""
+    return ir.static_layer_function(
+        name, streams, channels, weight_dtype, eps=eps,
+        sinkhorn_iters=sinkhorn_iters, sinkhorn_init=sinkhorn_init,
+        sinkhorn_eps=sinkhorn_eps, pre_eps=pre_eps, orientation=orientation)

@@ -7,6 +7,12 @@ lowering serves every shape; main fills the inputs with deterministic random
 values, calls the layer, and prints the checker's verdict line.
 """
 import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "python"))
+from mhc.ir import static_layer_function  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--n", type=int, required=True)
@@ -37,10 +43,10 @@ check_orientation = a.check_orientation or a.orientation
 cdim = str(c) if a.static_channels else "?"
 x_t = f"tensor<?x{n}x{cdim}xf32>"
 w_t = f"tensor<{cdim}x{w}>"
-attrs = (f"eps = {a.eps:e} : f32, sinkhorn_iters = {a.iters}, "
-         f"sinkhorn_init = #mhc.sinkhorn_init<{a.init}>, "
-         f"sinkhorn_eps = {a.sinkhorn_eps:e} : f32, pre_eps = {a.pre_eps:e} : f32, "
-         f"orientation = #mhc.orientation<{a.orientation}>")
+layer = static_layer_function(
+    "layer", n, c if a.static_channels else None, w, eps=a.eps,
+    sinkhorn_iters=a.iters, sinkhorn_init=a.init, sinkhorn_eps=a.sinkhorn_eps,
+    pre_eps=a.pre_eps, orientation=a.orientation)
 fill_w = "mhcFillRandomBF16" if w == "bf16" else "mhcFillRandomF32"
 check = "mhcCheckStaticLayerBF16" if w == "bf16" else "mhcCheckStaticLayerF32"
 
@@ -49,12 +55,7 @@ func.func private @mhcFillRandomF32(memref<*xf32>, i64, f32, f32) attributes {{l
 func.func private @mhcFillRandomBF16(memref<*xbf16>, i64, f32, f32) attributes {{llvm.emit_c_interface}}
 func.func private @{check}(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*x{w}>, memref<*xf32>, f32, i64, i64, f32, f32, i64) attributes {{llvm.emit_c_interface}}
 
-func.func @layer(%x: {x_t}, %hr: tensor<{n}x{n}xf32>, %hp: tensor<{n}xf32>, %hq: tensor<{n}xf32>, %w: {w_t}) -> {x_t} {{
-  %o = mhc.static_layer %x, %hr, %hp, %hq, %w {{{attrs}}}
-      : {x_t}, tensor<{n}x{n}xf32>, tensor<{n}xf32>, tensor<{n}xf32>, {w_t}
-  return %o : {x_t}
-}}
-
+{layer}
 func.func @main() {{
   %xm = memref.alloc() : memref<{b}x{n}x{c}xf32>
   %hrm = memref.alloc() : memref<{n}x{n}xf32>

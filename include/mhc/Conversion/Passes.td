@@ -17,9 +17,9 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
     post_bias : f32, sinkhorn_iters, transposed : i32, cache :
     memref<?xi32>)`. Every convention of the layer is a scalar parameter, so
     one kernel per (n, C, weight type, block size) serves all of them.
-    `cache` is the coefficient cache (`coefficient-cache`): with at least
-    6 + 2 n^2 words the kernel memoizes M' there across blocks and launches;
-    the launch this pass emits passes an empty one.
+    `cache` is the coefficient cache (`coefficient-cache`): given the words
+    the contract's layout takes, the kernel memoizes M' there across blocks
+    and launches; the launch this pass emits passes an empty one.
 
     Mapping: a block of `threads-per-block` threads per token row, in a
     grid-stride loop over rows (or, with `cluster-row-split`, a cluster of
@@ -111,7 +111,7 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
            "registers in 2..8 chunks per thread">,
     Option<"coefficientCache", "coefficient-cache", "bool", "true",
            "Memoize M' across blocks and launches in the kernel's `cache` "
-           "parameter (the runtime's workspace, 6 + 2 n^2 i32 words): warp 0 "
+           "parameter (the runtime's workspace; layout in the kernel contract): warp 0 "
            "compares the key (kernel, Sinkhorn addend and rounds, "
            "orientation, H_res bits) and its 64-bit seal with the cached "
            "ones and on a match loads M' instead of running the rounds; on "

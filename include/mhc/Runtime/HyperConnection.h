@@ -217,8 +217,8 @@ public:
   Status canImplement(const Args &args) const;
   /// Bytes of workspace `run` needs (16-byte aligned device memory, any
   /// contents; see the file comment): the coefficient cache,
-  /// 4 * (6 + 2 n^2) bytes rounded up to
-  /// 16; 0 without it (Preference::coefficientCache). `run` allocates
+  /// coefficientCacheBytes(n) (include/mhc/Contract/FusedLayer.h has its
+  /// layout); 0 without it (Preference::coefficientCache). `run` allocates
   /// nothing.
   size_t workspaceSize() const;
   const Sku &sku() const;

@@ -90,6 +90,12 @@ void sinkhorn(const T *logits, int64_t n, int64_t iters, SinkhornInit init,
   }
 }
 
+/// The static layer's gates: s_pre = sigmoid(h_pre) + pre_eps,
+/// s_post = 2 sigmoid(h_post), as scale * sigmoid(h) + bias.
+inline constexpr double kPreGateScale = 1.0;
+inline constexpr double kPostGateScale = 2.0;
+inline constexpr double kPostGateBias = 0.0;
+
 /// scale * sigmoid(h) + bias, without overflow for large |h|.
 template <typename T> T gate(T h, T scale, T bias) {
   T s = h >= T(0) ? T(1) / (T(1) + std::exp(-h))
@@ -121,8 +127,8 @@ void staticLayer(const LayerConfig &cfg, int64_t batch, const In *x,
   sinkhorn<T>(logits.data(), n, cfg.sinkhornIters, cfg.init, T(cfg.sinkhornEps),
               m.data());
   for (int64_t i = 0; i < n; ++i) {
-    sPre[i] = gate<T>(T(hPre[i]), T(1), T(cfg.preEps));
-    sPost[i] = gate<T>(T(hPost[i]), T(2), T(0));
+    sPre[i] = gate<T>(T(hPre[i]), T(kPreGateScale), T(cfg.preEps));
+    sPost[i] = gate<T>(T(hPost[i]), T(kPostGateScale), T(kPostGateBias));
   }
   auto mixCoeff = [&](int64_t i, int64_t j) {
     return cfg.orientation == MixOrientation::Direct ? m[i * n + j]
@@ -166,8 +172,9 @@ std::vector<double> conditioningBound(const LayerConfig &cfg, int64_t batch,
   std::vector<double> sPre(n), bound(batch);
   double sPostMax = 0, wMax = 0;
   for (int64_t i = 0; i < n; ++i) {
-    sPre[i] = gate<double>(double(hPre[i]), 1.0, cfg.preEps);
-    sPostMax = std::max(sPostMax, gate<double>(double(hPost[i]), 2.0, 0.0));
+    sPre[i] = gate<double>(double(hPre[i]), kPreGateScale, cfg.preEps);
+    sPostMax = std::max(sPostMax, gate<double>(double(hPost[i]), kPostGateScale,
+                                               kPostGateBias));
   }
   for (int64_t ch = 0; ch < c; ++ch)
     wMax = std::max(wMax, std::fabs(double(weight[ch])));

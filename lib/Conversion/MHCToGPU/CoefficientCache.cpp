@@ -1,10 +1,9 @@
 //===- CoefficientCache.cpp - M' memoized in the `cache` argument ---------===//
 //
 // The coefficient cache lets a block skip the Sinkhorn rounds when H_res
-// and the conventions are those of an earlier run. Its entry, in i32 words:
-// a 64-bit seal, the key (the kernel's identity, the Sinkhorn addend's
-// bits, the rounds, the orientation, then H_res's n^2 bits), then M' (n^2
-// words, as the matrix buffer holds it). Warp 0 reads and writes it with
+// and the conventions are those of an earlier run. Its layout (a 64-bit
+// seal, the key, M') is the contract's (include/mhc/Contract/FusedLayer.h).
+// Warp 0 reads and writes it with
 // relaxed GPU-scope atomics only: a reader checks the contents (every key
 // word, and the seal of the key and the M' it loaded), so a stale, torn or
 // partly overwritten entry fails the check up to a 64-bit collision, and no
@@ -24,20 +23,21 @@ using namespace mlir::mhc::gpu_lowering;
 /// Whether this launch has a cache: a `cache` memref of fewer words (the
 /// host IR passes an empty one) turns it off at run time.
 Value FusedLayerEmitter::cacheEnabled() {
-  Value words = memref::DimOp::create(b, arg(kCache), 0);
+  Value words = memref::DimOp::create(b, arg(fl::Cache), 0);
   return arith::CmpIOp::create(b, arith::CmpIPredicate::uge, words,
                                index(shape.cacheWords()));
 }
 
 Value FusedLayerEmitter::loadCache(Type type, Value word) {
   return LLVM::LoadOp::create(
-      b, type, globalAddress(kCache, word, 4), type.getIntOrFloatBitWidth() / 8,
+      b, type, globalAddress(fl::Cache, word, 4),
+      type.getIntOrFloatBitWidth() / 8,
       /*isVolatile=*/false, /*isNonTemporal=*/false, /*isInvariant=*/false,
       /*isInvariantGroup=*/false, LLVM::AtomicOrdering::monotonic, "device");
 }
 
 void FusedLayerEmitter::storeCache(Value word, Value value) {
-  LLVM::StoreOp::create(b, value, globalAddress(kCache, word, 4),
+  LLVM::StoreOp::create(b, value, globalAddress(fl::Cache, word, 4),
                         value.getType().getIntOrFloatBitWidth() / 8,
                         /*isVolatile=*/false,
                         /*isNonTemporal=*/false, /*isInvariantGroup=*/false,
@@ -46,20 +46,20 @@ void FusedLayerEmitter::storeCache(Value word, Value value) {
 
 /// Word `w` (< cacheKeyWords) of this launch's cache key.
 Value FusedLayerEmitter::cacheKeyWord(Value w) {
-  const int64_t header = KernelShape::kCacheHeaderWords;
+  const int64_t header = fl::kCacheKeyHeaderWords;
   Value inMatrix =
       arith::CmpIOp::create(b, arith::CmpIPredicate::uge, w, index(header));
   Value entry = arith::SelectOp::create(
       b, inMatrix, arith::SubIOp::create(b, w, index(header)), index(0));
   Value n = index(shape.streams);
   Value h =
-      memref::LoadOp::create(b, arg(kHRes),
+      memref::LoadOp::create(b, arg(fl::HRes),
                              ValueRange{arith::DivUIOp::create(b, entry, n),
                                         arith::RemUIOp::create(b, entry, n)});
   Value word = bitsOf(h);
-  Value headerWords[] = {i32c(shape.cacheIdentity()),
-                         bitsOf(arg(kSinkhornAddend)), arg(kSinkhornIters),
-                         arg(kTransposed)};
+  Value headerWords[] = {i32c(fl::cacheIdentity(shape.kernelName())),
+                         bitsOf(arg(fl::SinkhornAddend)),
+                         arg(fl::SinkhornIters), arg(fl::Transposed)};
   for (int64_t k = header - 1; k >= 0; --k)
     word = arith::SelectOp::create(b, eq(w, index(k)), headerWords[k], word);
   return word;
@@ -105,19 +105,19 @@ FusedLayerEmitter::EntryWords FusedLayerEmitter::entryWords() {
 /// equal the seal of (this key, the loaded M').
 Value FusedLayerEmitter::lookupCache() {
   Type i1 = b.getI1Type(), i32 = b.getI32Type(), i64 = b.getI64Type();
-  const int64_t seal = KernelShape::kSealWords;
   Value falseValue = arith::ConstantIntOp::create(b, i1, 0);
   auto ifOp = scf::IfOp::create(b, i1, cacheEnabled(),
                                 /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifOp.thenBlock());
-  const int64_t key = shape.cacheKeyWords();
   auto [keyWords, matrixWords] = entryWords();
   SmallVector<Value> cachedKey, cachedMatrix;
   for (LaneWord word : keyWords)
-    cachedKey.push_back(loadCache(i32, addi(word.w, index(seal))));
+    cachedKey.push_back(
+        loadCache(i32, addi(word.w, index(fl::cacheKeyOffset()))));
   for (LaneWord word : matrixWords)
-    cachedMatrix.push_back(loadCache(i32, addi(word.w, index(seal + key))));
+    cachedMatrix.push_back(loadCache(
+        i32, addi(word.w, index(fl::cacheMatrixOffset(shape.streams)))));
   Value cachedSeal = loadCache(i64, index(0));
   Value differs = falseValue;
   SmallVector<Value> expectedKey;
@@ -187,8 +187,6 @@ void FusedLayerEmitter::publishToCache() {
   ifThen(arith::AndIOp::create(b, cacheEnabled(), firstBlock), [&] {
     // The lanes' matrix stores are visible to the whole warp.
     NVVM::SyncWarpOp::create(b, i32c(-1));
-    const int64_t seal = KernelShape::kSealWords;
-    const int64_t key = shape.cacheKeyWords();
     auto [keyWords, matrixWords] = entryWords();
     SmallVector<Value> keyValues, matrixBits;
     for (LaneWord word : keyWords)
@@ -204,8 +202,8 @@ void FusedLayerEmitter::publishToCache() {
           storeCache(addi(word.w, index(first)), value);
         });
     };
-    storeWords(matrixWords, matrixBits, seal + key);
-    storeWords(keyWords, keyValues, seal);
+    storeWords(matrixWords, matrixBits, fl::cacheMatrixOffset(shape.streams));
+    storeWords(keyWords, keyValues, fl::cacheKeyOffset());
     ifThen(eq(lane, index(0)), [&] { storeCache(index(0), entry); });
   });
 }

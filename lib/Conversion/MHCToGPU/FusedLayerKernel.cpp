@@ -22,6 +22,54 @@ using namespace mlir;
 using namespace mlir::mhc;
 using namespace mlir::mhc::gpu_lowering;
 
+SmallVector<Type>
+mlir::mhc::gpu_lowering::kernelParameterTypes(MLIRContext *ctx,
+                                              const KernelShape &shape) {
+  namespace contract = ::mhc::contract;
+  auto extent = [&](contract::Extent e) -> int64_t {
+    switch (e) {
+    case contract::Extent::Streams:
+      return shape.streams;
+    case contract::Extent::Channels:
+      return shape.channels;
+    case contract::Extent::Batch:
+    case contract::Extent::Words:
+      return ShapedType::kDynamic;
+    }
+    llvm_unreachable("unknown extent");
+  };
+  auto element = [&](contract::Element e) -> Type {
+    switch (e) {
+    case contract::Element::F32:
+      return Float32Type::get(ctx);
+    case contract::Element::I32:
+      return IntegerType::get(ctx, 32);
+    case contract::Element::Weight:
+      return shape.weightType;
+    }
+    llvm_unreachable("unknown element");
+  };
+  SmallVector<Type> types;
+  for (const contract::Arg &arg : fl::kArgs) {
+    switch (arg.kind) {
+    case contract::ArgKind::Buffer: {
+      SmallVector<int64_t> shapeOf;
+      for (int d = 0; d < arg.rank; ++d)
+        shapeOf.push_back(extent(arg.extents[d]));
+      types.push_back(MemRefType::get(shapeOf, element(arg.element)));
+      break;
+    }
+    case contract::ArgKind::F32:
+      types.push_back(Float32Type::get(ctx));
+      break;
+    case contract::ArgKind::I32:
+      types.push_back(IntegerType::get(ctx, 32));
+      break;
+    }
+  }
+  return types;
+}
+
 gpu::GPUFuncOp mlir::mhc::gpu_lowering::getOrCreateFusedLayerKernel(
     ModuleOp module, const KernelShape &shape, Location loc) {
   MLIRContext *ctx = module.getContext();
@@ -38,17 +86,7 @@ gpu::GPUFuncOp mlir::mhc::gpu_lowering::getOrCreateFusedLayerKernel(
     return existing;
 
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
-  int64_t n = shape.streams, c = shape.channels;
-  auto rowsType = MemRefType::get({ShapedType::kDynamic, n, c}, f32);
-  SmallVector<Type> params = {rowsType,
-                              MemRefType::get({n, n}, f32),
-                              MemRefType::get({n}, f32),
-                              MemRefType::get({n}, f32),
-                              MemRefType::get({c}, shape.weightType),
-                              rowsType};
-  params.append(kSinkhornIters - kEps, f32);
-  params.append(kCache - kSinkhornIters, i32);
-  params.push_back(MemRefType::get({ShapedType::kDynamic}, i32));
+  SmallVector<Type> params = kernelParameterTypes(ctx, shape);
 
   auto workgroup = gpu::AddressSpaceAttr::get(
       ctx, gpu::GPUDialect::getWorkgroupAddressSpace());
@@ -83,11 +121,11 @@ gpu::GPUFuncOp mlir::mhc::gpu_lowering::getOrCreateFusedLayerKernel(
   // it may be launched with programmatic stream serialization.
   b.setInsertionPointToEnd(kernels.getBody());
   LLVM::GlobalOp::create(b, i32, /*isConstant=*/true, LLVM::Linkage::External,
-                         name + kDynamicSharedBytesSuffix.str(),
+                         name + ::mhc::contract::kDynamicSharedBytesSuffix,
                          b.getI32IntegerAttr(0),
                          /*alignment=*/4, /*addrSpace=*/1);
   LLVM::GlobalOp::create(b, i32, /*isConstant=*/true, LLVM::Linkage::External,
-                         name + kProgrammaticLaunchSuffix.str(),
+                         name + ::mhc::contract::kProgrammaticLaunchSuffix,
                          b.getI32IntegerAttr(shape.programmaticLaunch ? 1 : 0),
                          /*alignment=*/4, /*addrSpace=*/1);
   return func;
@@ -116,13 +154,13 @@ void FusedLayerEmitter::emit() {
   emitThreadIds();
   bindWorkgroupBuffers();
 
-  Value x = arg(kX);
+  Value x = arg(fl::X);
   Value rows = memref::DimOp::create(b, x, 0);
   channels = ShapedType::isDynamic(shape.channels)
                  ? memref::DimOp::create(b, x, 2).getResult()
                  : index(shape.channels);
   transposed = arith::CmpIOp::create(b, arith::CmpIPredicate::ne,
-                                     arg(kTransposed), i32c(0));
+                                     arg(fl::Transposed), i32c(0));
   Value first = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value step = gpu::GridDimOp::create(b, gpu::Dimension::x);
   rowCount = rows;

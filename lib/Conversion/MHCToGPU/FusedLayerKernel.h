@@ -20,10 +20,14 @@
 
 #include "KernelBuilder.h"
 
+#include "mhc/Contract/FusedLayer.h"
 #include "mhc/Conversion/MHCToGPU/MHCToGPU.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 namespace mlir::mhc::gpu_lowering {
+
+/// The kernel's name, arguments and workspace, shared with the runtime.
+namespace fl = ::mhc::contract::fused_layer;
 
 /// The static shape of one kernel and how it maps onto threads.
 struct KernelShape {
@@ -56,18 +60,9 @@ struct KernelShape {
     return streams * chunksPerThread * vector;
   }
 
-  /// The coefficient cache, in i32 words: the seal (kSealWords), the key
-  /// (kernel identity, Sinkhorn addend bits, rounds, orientation, then
-  /// H_res's n^2 bits), then M' as the kernel's matrix buffer holds it (n^2
-  /// f32 bits).
-  static constexpr int64_t kSealWords = 2;
-  static constexpr int64_t kCacheHeaderWords = 4;
-  int64_t cacheKeyWords() const {
-    return kCacheHeaderWords + streams * streams;
-  }
-  int64_t cacheWords() const {
-    return kSealWords + cacheKeyWords() + streams * streams;
-  }
+  /// The coefficient cache's words (the contract's layout).
+  int64_t cacheKeyWords() const { return fl::cacheKeyWords(streams); }
+  int64_t cacheWords() const { return fl::cacheWords(streams); }
   /// Whether the prologue runs in shared memory (n > max-unrolled-streams):
   /// its cache lookup needs a block-wide flag.
   bool sharedPrologueFlag() const {
@@ -80,11 +75,9 @@ struct KernelShape {
   /// kernel has them.
   SmallVector<int64_t> workgroupBuffers() const;
 
-  std::string kernelName() const;
-  /// The first word of the cache key: the kernel's name hashed (FNV-1a), so
-  /// kernels sharing a workspace never take each other's M' (two kernels
-  /// may round differently).
-  int32_t cacheIdentity() const;
+  /// The kernel's variant of the family, and the name it encodes.
+  fl::Variant variant() const;
+  std::string kernelName() const { return fl::kernelName(variant()); }
 
 private:
   int64_t automaticMinBlocksPerSM(const ConvertMHCToGPUOptions &options) const;
@@ -94,25 +87,9 @@ private:
 /// The compute capability of an `sm_<XY>[a|f]` chip name as XY, or 0.
 int64_t smVersion(StringRef chip);
 
-/// Kernel parameters, in ABI order.
-enum KernelArg : unsigned {
-  kX,
-  kHRes,
-  kHPre,
-  kHPost,
-  kWeight,
-  kOut,
-  kEps,
-  kSinkhornAddend,
-  kPreScale,
-  kPreBias,
-  kPostScale,
-  kPostBias,
-  kSinkhornIters,
-  kTransposed,
-  kCache,
-  kNumKernelArgs
-};
+/// The kernel's parameter types, from the contract's arguments.
+SmallVector<Type> kernelParameterTypes(MLIRContext *ctx,
+                                       const KernelShape &shape);
 
 /// Returns the kernel for `shape` in the kernel module of `module`,
 /// creating both once (FusedLayerKernel.cpp).

@@ -5,7 +5,7 @@
 // size and vector width, whether the row stays in registers and in how many
 // chunks per thread, the register budget (blocks per SM), which form the
 // Sinkhorn rounds take, which prefetches the target allows, the workgroup
-// buffers, and the kernel's name.
+// buffers, and the kernel's variant (its name, in the contract).
 //
 //===----------------------------------------------------------------------===//
 
@@ -138,21 +138,13 @@ SmallVector<int64_t> KernelShape::workgroupBuffers() const {
   return buffers;
 }
 
-std::string KernelShape::kernelName() const {
-  std::string name = "mhc_fused_n" + std::to_string(streams) + "_c";
-  name += ShapedType::isDynamic(channels) ? std::string("dyn")
-                                          : std::to_string(channels);
-  name += "_v" + std::to_string(vector);
-  name += weightType.isBF16() ? "_wbf16" : "_wf32";
-  name += "_t" + std::to_string(threads);
-  if (clusterBlocks > 0)
-    name += "_k" + std::to_string(clusterBlocks);
-  return name;
-}
-
-int32_t KernelShape::cacheIdentity() const {
-  uint32_t hash = 2166136261u;
-  for (char ch : kernelName())
-    hash = (hash ^ static_cast<unsigned char>(ch)) * 16777619u;
-  return static_cast<int32_t>(hash);
+fl::Variant KernelShape::variant() const {
+  fl::Variant v;
+  v.streams = streams;
+  v.channels = ShapedType::isDynamic(channels) ? 0 : channels;
+  v.vectorWidth = vector;
+  v.bf16Weight = weightType.isBF16();
+  v.threads = threads;
+  v.clusterBlocks = clusterBlocks;
+  return v;
 }

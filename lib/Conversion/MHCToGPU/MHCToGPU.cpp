@@ -37,7 +37,41 @@ struct FusedLayerBody {
   GateOp preGate, postGate;
   RMSNormOp rmsNorm;
   MixOp mix;
+
+  /// The fused op's input that kernel buffer argument `arg` reads.
+  unsigned input(unsigned arg) const {
+    switch (arg) {
+    case fl::X:
+      return x;
+    case fl::HRes:
+      return hRes;
+    case fl::HPre:
+      return hPre;
+    case fl::HPost:
+      return hPost;
+    case fl::Weight:
+      return weight;
+    }
+    llvm_unreachable("not an input buffer of the kernel");
+  }
 };
+
+/// The kernel's scalar arguments for the conventions in `body`.
+fl::Scalars scalarsOf(FusedLayerBody body) {
+  SinkhornOp sinkhorn = body.sinkhorn;
+  fl::Scalars s;
+  s.eps = body.rmsNorm.getEps().convertToFloat();
+  s.sinkhornAddend =
+      fl::sinkhornAddend(sinkhorn.getInit() == SinkhornInit::Softmax,
+                         sinkhorn.getEps().convertToFloat());
+  s.preScale = body.preGate.getScale().convertToFloat();
+  s.preBias = body.preGate.getBias().convertToFloat();
+  s.postScale = body.postGate.getScale().convertToFloat();
+  s.postBias = body.postGate.getBias().convertToFloat();
+  s.sinkhornIters = static_cast<int32_t>(sinkhorn.getIters());
+  s.transposed = body.mix.getOrientation() == MixOrientation::Transposed;
+  return s;
+}
 
 /// Matches `mix(x, sinkhorn(a), gate(b), rms_norm(aggregate(x, gate(c)), d))`
 /// with a, b, c, d, x block arguments.
@@ -116,68 +150,71 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
         getOrCreateFusedLayerKernel(module, shape, op.getLoc());
 
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    // Kernel operands: the inputs as buffers, cast to the kernel's types.
+    // Kernel operands, in the contract's order: the inputs as buffers, cast
+    // to the kernel's types, the output, the scalars, no cache.
     FunctionType kernelType = kernel.getFunctionType();
-    auto buffer = [&](Value tensor, unsigned param) -> Value {
-      auto tensorType = cast<RankedTensorType>(tensor.getType());
-      auto exact =
-          MemRefType::get(tensorType.getShape(), tensorType.getElementType());
-      Value memref = bufferization::ToBufferOp::create(b, exact, tensor,
-                                                       /*readOnly=*/true);
+    auto asParameter = [&](Value memref, unsigned param) -> Value {
       Type kernelParam = kernelType.getInput(param);
       return memref.getType() == kernelParam
                  ? memref
                  : memref::CastOp::create(b, kernelParam, memref).getResult();
     };
-    SmallVector<Value> operands = {
-        buffer(inputs[body->x], kX), buffer(inputs[body->hRes], kHRes),
-        buffer(inputs[body->hPre], kHPre), buffer(inputs[body->hPost], kHPost),
-        buffer(inputs[body->weight], kWeight)};
-    SmallVector<Value> dynamicSizes;
-    for (int64_t d = 0; d < xType.getRank(); ++d)
-      if (xType.isDynamicDim(d))
-        dynamicSizes.push_back(tensor::DimOp::create(b, inputs[body->x], d));
-    auto outType = MemRefType::get(xType.getShape(), xType.getElementType());
-    Value out = memref::AllocOp::create(b, outType, dynamicSizes);
-    operands.push_back(
-        out.getType() == kernelType.getInput(kOut)
-            ? out
-            : memref::CastOp::create(b, kernelType.getInput(kOut), out)
-                  .getResult());
-
-    auto f32 = [&](APFloat v) -> Value {
-      return arith::ConstantOp::create(b,
-                                       b.getF32FloatAttr(v.convertToFloat()));
+    auto buffer = [&](Value tensor) -> Value {
+      auto tensorType = cast<RankedTensorType>(tensor.getType());
+      auto exact =
+          MemRefType::get(tensorType.getShape(), tensorType.getElementType());
+      return bufferization::ToBufferOp::create(b, exact, tensor,
+                                               /*readOnly=*/true);
     };
-    auto i32 = [&](int64_t v) -> Value {
-      return arith::ConstantIntOp::create(b, b.getI32Type(), v);
+    // The output, allocated once, shaped as x.
+    auto allocateOut = [&]() -> Value {
+      SmallVector<Value> dynamicSizes;
+      for (int64_t d = 0; d < xType.getRank(); ++d)
+        if (xType.isDynamicDim(d))
+          dynamicSizes.push_back(tensor::DimOp::create(b, inputs[body->x], d));
+      auto outType = MemRefType::get(xType.getShape(), xType.getElementType());
+      return memref::AllocOp::create(b, outType, dynamicSizes);
     };
-    SinkhornOp sinkhorn = body->sinkhorn;
-    bool softmax = sinkhorn.getInit() == SinkhornInit::Softmax;
-    operands.push_back(f32(body->rmsNorm.getEps()));
-    operands.push_back(f32(softmax ? sinkhorn.getEps() : APFloat(0.0f)));
-    operands.push_back(f32(body->preGate.getScale()));
-    operands.push_back(f32(body->preGate.getBias()));
-    operands.push_back(f32(body->postGate.getScale()));
-    operands.push_back(f32(body->postGate.getBias()));
-    operands.push_back(i32(sinkhorn.getIters()));
-    operands.push_back(
-        i32(body->mix.getOrientation() == MixOrientation::Transposed));
-    // No coefficient cache from here: an empty memref turns it off (the
-    // runtime passes the plan's workspace instead).
-    operands.push_back(memref::CastOp::create(
-        b, kernelType.getInput(kCache),
-        memref::AllocaOp::create(b, MemRefType::get({0}, b.getI32Type()))));
+    Value out;
+    fl::Scalars scalars = scalarsOf(*body);
+    SmallVector<Value> operands;
+    for (unsigned i = 0; i < fl::NumArgs; ++i) {
+      switch (fl::kArgs[i].kind) {
+      case ::mhc::contract::ArgKind::F32:
+        operands.push_back(arith::ConstantOp::create(
+            b, b.getF32FloatAttr(fl::f32Arg(scalars, i))));
+        continue;
+      case ::mhc::contract::ArgKind::I32:
+        operands.push_back(arith::ConstantIntOp::create(
+            b, b.getI32Type(), fl::i32Arg(scalars, i)));
+        continue;
+      case ::mhc::contract::ArgKind::Buffer:
+        break;
+      }
+      Value memref;
+      switch (i) {
+      case fl::Out:
+        memref = out = allocateOut();
+        break;
+      case fl::Cache:
+        // An empty cache turns it off (the runtime passes its workspace).
+        memref =
+            memref::AllocaOp::create(b, MemRefType::get({0}, b.getI32Type()));
+        break;
+      default:
+        memref = buffer(inputs[body->input(i)]);
+      }
+      operands.push_back(asParameter(memref, i));
+    }
 
-    // One block per row, at least one block; the kernel loops over the rest.
+    // The contract's widest grid (fl::gridBlocks): one block per row, at
+    // least one, or one cluster of clusterBlocks blocks per row.
     Value rows = memref::DimOp::create(b, out, 0);
-    Value grid =
-        arith::MaxUIOp::create(b, rows, arith::ConstantIndexOp::create(b, 1));
     Value one = arith::ConstantIndexOp::create(b, 1);
+    Value grid = arith::MaxUIOp::create(b, rows, one);
     Value threads = arith::ConstantIndexOp::create(b, shape.threads);
     std::optional<gpu::KernelDim3> clusters;
     if (shape.clusterBlocks > 0) {
-      // One cluster of clusterBlocks blocks per row.
       Value blocks = arith::ConstantIndexOp::create(b, shape.clusterBlocks);
       grid = arith::MulIOp::create(b, grid, blocks);
       clusters = gpu::KernelDim3{blocks, one, one};
@@ -185,8 +222,8 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
     gpu::LaunchFuncOp::create(b, kernel, gpu::KernelDim3{grid, one, one},
                               gpu::KernelDim3{threads, one, one},
                               /*dynamicSharedMemorySize=*/Value(), operands,
-                              /*asyncObject=*/Type(), /*asyncDependencies=*/{},
-                              clusters);
+                              /*asyncObject=*/Type(),
+                              /*asyncDependencies=*/{}, clusters);
     Value result = bufferization::ToTensorOp::create(
         b, op.getType(), out, /*restrict=*/true, /*writable=*/true);
     rewriter.replaceOp(op, result);
@@ -211,7 +248,7 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
 };
 
 struct ConvertMHCToGPUPass
-    : mhc::impl::ConvertMHCToGPUBase<ConvertMHCToGPUPass> {
+    : mlir::mhc::impl::ConvertMHCToGPUBase<ConvertMHCToGPUPass> {
   using Base::Base;
 
   /// A diagnostic for the first option out of its range, if any.

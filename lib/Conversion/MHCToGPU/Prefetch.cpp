@@ -22,7 +22,7 @@ using namespace mlir::mhc::gpu_lowering;
 
 /// The global address (ptr<1>) of row `row` of x.
 Value FusedLayerEmitter::rowAddress(Value row) {
-  return globalAddress(kX, row, shape.rowBytes());
+  return globalAddress(fl::X, row, shape.rowBytes());
 }
 
 /// Thread 0 asks for row `row` of x (when it exists) to be brought into

@@ -47,7 +47,7 @@ FusedLayerEmitter::ifInRow(Value c, bool guarded, TypeRange types,
 SmallVector<Value> FusedLayerEmitter::loadStreams(Value row, Value c) {
   SmallVector<Value> xs;
   for (int64_t i = 0; i < shape.streams; ++i)
-    xs.push_back(loadAligned(vecType, arg(kX), {row, index(i), c}));
+    xs.push_back(loadAligned(vecType, arg(fl::X), {row, index(i), c}));
   return xs;
 }
 
@@ -107,7 +107,7 @@ Value FusedLayerEmitter::loadWeight(Value c) {
 
 Value FusedLayerEmitter::loadGlobalWeight(Value c) {
   Value w = loadAligned(VectorType::get({shape.vector}, shape.weightType),
-                        arg(kWeight), c);
+                        arg(fl::Weight), c);
   if (!shape.weightType.isF32())
     w = arith::ExtFOp::create(b, vecType, w);
   return w;
@@ -133,7 +133,7 @@ Value FusedLayerEmitter::invRms(Value sumSquares) {
   Value c = arith::UIToFPOp::create(
       b, f32, arith::IndexCastUIOp::create(b, b.getI64Type(), channels));
   Value meanSquare = arith::DivFOp::create(b, sumSquares, c);
-  return math::RsqrtOp::create(b, add(meanSquare, arg(kEps)));
+  return math::RsqrtOp::create(b, add(meanSquare, arg(fl::Eps)));
 }
 
 /// sum_j M'[i][j] x_j for one chunk: the part of output stream i that does
@@ -159,7 +159,7 @@ void FusedLayerEmitter::mixAndStore(Value row, Value c, ArrayRef<Value> xs,
 
 void FusedLayerEmitter::storeOutput(Value row, Value c, int64_t i,
                                     Value value) {
-  storeAligned(value, arg(kOut), {row, index(i), c});
+  storeAligned(value, arg(fl::Out), {row, index(i), c});
 }
 
 /// The rest of a row whose x is in registers (x is read exactly once).
@@ -223,7 +223,7 @@ void FusedLayerEmitter::emitRowRolled(Value row) {
   Value chunks = arith::CeilDivUIOp::create(b, channels, perPass);
   Value streams = index(shape.streams);
   auto loadStream = [&](Value i, Value c) -> Value {
-    return loadAligned(vecType, arg(kX), {row, i, c});
+    return loadAligned(vecType, arg(fl::X), {row, i, c});
   };
   auto aggregateRolled = [&](Value c) -> Value {
     auto loop = scf::ForOp::create(
@@ -267,7 +267,7 @@ void FusedLayerEmitter::emitRowRolled(Value row) {
                     });
                 Value post = memref::LoadOp::create(b, postMem, i);
                 Value out = mulAdd(splat(post), f, mixLoop.getResult(0));
-                storeAligned(out, arg(kOut), {row, i, c});
+                storeAligned(out, arg(fl::Out), {row, i, c});
                 scf::YieldOp::create(b);
               });
           return SmallVector<Value>();

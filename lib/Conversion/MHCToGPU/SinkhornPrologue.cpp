@@ -106,7 +106,7 @@ FusedLayerEmitter::shiftedExpRow(Value row, function_ref<Value(Value)> wrap) {
   SmallVector<Value> h, exps;
   for (int64_t j = 0; j < n; ++j)
     h.push_back(
-        memref::LoadOp::create(b, arg(kHRes), ValueRange{row, index(j)}));
+        memref::LoadOp::create(b, arg(fl::HRes), ValueRange{row, index(j)}));
   Value rowMax = h[0];
   for (int64_t j = 1; j < n; ++j)
     rowMax = arith::MaximumFOp::create(b, rowMax, h[j]);
@@ -161,12 +161,12 @@ void FusedLayerEmitter::normalizeColumnsInLane(SmallVector<Value> &v,
 scf::ForOp FusedLayerEmitter::sinkhornSchedule(
     SmallVector<Value> values, Normalize rows, Normalize columns,
     function_ref<void(SmallVector<Value> &)> plusAddend) {
-  Value addend = arg(kSinkhornAddend);
+  Value addend = arg(fl::SinkhornAddend);
   rows(values, f32c(0.0f));
   plusAddend(values);
   columns(values, addend);
   Value iters =
-      arith::IndexCastOp::create(b, b.getIndexType(), arg(kSinkhornIters));
+      arith::IndexCastOp::create(b, b.getIndexType(), arg(fl::SinkhornIters));
   return scf::ForOp::create(b, index(1), iters, index(1), values,
                             [&](OpBuilder &, Location, Value, ValueRange iter) {
                               SmallVector<Value> next(iter.begin(), iter.end());
@@ -191,7 +191,7 @@ void FusedLayerEmitter::computeMatrixInRegisters() {
 void FusedLayerEmitter::computeMatrixByRows() {
   const int64_t n = shape.streams;
   const int64_t width = llvm::PowerOf2Ceil(n);
-  Value addend = arg(kSinkhornAddend);
+  Value addend = arg(fl::SinkhornAddend);
   Value owner = ult(lane, index(n));
   // Lanes past n read row 0 of H_res and hold zeros.
   Value source = arith::SelectOp::create(b, owner, lane, index(0));
@@ -233,7 +233,7 @@ void FusedLayerEmitter::computeMatrixByRows() {
 void FusedLayerEmitter::computeMatrixReplicated() {
   const int64_t n = shape.streams;
   const int64_t width = llvm::PowerOf2Ceil(n);
-  Value addend = arg(kSinkhornAddend);
+  Value addend = arg(fl::SinkhornAddend);
   // m[i * n + j], row-major.
   SmallVector<Value> m;
   for (int64_t i = 0; i < n; ++i)
@@ -290,8 +290,8 @@ void FusedLayerEmitter::emitPrologueInSharedMemory() {
 
 /// The rounds of emitPrologueInSharedMemory; ends with a barrier.
 void FusedLayerEmitter::computeMatrixInSharedMemory() {
-  Value hRes = arg(kHRes);
-  Value addend = arg(kSinkhornAddend);
+  Value hRes = arg(fl::HRes);
+  Value addend = arg(fl::SinkhornAddend);
   forEachStreamThread([&](Value i) {
     auto rowMax = scf::ForOp::create(
         b, index(1), index(shape.streams), index(1),
@@ -324,7 +324,7 @@ void FusedLayerEmitter::computeMatrixInSharedMemory() {
   forEachStreamThread([&](Value j) { normalizeColumn(j, addend); });
   gpu::BarrierOp::create(b);
   Value iters =
-      arith::IndexCastOp::create(b, b.getIndexType(), arg(kSinkhornIters));
+      arith::IndexCastOp::create(b, b.getIndexType(), arg(fl::SinkhornIters));
   scf::ForOp::create(
       b, index(1), iters, index(1), ValueRange{},
       [&](OpBuilder &, Location, Value, ValueRange) {
@@ -392,11 +392,11 @@ Value FusedLayerEmitter::gate(Value logit, Value scale, Value bias) {
 
 /// s_pre[i] and s_post[i] into shared memory.
 void FusedLayerEmitter::storeGates(Value i) {
-  Value hPre = memref::LoadOp::create(b, arg(kHPre), i);
-  Value hPost = memref::LoadOp::create(b, arg(kHPost), i);
-  memref::StoreOp::create(b, gate(hPre, arg(kPreScale), arg(kPreBias)), preMem,
-                          i);
-  memref::StoreOp::create(b, gate(hPost, arg(kPostScale), arg(kPostBias)),
+  Value hPre = memref::LoadOp::create(b, arg(fl::HPre), i);
+  Value hPost = memref::LoadOp::create(b, arg(fl::HPost), i);
+  memref::StoreOp::create(b, gate(hPre, arg(fl::PreScale), arg(fl::PreBias)),
+                          preMem, i);
+  memref::StoreOp::create(b, gate(hPost, arg(fl::PostScale), arg(fl::PostBias)),
                           postMem, i);
 }
 

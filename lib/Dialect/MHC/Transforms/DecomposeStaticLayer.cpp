@@ -1,6 +1,7 @@
 //===- DecomposeStaticLayer.cpp - mhc.static_layer -> parts ---------------===//
 
 #include "mhc/Dialect/MHC/Transforms/Passes.h"
+#include "mhc/Support/Reference.h"
 
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -27,10 +28,14 @@ struct DecomposeStaticLayer : OpRewritePattern<StaticLayerOp> {
     Value m =
         SinkhornOp::create(rewriter, loc, op.getHRes(), op.getSinkhornIters(),
                            op.getSinkhornInit(), op.getSinkhornEps());
-    Value sPre = GateOp::create(rewriter, loc, op.getHPre(), APFloat(1.0f),
+    // The gates of the static layer (::mhc::reference::staticLayer).
+    Value sPre = GateOp::create(rewriter, loc, op.getHPre(),
+                                APFloat(float(::mhc::reference::kPreGateScale)),
                                 op.getPreEps());
-    Value sPost = GateOp::create(rewriter, loc, op.getHPost(), APFloat(2.0f),
-                                 APFloat(0.0f));
+    Value sPost =
+        GateOp::create(rewriter, loc, op.getHPost(),
+                       APFloat(float(::mhc::reference::kPostGateScale)),
+                       APFloat(float(::mhc::reference::kPostGateBias)));
     Value y = AggregateOp::create(rewriter, loc, rowsType, op.getX(), sPre);
     Value f = RMSNormOp::create(rewriter, loc, y, op.getWeight(), op.getEps());
     rewriter.replaceOpWithNewOp<MixOp>(op, op.getX(), m, sPost, f,
@@ -39,7 +44,7 @@ struct DecomposeStaticLayer : OpRewritePattern<StaticLayerOp> {
   }
 };
 
-struct MHCDecomposePass : mhc::impl::MHCDecomposeBase<MHCDecomposePass> {
+struct MHCDecomposePass : mlir::mhc::impl::MHCDecomposeBase<MHCDecomposePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateMHCDecomposePatterns(patterns);

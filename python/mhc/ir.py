@@ -1,0 +1,49 @@
+"""The IR text of an mhc layer, written once for everything that needs it: the
+compiler API (mhc.compiler), the runtime's kernel-library generator
+(lib/Runtime/gen_kernel_library.py) and the CPU tests' program generator
+(test/CPU/gen_static_layer.py). Standard library only, so build scripts can
+import it without the package's native libraries.
+
+    text = static_layer_function("layer", streams=4, channels=4096)
+"""
+
+WEIGHT_DTYPES = ("bf16", "f32")
+SINKHORN_INITS = ("exp", "softmax")
+ORIENTATIONS = ("direct", "transposed")
+
+
+def static_layer_attributes(eps=1e-6, sinkhorn_iters=20, sinkhorn_init="exp",
+                            sinkhorn_eps=1e-6, pre_eps=0.0, orientation="direct"):
+    """The attribute dictionary of mhc.static_layer (without braces)."""
+    if sinkhorn_init not in SINKHORN_INITS:
+        raise ValueError(f"sinkhorn_init must be one of {SINKHORN_INITS}")
+    if orientation not in ORIENTATIONS:
+        raise ValueError(f"orientation must be one of {ORIENTATIONS}")
+    return (f"eps = {eps:e} : f32, sinkhorn_iters = {int(sinkhorn_iters)}, "
+            f"sinkhorn_init = #mhc.sinkhorn_init<{sinkhorn_init}>, "
+            f"sinkhorn_eps = {sinkhorn_eps:e} : f32, pre_eps = {pre_eps:e} : f32, "
+            f"orientation = #mhc.orientation<{orientation}>")
+
+
+def static_layer_function(name, streams, channels=None, weight_dtype="bf16",
+                          threads_per_block=None, **conventions):
+    """A func.func `name` that applies one mhc.static_layer to its arguments
+    (x [?, n, C] f32, h_res [n, n], h_pre [n], h_post [n], weight [C]) and
+    returns out. `channels=None` is a dynamic C; `threads_per_block` sets the
+    block size of the kernel it lowers to (mhc.threads_per_block);
+    `conventions` are static_layer_attributes' keywords."""
+    if weight_dtype not in WEIGHT_DTYPES:
+        raise ValueError(f"weight_dtype must be one of {WEIGHT_DTYPES}")
+    n = int(streams)
+    c = "?" if channels is None else str(int(channels))
+    x = f"tensor<?x{n}x{c}xf32>"
+    w = f"tensor<{c}x{weight_dtype}>"
+    h = f"tensor<{n}x{n}xf32>, tensor<{n}xf32>, tensor<{n}xf32>"
+    attrs = "" if threads_per_block is None else \
+        f" attributes {{mhc.threads_per_block = {int(threads_per_block)} : i64}}"
+    return (f"func.func @{name}(%x: {x}, %hr: tensor<{n}x{n}xf32>, %hp: tensor<{n}xf32>, "
+            f"%hq: tensor<{n}xf32>, %w: {w}) -> {x}{attrs} {{\n"
+            f"  %o = mhc.static_layer %x, %hr, %hp, %hq, %w "
+            f"{{{static_layer_attributes(**conventions)}}}\n"
+            f"      : {x}, {h}, {w}\n"
+            f"  return %o : {x}\n}}\n")

@@ -1,0 +1,331 @@
+//===- KernelContractCheck.cpp - compiler and runtime against the contract ===//
+//
+// usage: mhc-contract-check <family> <family.mlir> <PTX image> [<options>]
+//
+// For one family of the runtime's kernel library, checks both sides of the
+// kernel contract (include/mhc/Contract) on what the build actually made:
+// - the runtime: every kernel its SKU selection can pick for the family,
+//   over all descriptors and preferences that reach the family, is named as
+//   the contract names that variant;
+// - the compiler: lowering the family's IR (the file the build compiled,
+//   with the family's --mhc-gpu-pipeline options) gives exactly those
+//   kernels, each with the contract's parameter types, nothing else;
+// - the image: each kernel's PTX entry has the contract's parameters (a
+//   memref descriptor per buffer, one parameter per scalar) and the block
+//   and cluster size the runtime launches it with.
+// The expectations are built here from the contract's argument list, not
+// copied from either side. Prints every mismatch; exits 1 if there is one.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mhc/Contract/FusedLayer.h"
+#include "mhc/Conversion/Passes.h"
+#include "mhc/Dialect/MHC/Transforms/Passes.h"
+#include "mhc/InitMHC.h"
+#include "mhc/Pipelines/Pipelines.h"
+#include "mhc/Runtime/HyperConnection.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+namespace contract = ::mhc::contract;
+namespace fl = ::mhc::contract::fused_layer;
+namespace rt = ::mhc::runtime;
+
+namespace {
+
+int failures = 0;
+
+void fail(const std::string &message) {
+  llvm::errs() << "mismatch: " << message << "\n";
+  ++failures;
+}
+
+/// A kernel the runtime can launch, and the variant it belongs to.
+struct Expected {
+  fl::Variant variant;
+};
+
+/// The fixed (n, C) pairs the runtime was built with.
+struct FixedPair {
+  int64_t streams, channels;
+};
+constexpr FixedPair kFixedPairs[] = {
+#define MHC_FIXED_VARIANT(n, c, t, k, kt) {n, c},
+#include "FixedVariants.inc"
+#undef MHC_FIXED_VARIANT
+};
+
+/// Every kernel of `family` the runtime's SKU selection picks, by name.
+std::map<std::string, Expected> selectableKernels(const std::string &family) {
+  std::vector<rt::Descriptor> descriptors;
+  for (rt::DType weight : {rt::DType::BF16, rt::DType::F32}) {
+    auto add = [&](int64_t n, int64_t c) {
+      rt::Descriptor d;
+      d.streams = n;
+      d.channels = c;
+      d.weight = weight;
+      descriptors.push_back(d);
+    };
+    for (FixedPair p : kFixedPairs)
+      add(p.streams, p.channels);
+    // Channels that no fixed kernel has: a multiple of 4 and not.
+    for (int64_t n = 1; n <= 32; ++n)
+      for (int64_t c : {1, 3, 1000, 1001, 4100})
+        add(n, c);
+  }
+  std::map<std::string, Expected> kernels;
+  for (const rt::Descriptor &d : descriptors)
+    for (bool portable : {false, true}) {
+      rt::Preference preference;
+      preference.portable = portable;
+      rt::Sku sku;
+      if (!rt::selectSku(d, preference, sku)) {
+        fail("selectSku rejects n = " + std::to_string(d.streams) +
+             ", C = " + std::to_string(d.channels));
+        continue;
+      }
+      auto expect = [&](const std::string &name, fl::Variant v) {
+        if (fl::kernelName(v) != name)
+          fail("the runtime selects " + name + ", the contract names it " +
+               fl::kernelName(v));
+        kernels[name] = {v};
+      };
+      fl::Variant v;
+      v.streams = d.streams;
+      v.vectorWidth = sku.vectorWidth;
+      v.bf16Weight = d.weight == rt::DType::BF16;
+      if (sku.family == family) {
+        v.channels = family == "fixed" ? d.channels : 0;
+        v.threads = sku.threadsPerBlock;
+        expect(sku.kernel, v);
+      }
+      if (family == "cluster" && !sku.clusterKernel.empty()) {
+        v.channels = d.channels;
+        v.threads = sku.clusterThreadsPerBlock;
+        v.clusterBlocks = sku.clusterBlocks;
+        expect(sku.clusterKernel, v);
+      }
+    }
+  return kernels;
+}
+
+/// The parameter types the contract gives a kernel of `v`.
+llvm::SmallVector<mlir::Type> contractTypes(mlir::MLIRContext &ctx,
+                                            const fl::Variant &v) {
+  mlir::Type f32 = mlir::Float32Type::get(&ctx);
+  mlir::Type i32 = mlir::IntegerType::get(&ctx, 32);
+  mlir::Type weight =
+      v.bf16Weight ? mlir::Type(mlir::BFloat16Type::get(&ctx)) : f32;
+  llvm::SmallVector<mlir::Type> types;
+  for (const contract::Arg &arg : fl::kArgs) {
+    if (arg.kind != contract::ArgKind::Buffer) {
+      types.push_back(arg.kind == contract::ArgKind::F32 ? f32 : i32);
+      continue;
+    }
+    llvm::SmallVector<int64_t> shape;
+    for (int d = 0; d < arg.rank; ++d) {
+      switch (arg.extents[d]) {
+      case contract::Extent::Streams:
+        shape.push_back(v.streams);
+        break;
+      case contract::Extent::Channels:
+        shape.push_back(v.channels > 0 ? v.channels
+                                       : mlir::ShapedType::kDynamic);
+        break;
+      default:
+        shape.push_back(mlir::ShapedType::kDynamic);
+      }
+    }
+    mlir::Type element = arg.element == contract::Element::F32   ? f32
+                         : arg.element == contract::Element::I32 ? i32
+                                                                 : weight;
+    types.push_back(mlir::MemRefType::get(shape, element));
+  }
+  return types;
+}
+
+/// The kernels convert-mhc-to-gpu makes of `mlirPath` with the pipeline
+/// options `options`, by name.
+bool lowerFamily(mlir::MLIRContext &ctx, const std::string &mlirPath,
+                 const std::string &options,
+                 std::map<std::string, mlir::FunctionType> &lowered,
+                 mlir::OwningOpRef<mlir::ModuleOp> &module) {
+  llvm::SourceMgr sources;
+  std::string error;
+  auto file = mlir::openInputFile(mlirPath, &error);
+  if (!file) {
+    fail(error);
+    return false;
+  }
+  sources.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  module = mlir::parseSourceFile<mlir::ModuleOp>(sources, &ctx);
+  if (!module) {
+    fail("cannot parse " + mlirPath);
+    return false;
+  }
+  // The options as --mhc-gpu-pipeline takes them, forwarded to the
+  // lowering the way the pipeline forwards them.
+  auto pipeline = mlir::mhc::GPUPipelineOptions::createFromString(options);
+  if (!pipeline) {
+    fail("bad pipeline options '" + options + "'");
+    return false;
+  }
+  mlir::PassManager pm(&ctx);
+  pm.addPass(mlir::mhc::createMHCDecompose());
+  pm.addPass(mlir::mhc::createMHCFuse());
+  pm.addPass(mlir::mhc::createConvertMHCToGPU(pipeline->loweringOptions()));
+  if (mlir::failed(pm.run(*module))) {
+    fail("lowering " + mlirPath + " failed");
+    return false;
+  }
+  module->walk([&](mlir::gpu::GPUFuncOp func) {
+    lowered[func.getName().str()] = func.getFunctionType();
+  });
+  return true;
+}
+
+/// A PTX entry: its parameter types and its block and cluster size.
+struct Entry {
+  std::vector<std::string> params;
+  int64_t maxThreads = 0, clusterBlocks = 0;
+};
+
+std::map<std::string, Entry> ptxEntries(const std::string &path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string ptx = text.str();
+  std::map<std::string, Entry> entries;
+  std::regex entryRe(R"(\.entry (\w+)\(([^)]*)\)\s*([^{]*)\{)");
+  std::regex paramRe(R"(\.param (\.\w+)( \.ptr)?)");
+  std::regex ntidRe(R"(\.maxntid (\d+),)");
+  std::regex clusterRe(R"(\.reqnctapercluster (\d+),)");
+  for (auto it = std::sregex_iterator(ptx.begin(), ptx.end(), entryRe);
+       it != std::sregex_iterator(); ++it) {
+    Entry entry;
+    std::string params = (*it)[2], directives = (*it)[3];
+    for (auto p = std::sregex_iterator(params.begin(), params.end(), paramRe);
+         p != std::sregex_iterator(); ++p)
+      entry.params.push_back((*p)[1].str() + (*p)[2].str());
+    std::smatch m;
+    if (std::regex_search(directives, m, ntidRe))
+      entry.maxThreads = std::stoll(m[1]);
+    if (std::regex_search(directives, m, clusterRe))
+      entry.clusterBlocks = std::stoll(m[1]);
+    entries[(*it)[1]] = entry;
+  }
+  return entries;
+}
+
+/// The PTX parameters the contract gives every kernel of the family: a
+/// buffer's descriptor is two pointers and 1 + 2 rank 64-bit integers.
+std::vector<std::string> contractPtxParams() {
+  std::vector<std::string> params;
+  for (const contract::Arg &arg : fl::kArgs) {
+    switch (arg.kind) {
+    case contract::ArgKind::Buffer:
+      params.insert(params.end(), 2, ".u64 .ptr");
+      params.insert(params.end(), 1 + 2 * arg.rank, ".u64");
+      break;
+    case contract::ArgKind::F32:
+      params.push_back(".f32");
+      break;
+    case contract::ArgKind::I32:
+      params.push_back(".u32");
+      break;
+    }
+  }
+  return params;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 4 || argc > 5) {
+    llvm::errs() << "usage: mhc-contract-check <family> <family.mlir> "
+                    "<PTX image> [<--mhc-gpu-pipeline options>]\n";
+    return 2;
+  }
+  std::string family = argv[1], mlirPath = argv[2], ptxPath = argv[3];
+  std::string options = argc == 5 ? argv[4] : "";
+
+  std::map<std::string, Expected> expected = selectableKernels(family);
+  if (expected.empty())
+    fail("the runtime selects no kernel of family " + family);
+  if (contractPtxParams().size() != fl::kParameterCount)
+    fail("kParameterCount disagrees with the argument list");
+
+  mlir::DialectRegistry registry;
+  mlir::mhc::registerCompilerDialects(registry);
+  mlir::MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  std::map<std::string, mlir::FunctionType> lowered;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  if (lowerFamily(ctx, mlirPath, options, lowered, module)) {
+    for (const auto &[name, kernel] : expected) {
+      auto it = lowered.find(name);
+      if (it == lowered.end()) {
+        fail("the runtime selects " + name + ", which " + mlirPath +
+             " does not lower to");
+        continue;
+      }
+      auto want =
+          mlir::FunctionType::get(&ctx, contractTypes(ctx, kernel.variant), {});
+      if (it->second != want) {
+        std::string got, contractText;
+        llvm::raw_string_ostream(got) << it->second;
+        llvm::raw_string_ostream(contractText) << want;
+        fail(name + " is lowered as " + got + ", the contract says " +
+             contractText);
+      }
+    }
+    for (const auto &[name, type] : lowered)
+      if (!expected.count(name))
+        fail(name + " is in the " + family +
+             " library but the runtime never selects it");
+  }
+
+  std::map<std::string, Entry> entries = ptxEntries(ptxPath);
+  std::vector<std::string> params = contractPtxParams();
+  for (const auto &[name, kernel] : expected) {
+    auto it = entries.find(name);
+    if (it == entries.end()) {
+      fail(name + " has no entry in " + ptxPath);
+      continue;
+    }
+    const Entry &entry = it->second;
+    if (entry.params != params)
+      fail(name + " takes " + std::to_string(entry.params.size()) +
+           " PTX parameters unlike the contract's " +
+           std::to_string(params.size()) + " (or of other types)");
+    if (entry.maxThreads != kernel.variant.threads)
+      fail(name + " is compiled for " + std::to_string(entry.maxThreads) +
+           " threads per block, launched with " +
+           std::to_string(kernel.variant.threads));
+    if (entry.clusterBlocks != kernel.variant.clusterBlocks)
+      fail(name + " has clusters of " + std::to_string(entry.clusterBlocks) +
+           " blocks, launched with " +
+           std::to_string(kernel.variant.clusterBlocks));
+  }
+  if (entries.size() != expected.size())
+    fail(ptxPath + " has " + std::to_string(entries.size()) +
+         " kernels, the runtime selects " + std::to_string(expected.size()));
+
+  llvm::outs() << family << ": " << expected.size()
+               << " kernels checked against the contract, " << failures
+               << " mismatches\n";
+  return failures ? 1 : 0;
+}
