@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing mhc needs, from Debian's packages. Idempotent:
 # packages already present are not reinstalled, and nothing is downloaded when all are there.
+# Debian's PyTorch (python3-torch, torch 1.13) is installed too, so the torch
+# tests that need no GPU run; MHC_NO_TORCH=1 leaves it out (they are then
+# reported as skipped).
 set -euo pipefail
 
 PACKAGES=(
@@ -8,6 +11,9 @@ PACKAGES=(
   cmake ninja-build g++ python3 python3-pytest libgtest-dev
   zlib1g-dev libzstd-dev libedit-dev libxml2-dev libz3-dev libffi-dev libncurses-dev
 )
+if [ "${MHC_NO_TORCH:-0}" != 1 ]; then
+  PACKAGES+=(python3-torch)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

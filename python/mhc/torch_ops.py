@@ -2,8 +2,15 @@
 
 On CUDA tensors it runs the compiler-generated kernel through a cached plan
 (one per descriptor and device), on torch's current stream; on CPU tensors it
-computes the reference math. A fake implementation lets it trace under
-torch.compile(fullgraph=True) without graph breaks.
+computes the reference math.
+
+Which torch gives what (REGISTRATION says which path this process took):
+- torch >= 2.4: a torch.library.custom_op with a fake implementation, so it
+  traces under torch.compile(fullgraph=True) without graph breaks;
+- torch 1.13 to 2.3: the same eager op (CPU and CUDA) defined through
+  torch.library.Library, with a fake implementation where
+  torch.library.impl_abstract exists (2.2, 2.3);
+- older torch: importing this module raises ImportError naming the version.
 """
 import weakref
 from collections import OrderedDict
@@ -52,8 +59,7 @@ def _workspace(plan, x, h_res):
     return workspace
 
 
-@torch.library.custom_op("mhc::static_layer", mutates_args=())
-def static_layer(x: torch.Tensor, h_res: torch.Tensor, h_pre: torch.Tensor,
+def _static_layer(x: torch.Tensor, h_res: torch.Tensor, h_pre: torch.Tensor,
                  h_post: torch.Tensor, weight: torch.Tensor, eps: float = 1e-6,
                  sinkhorn_iters: int = 20, sinkhorn_init: str = "exp",
                  sinkhorn_eps: float = 1e-6, pre_eps: float = 0.0,
@@ -82,7 +88,39 @@ def static_layer(x: torch.Tensor, h_res: torch.Tensor, h_pre: torch.Tensor,
     return out
 
 
-@static_layer.register_fake
-def _(x, h_res, h_pre, h_post, weight, eps=1e-6, sinkhorn_iters=20,
-      sinkhorn_init="exp", sinkhorn_eps=1e-6, pre_eps=0.0, orientation="direct"):
+def _fake_static_layer(x, h_res, h_pre, h_post, weight, eps=1e-6,
+                       sinkhorn_iters=20, sinkhorn_init="exp", sinkhorn_eps=1e-6,
+                       pre_eps=0.0, orientation="direct"):
     return torch.empty_like(x)
+
+
+# The op's schema for torch.library.Library (custom_op infers the same one
+# from _static_layer's annotations).
+_SCHEMA = ("static_layer(Tensor x, Tensor h_res, Tensor h_pre, Tensor h_post, "
+           "Tensor weight, float eps=1e-06, int sinkhorn_iters=20, "
+           "str sinkhorn_init=\"exp\", float sinkhorn_eps=1e-06, "
+           "float pre_eps=0.0, str orientation=\"direct\") -> Tensor")
+
+if hasattr(torch.library, "custom_op"):  # torch >= 2.4
+    static_layer = torch.library.custom_op(
+        "mhc::static_layer", mutates_args=())(_static_layer)
+    static_layer.register_fake(_fake_static_layer)
+    REGISTRATION = "custom_op"
+elif hasattr(torch.library, "Library"):  # torch 1.13 .. 2.3
+    _library = torch.library.Library("mhc", "DEF")
+    _library.define(_SCHEMA)
+    for _key in ("CPU", "CUDA"):
+        _library.impl("static_layer", _static_layer, _key)
+    REGISTRATION = "library"
+    if hasattr(torch.library, "impl_abstract"):  # torch 2.2, 2.3
+        torch.library.impl_abstract("mhc::static_layer", _fake_static_layer,
+                                    lib=_library)
+        REGISTRATION = "library+fake"
+    static_layer = torch.ops.mhc.static_layer
+else:
+    raise ImportError("mhc.torch_ops needs torch 1.13 or newer (torch.library."
+                      f"Library); this is torch {torch.__version__}")
+
+#: torch.compile(fullgraph=True) can trace the op: a fake implementation is
+#: registered and torch has torch.compile.
+COMPILE_SUPPORTED = REGISTRATION != "library" and hasattr(torch, "compile")

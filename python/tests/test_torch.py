@@ -1,8 +1,14 @@
 """Tests of the plan API and the PyTorch op with torch tensors. Skipped
-without torch; the GPU tests also without a CUDA device.
+without torch; the GPU tests also without a CUDA device, and the
+torch.compile tests on a torch without custom_op (before 2.4). The CPU
+tests run on every torch mhc supports (Debian's 1.13 in CI, 2.11 on the GPU
+machine).
 
 Run: PYTHONPATH=build/python python3 -m pytest python/tests
 """
+import itertools
+import math
+
 import pytest
 
 import mhc
@@ -16,6 +22,17 @@ def gpu_available():
 
 
 needs_gpu = pytest.mark.skipif(not gpu_available(), reason="no CUDA device")
+
+
+def compile_supported():
+    import mhc.torch_ops as ops
+    return ops.COMPILE_SUPPORTED
+
+
+needs_compile = pytest.mark.skipif(
+    not compile_supported(),
+    reason=f"torch.compile of the op needs torch >= 2.4 (custom_op with a fake "
+           f"implementation); this is torch {torch.__version__}")
 
 
 def inputs(b, n, c, device, weight_dtype=torch.bfloat16, seed=0):
@@ -46,6 +63,118 @@ def test_cpu_fallback_matches_float64():
     assert rel_err(out, ref) < 1e-5
 
 
+def loop_reference(x, h_res, h_pre, h_post, w, eps=1e-6, sinkhorn_iters=20,
+                   sinkhorn_init="exp", sinkhorn_eps=1e-6, pre_eps=0.0,
+                   orientation="direct"):
+    """The layer of mhc-spec.md in Python floats, element by element: an
+    oracle independent of reference.py's tensor formulation."""
+    x, h, hp, hq, w = (t.double().tolist() for t in (x, h_res, h_pre, h_post, w))
+    b_, n, c = len(x), len(h), len(w)
+    m = [[math.exp(h[i][j] - max(h[i])) for j in range(n)] for i in range(n)]
+    add = sinkhorn_eps if sinkhorn_init == "softmax" else 0.0
+
+    def rows(a):
+        for i in range(n):
+            s_ = sum(m[i]) + a
+            m[i] = [v / s_ if s_ > 0 else v for v in m[i]]
+
+    def cols(a):
+        for j in range(n):
+            s_ = sum(m[i][j] for i in range(n)) + a
+            for i in range(n):
+                m[i][j] = m[i][j] / s_ if s_ > 0 else m[i][j]
+
+    rows(0.0)
+    if sinkhorn_init == "softmax":
+        m = [[v + sinkhorn_eps for v in r] for r in m]
+    cols(add)
+    for _ in range(sinkhorn_iters - 1):
+        rows(add)
+        cols(add)
+    mix = m if orientation == "direct" else [list(r) for r in zip(*m)]
+    sig = [1 / (1 + math.exp(-v)) for v in hp]
+    s_pre = [v + pre_eps for v in sig]
+    s_post = [2 / (1 + math.exp(-v)) for v in hq]
+    out = []
+    for b in range(b_):
+        y = [sum(s_pre[i] * x[b][i][k] for i in range(n)) for k in range(c)]
+        r = 1 / math.sqrt(sum(v * v for v in y) / c + eps)
+        out.append([[sum(mix[i][j] * x[b][j][k] for j in range(n))
+                     + s_post[i] * y[k] * r * w[k] for k in range(c)]
+                    for i in range(n)])
+    return torch.tensor(out, dtype=torch.float64)
+
+
+CONVENTIONS = [dict(), dict(sinkhorn_init="softmax", orientation="transposed", pre_eps=1e-6),
+               dict(sinkhorn_iters=3, eps=1e-3)]
+
+
+@pytest.mark.parametrize("conventions", CONVENTIONS)
+@pytest.mark.parametrize("b,n,c", [(1, 1, 1), (2, 3, 5), (3, 4, 37)])
+def test_reference_formulation_matches_the_loops(b, n, c, conventions):
+    x, hr, hp, hq, w = inputs(b, n, c, "cpu", weight_dtype=torch.float32, seed=b + n + c)
+    ref = float64_reference(x, hr, hp, hq, w, **conventions)
+    assert rel_err(ref, loop_reference(x, hr, hp, hq, w, **conventions)) < 1e-12
+
+
+@pytest.mark.parametrize("conventions", CONVENTIONS)
+@pytest.mark.parametrize("b,n,c,weight", [
+    (1, 1, 3, torch.bfloat16), (5, 2, 5, torch.float32), (4, 4, 1281, torch.bfloat16),
+    (3, 8, 64, torch.float32), (2, 16, 100, torch.bfloat16)])
+def test_cpu_op_matches_float64(b, n, c, weight, conventions):
+    import mhc.torch_ops  # noqa: F401
+    x, hr, hp, hq, w = inputs(b, n, c, "cpu", weight_dtype=weight, seed=7 * n + c)
+    out = torch.ops.mhc.static_layer(x, hr, hp, hq, w, **conventions)
+    assert out.shape == x.shape and out.dtype == torch.float32
+    assert rel_err(out, float64_reference(x, hr, hp, hq, w, **conventions)) < 1e-5
+
+
+def test_cpu_op_keeps_a_nan_in_its_token():
+    import mhc.torch_ops  # noqa: F401
+    x, hr, hp, hq, w = inputs(3, 4, 64, "cpu")
+    x[1, 2, 5] = float("nan")
+    out = torch.ops.mhc.static_layer(x, hr, hp, hq, w)
+    assert torch.isnan(out[1]).any()
+    assert torch.isfinite(out[0]).all() and torch.isfinite(out[2]).all()
+
+
+def test_cpu_op_rejects_what_it_cannot_compute():
+    import mhc.torch_ops  # noqa: F401
+    x, hr, hp, hq, w = inputs(2, 4, 64, "cpu")
+    with pytest.raises(Exception, match="x must be a \\[B, n, C\\] float32 tensor"):
+        torch.ops.mhc.static_layer(x.double(), hr, hp, hq, w)
+    with pytest.raises(Exception, match="weight must be bfloat16 or float32"):
+        torch.ops.mhc.static_layer(x, hr, hp, hq, w.half())
+
+
+def test_registration_follows_the_torch_version():
+    import mhc.torch_ops as ops
+    version = tuple(int(v) for v in torch.__version__.split(".")[:2])
+    if version >= (2, 4):
+        assert ops.REGISTRATION == "custom_op" and ops.COMPILE_SUPPORTED
+    else:
+        assert ops.REGISTRATION in ("library", "library+fake")
+    assert ops.static_layer is not None and hasattr(torch.ops.mhc, "static_layer")
+    # The schema's defaults are the layer's: exp init, 20 rounds, direct.
+    x, hr, hp, hq, w = inputs(2, 4, 8, "cpu")
+    assert torch.equal(torch.ops.mhc.static_layer(x, hr, hp, hq, w),
+                       torch.ops.mhc.static_layer(x, hr, hp, hq, w, 1e-6, 20, "exp",
+                                                  1e-6, 0.0, "direct"))
+
+
+@needs_compile
+def test_cpu_op_under_compile_fullgraph():
+    import mhc.torch_ops  # noqa: F401
+    x, hr, hp, hq, w = inputs(3, 4, 37, "cpu")
+
+    def layer(x, hr, hp, hq, w):
+        return torch.ops.mhc.static_layer(x, hr, hp, hq, w, sinkhorn_init="softmax") + 1.0
+
+    out = torch.compile(layer, fullgraph=True, backend="aot_eager")(x, hr, hp, hq, w)
+    ref = float64_reference(x, hr, hp, hq, w, sinkhorn_init="softmax") + 1.0
+    assert rel_err(out, ref) < 1e-5
+
+
 @needs_gpu
 @pytest.mark.parametrize("b,n,c", [(1, 4, 7168), (7, 3, 37), (64, 8, 4096), (5, 16, 1000)])
 def test_plan_matches_float64(b, n, c):
@@ -69,6 +198,7 @@ def test_plan_errors_carry_the_runtime_reason():
 
 
 @needs_gpu
+@needs_compile
 def test_torch_op_under_compile_fullgraph_and_plan_cache():
     import mhc.torch_ops as ops
     x, hr, hp, hq, w = inputs(16, 4, 1280, "cuda")
