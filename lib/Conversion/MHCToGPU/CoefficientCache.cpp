@@ -49,8 +49,9 @@ Value FusedLayerEmitter::cacheKeyWord(Value w) {
   const int64_t header = fl::kCacheKeyHeaderWords;
   Value inMatrix =
       arith::CmpIOp::create(b, arith::CmpIPredicate::uge, w, index(header));
+  Value zero = index(0);
   Value entry = arith::SelectOp::create(
-      b, inMatrix, arith::SubIOp::create(b, w, index(header)), index(0));
+      b, inMatrix, arith::SubIOp::create(b, w, index(header)), zero);
   Value n = index(shape.streams);
   Value h =
       memref::LoadOp::create(b, arg(fl::HRes),
@@ -72,10 +73,11 @@ Value FusedLayerEmitter::sealTerm(Value value, Value w) {
   auto c64 = [&](uint64_t v) -> Value {
     return arith::ConstantIntOp::create(b, i64, static_cast<int64_t>(v));
   };
+  Value position = arith::IndexCastUIOp::create(b, i64, w);
+  Value shift = c64(32);
   Value x = arith::OrIOp::create(
-      b,
-      arith::ShLIOp::create(b, arith::ExtUIOp::create(b, i64, value), c64(32)),
-      arith::IndexCastUIOp::create(b, i64, w));
+      b, arith::ShLIOp::create(b, arith::ExtUIOp::create(b, i64, value), shift),
+      position);
   x = arith::MulIOp::create(b, x, c64(0x9E3779B97F4A7C15ull));
   x = arith::XOrIOp::create(b, x, arith::ShRUIOp::create(b, x, c64(29)));
   x = arith::MulIOp::create(b, x, c64(0xBF58476D1CE4E5B9ull));
@@ -110,7 +112,8 @@ Value FusedLayerEmitter::lookupCache() {
                                 /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifOp.thenBlock());
-  auto [keyWords, matrixWords] = entryWords();
+  EntryWords entry = entryWords();
+  ArrayRef<LaneWord> keyWords = entry.key, matrixWords = entry.matrix;
   SmallVector<Value> cachedKey, cachedMatrix;
   for (LaneWord word : keyWords)
     cachedKey.push_back(
@@ -130,16 +133,17 @@ Value FusedLayerEmitter::lookupCache() {
                               arith::CmpIOp::create(b, arith::CmpIPredicate::ne,
                                                     cached, expected)));
   }
-  Value entry = entrySeal(keyWords, expectedKey, matrixWords, cachedMatrix);
+  Value seal = entrySeal(keyWords, expectedKey, matrixWords, cachedMatrix);
   differs = arith::OrIOp::create(
       b, differs,
-      arith::CmpIOp::create(b, arith::CmpIPredicate::ne, cachedSeal, entry));
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ne, cachedSeal, seal));
   Value fullMask = i32c(-1);
+  Value one = arith::ConstantIntOp::create(b, i1, 1);
   Value hit =
       arith::XOrIOp::create(b,
                             NVVM::VoteSyncOp::create(b, i1, fullMask, differs,
                                                      NVVM::VoteSyncKind::any),
-                            arith::ConstantIntOp::create(b, i1, 1));
+                            one);
   ifThen(hit, [&] {
     for (auto [word, bits] : llvm::zip(matrixWords, cachedMatrix))
       ifThen(word.valid, [&, word = word, bits = bits] {
@@ -183,7 +187,8 @@ void FusedLayerEmitter::publishToCache() {
   // Only the launch's first block publishes (the one the GPU starts
   // first): its M' is the one every block computes, and a launch whose
   // H_res changed then pays the stores once, not per block.
-  Value firstBlock = eq(gpu::BlockIdOp::create(b, gpu::Dimension::x), index(0));
+  Value zero = index(0);
+  Value firstBlock = eq(gpu::BlockIdOp::create(b, gpu::Dimension::x), zero);
   ifThen(arith::AndIOp::create(b, cacheEnabled(), firstBlock), [&] {
     // The lanes' matrix stores are visible to the whole warp.
     NVVM::SyncWarpOp::create(b, i32c(-1));

@@ -54,7 +54,11 @@ struct KernelShape {
   static KernelShape get(RankedTensorType x, Type weightType,
                          const ConvertMHCToGPUOptions &options);
 
-  int64_t rowBytes() const { return streams * channels * 4; }
+  /// Bytes of a row of x; C must be static.
+  int64_t rowBytes() const {
+    assert(!ShapedType::isDynamic(channels) && "a row of dynamic C");
+    return streams * channels * 4;
+  }
   /// Floats of x each thread holds when the row is in registers.
   int64_t rowFloatsPerThread() const {
     return streams * chunksPerThread * vector;

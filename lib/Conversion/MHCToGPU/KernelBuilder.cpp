@@ -22,6 +22,21 @@ Value KernelBuilder::mulAdd(Value l, Value r, Value acc) {
   return math::FmaOp::create(b, l, r, acc);
 }
 
+scf::ForOp KernelBuilder::forLoop(int64_t lb, Value ub, int64_t step,
+                                  ValueRange inits, LoopBody body) {
+  Value stepValue = index(step);
+  Value lbValue = index(lb);
+  return scf::ForOp::create(b, lbValue, ub, stepValue, inits, body);
+}
+
+scf::ForOp KernelBuilder::forLoop(int64_t lb, int64_t ub, int64_t step,
+                                  ValueRange inits, LoopBody body) {
+  Value stepValue = index(step);
+  Value ubValue = index(ub);
+  Value lbValue = index(lb);
+  return scf::ForOp::create(b, lbValue, ubValue, stepValue, inits, body);
+}
+
 void KernelBuilder::emitThreadIds() {
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   lane = arith::RemUIOp::create(b, tid, index(32));
@@ -69,9 +84,9 @@ Value KernelBuilder::globalAddress(unsigned position, Value element,
   Type i64 = b.getI64Type();
   Value base = arith::IndexCastUIOp::create(
       b, i64, memref::ExtractAlignedPointerAsIndexOp::create(b, arg(position)));
-  Value offset =
-      arith::MulIOp::create(b, arith::IndexCastUIOp::create(b, i64, element),
-                            arith::ConstantIntOp::create(b, i64, bytes));
+  Value stride = arith::ConstantIntOp::create(b, i64, bytes);
+  Value offset = arith::MulIOp::create(
+      b, arith::IndexCastUIOp::create(b, i64, element), stride);
   return LLVM::IntToPtrOp::create(
       b, LLVM::LLVMPointerType::get(b.getContext(), /*addressSpace=*/1),
       arith::AddIOp::create(b, base, offset).getResult(),
@@ -138,11 +153,10 @@ Value KernelBuilder::warpSum64(Value v) {
           gpu::ShuffleOp::create(b, half, offset, 32, gpu::ShuffleMode::XOR)
               .getShuffleResult());
     };
-    Value other = arith::OrIOp::create(
-        b,
-        arith::ShLIOp::create(b, shuffle(hi),
-                              arith::ConstantIntOp::create(b, i64, 32)),
-        shuffle(lo));
+    Value low = shuffle(lo);
+    Value shift = arith::ConstantIntOp::create(b, i64, 32);
+    Value high = arith::ShLIOp::create(b, shuffle(hi), shift);
+    Value other = arith::OrIOp::create(b, high, low);
     v = arith::AddIOp::create(b, v, other);
   }
   return v;

@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
@@ -22,6 +23,18 @@ namespace mlir::mhc::gpu_lowering {
 
 /// Emits into one gpu.func. `tid`, `lane` and `warp` are set by
 /// emitThreadIds(); the helpers that take a thread index use them.
+///
+/// The order in which a kernel's ops are created is its IR, and it must not
+/// depend on the C++ compiler that built mhc: C++ leaves the order in which
+/// a call's arguments are evaluated unspecified (GCC and clang differ). So
+/// no call gets two arguments that both create ops; such values are made
+/// one statement each, in the order the kernel wants.
+///
+/// The order in which a kernel's ops are created is its IR, and it must not
+/// depend on the C++ compiler that built mhc: C++ leaves the order in which
+/// a call's arguments are evaluated unspecified (GCC and clang differ). So
+/// an expression never passes two arguments that both create ops; such
+/// values are created one statement each, in the order the kernel wants.
 class KernelBuilder {
 public:
   KernelBuilder(ImplicitLocOpBuilder &b, gpu::GPUFuncOp func)
@@ -56,6 +69,14 @@ public:
   Value bitsOf(Value f) {
     return arith::BitcastOp::create(b, b.getI32Type(), f);
   }
+
+  using LoopBody = function_ref<void(OpBuilder &, Location, Value, ValueRange)>;
+  /// scf.for from `lb` to `ub` by `step` carrying `inits`; the bound
+  /// constants are made step, then `ub`, then `lb`.
+  scf::ForOp forLoop(int64_t lb, Value ub, int64_t step, ValueRange inits,
+                     LoopBody body);
+  scf::ForOp forLoop(int64_t lb, int64_t ub, int64_t step, ValueRange inits,
+                     LoopBody body);
 
   // Threads.
   /// Sets tid, lane (tid % 32) and warp (tid / 32).

@@ -56,11 +56,11 @@ KernelShape KernelShape::get(RankedTensorType x, Type weightType,
   // The bulk prefetch needs 16-byte aligned rows of a multiple of 16 bytes.
   const bool bulkRows = sm90 && shape.rowInRegisters && shape.vector == 4;
   shape.prefetchRows = bulkRows ? options.prefetchRows : 0;
-  if (options.prefetchMaxRowBytes > 0 &&
+  if (bulkRows && options.prefetchMaxRowBytes > 0 &&
       shape.rowBytes() > options.prefetchMaxRowBytes)
     shape.prefetchRows = 0;
   shape.prefetchAfterReduction =
-      shape.rowBytes() > options.prefetchEarlyMaxRowBytes;
+      bulkRows && shape.rowBytes() > options.prefetchEarlyMaxRowBytes;
   // The same bulk prefetch, during the rounds of the prologue in
   // registers. prefetch-max-row-bytes does not bound it: that limit is for
   // a prefetch that competes with the block's own row, which the block has

@@ -23,7 +23,9 @@ using namespace mlir::mhc::gpu_lowering;
 
 /// The first channel of chunk k of this thread.
 Value FusedLayerEmitter::chunkStart(Value k) {
-  return muli(addi(muli(k, index(shape.threads)), tid), index(shape.vector));
+  Value vector = index(shape.vector);
+  Value threads = index(shape.threads);
+  return muli(addi(muli(k, threads), tid), vector);
 }
 
 Value FusedLayerEmitter::inBounds(Value c) { return ult(c, channels); }
@@ -152,9 +154,12 @@ Value FusedLayerEmitter::mixStreams(ArrayRef<Value> xs, int64_t i) {
 /// attempt 41).
 void FusedLayerEmitter::mixAndStore(Value row, Value c, ArrayRef<Value> xs,
                                     Value y, Value invRms) {
-  Value f = mul(mul(y, splat(invRms)), loadWeight(c));
-  for (int64_t i = 0; i < shape.streams; ++i)
-    storeOutput(row, c, i, mulAdd(splat(postCoeff(i)), f, mixStreams(xs, i)));
+  Value w = loadWeight(c);
+  Value f = mul(mul(y, splat(invRms)), w);
+  for (int64_t i = 0; i < shape.streams; ++i) {
+    Value mixed = mixStreams(xs, i);
+    storeOutput(row, c, i, mulAdd(splat(postCoeff(i)), f, mixed));
+  }
 }
 
 void FusedLayerEmitter::storeOutput(Value row, Value c, int64_t i,
@@ -191,9 +196,9 @@ void FusedLayerEmitter::processRow(Value row, ArrayRef<Value> xs,
 void FusedLayerEmitter::emitRowStreaming(Value row) {
   Value perPass = index(shape.threads * shape.vector);
   Value chunks = arith::CeilDivUIOp::create(b, channels, perPass);
-  auto sumLoop = scf::ForOp::create(
-      b, index(0), chunks, index(1), ValueRange{zeroVector()},
-      [&](OpBuilder &, Location, Value k, ValueRange acc) {
+  Value zero = zeroVector();
+  auto sumLoop = forLoop(
+      0, chunks, 1, zero, [&](OpBuilder &, Location, Value k, ValueRange acc) {
         Value c = chunkStart(k);
         SmallVector<Value> sq = ifInRow(c, true, {vecType}, [&] {
           Value y = aggregate(loadStreams(row, c));
@@ -203,16 +208,16 @@ void FusedLayerEmitter::emitRowStreaming(Value row) {
       });
   Value scale = invRms(rowSum(vector::ReductionOp::create(
       b, vector::CombiningKind::ADD, sumLoop.getResult(0))));
-  scf::ForOp::create(b, index(0), chunks, index(1), ValueRange{},
-                     [&](OpBuilder &, Location, Value k, ValueRange) {
-                       Value c = chunkStart(k);
-                       ifInRow(c, true, {}, [&] {
-                         SmallVector<Value> xs = loadStreams(row, c);
-                         mixAndStore(row, c, xs, aggregate(xs), scale);
-                         return SmallVector<Value>();
-                       });
-                       scf::YieldOp::create(b);
-                     });
+  forLoop(0, chunks, 1, ValueRange{},
+          [&](OpBuilder &, Location, Value k, ValueRange) {
+            Value c = chunkStart(k);
+            ifInRow(c, true, {}, [&] {
+              SmallVector<Value> xs = loadStreams(row, c);
+              mixAndStore(row, c, xs, aggregate(xs), scale);
+              return SmallVector<Value>();
+            });
+            scf::YieldOp::create(b);
+          });
 }
 
 /// Many streams: the same two passes as emitRowStreaming, but with loops
@@ -226,17 +231,18 @@ void FusedLayerEmitter::emitRowRolled(Value row) {
     return loadAligned(vecType, arg(fl::X), {row, i, c});
   };
   auto aggregateRolled = [&](Value c) -> Value {
-    auto loop = scf::ForOp::create(
-        b, index(0), streams, index(1), ValueRange{zeroVector()},
-        [&](OpBuilder &, Location, Value i, ValueRange acc) {
-          Value s = memref::LoadOp::create(b, preMem, i);
-          scf::YieldOp::create(b, mulAdd(splat(s), loadStream(i, c), acc[0]));
-        });
+    Value zero = zeroVector();
+    auto loop = forLoop(0, streams, 1, zero,
+                        [&](OpBuilder &, Location, Value i, ValueRange acc) {
+                          Value s = memref::LoadOp::create(b, preMem, i);
+                          Value xi = loadStream(i, c);
+                          scf::YieldOp::create(b, mulAdd(splat(s), xi, acc[0]));
+                        });
     return loop.getResult(0);
   };
-  auto sumLoop = scf::ForOp::create(
-      b, index(0), chunks, index(1), ValueRange{zeroVector()},
-      [&](OpBuilder &, Location, Value k, ValueRange acc) {
+  Value zero = zeroVector();
+  auto sumLoop = forLoop(
+      0, chunks, 1, zero, [&](OpBuilder &, Location, Value k, ValueRange acc) {
         Value c = chunkStart(k);
         SmallVector<Value> sq = ifInRow(c, true, {vecType}, [&] {
           Value y = aggregateRolled(c);
@@ -246,32 +252,34 @@ void FusedLayerEmitter::emitRowRolled(Value row) {
       });
   Value scale = invRms(rowSum(vector::ReductionOp::create(
       b, vector::CombiningKind::ADD, sumLoop.getResult(0))));
-  scf::ForOp::create(
-      b, index(0), chunks, index(1), ValueRange{},
-      [&](OpBuilder &, Location, Value k, ValueRange) {
-        Value c = chunkStart(k);
-        ifInRow(c, true, {}, [&] {
-          Value y = aggregateRolled(c);
-          Value f = mul(mul(y, splat(scale)), loadWeight(c));
-          scf::ForOp::create(
-              b, index(0), streams, index(1), ValueRange{},
-              [&](OpBuilder &, Location, Value i, ValueRange) {
-                auto mixLoop = scf::ForOp::create(
-                    b, index(0), streams, index(1), ValueRange{zeroVector()},
-                    [&](OpBuilder &, Location, Value j, ValueRange acc) {
-                      Value at = arith::SelectOp::create(
-                          b, transposed, matrixIndex(j, i), matrixIndex(i, j));
-                      Value m = memref::LoadOp::create(b, matrixMem, at);
-                      scf::YieldOp::create(
-                          b, mulAdd(splat(m), loadStream(j, c), acc[0]));
-                    });
-                Value post = memref::LoadOp::create(b, postMem, i);
-                Value out = mulAdd(splat(post), f, mixLoop.getResult(0));
-                storeAligned(out, arg(fl::Out), {row, i, c});
-                scf::YieldOp::create(b);
-              });
-          return SmallVector<Value>();
-        });
-        scf::YieldOp::create(b);
-      });
+  forLoop(0, chunks, 1, ValueRange{},
+          [&](OpBuilder &, Location, Value k, ValueRange) {
+            Value c = chunkStart(k);
+            ifInRow(c, true, {}, [&] {
+              Value y = aggregateRolled(c);
+              Value w = loadWeight(c);
+              Value f = mul(mul(y, splat(scale)), w);
+              forLoop(
+                  0, streams, 1, ValueRange{},
+                  [&](OpBuilder &, Location, Value i, ValueRange) {
+                    Value zero = zeroVector();
+                    auto mixLoop = forLoop(
+                        0, streams, 1, zero,
+                        [&](OpBuilder &, Location, Value j, ValueRange acc) {
+                          Value direct = matrixIndex(i, j);
+                          Value at = arith::SelectOp::create(
+                              b, transposed, matrixIndex(j, i), direct);
+                          Value m = memref::LoadOp::create(b, matrixMem, at);
+                          Value xj = loadStream(j, c);
+                          scf::YieldOp::create(b, mulAdd(splat(m), xj, acc[0]));
+                        });
+                    Value post = memref::LoadOp::create(b, postMem, i);
+                    Value out = mulAdd(splat(post), f, mixLoop.getResult(0));
+                    storeAligned(out, arg(fl::Out), {row, i, c});
+                    scf::YieldOp::create(b);
+                  });
+              return SmallVector<Value>();
+            });
+            scf::YieldOp::create(b);
+          });
 }

@@ -37,15 +37,16 @@ void FusedLayerEmitter::emitPrologueInRegisters() {
   bool gatesInSecondWarp = shape.threads >= 64;
   if (gatesInSecondWarp) {
     Value i = arith::SubIOp::create(b, tid, index(32));
-    Value active = arith::AndIOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::uge, tid, index(32)),
-        ult(i, index(n)));
+    Value gateThread = ult(i, index(n));
+    Value secondWarp =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::uge, tid, index(32));
+    Value active = arith::AndIOp::create(b, secondWarp, gateThread);
     ifThen(active, [&] { storeGates(i); });
   }
   ifThen(eq(warp, index(0)), [&] {
     if (shape.coefficientCache) {
-      Value miss = arith::XOrIOp::create(
-          b, lookupCache(), arith::ConstantIntOp::create(b, b.getI1Type(), 1));
+      Value one = arith::ConstantIntOp::create(b, b.getI1Type(), 1);
+      Value miss = arith::XOrIOp::create(b, lookupCache(), one);
       ifThen(miss, [&] {
         prefetchDuringRounds();
         computeMatrixInRegisters();
@@ -167,13 +168,13 @@ scf::ForOp FusedLayerEmitter::sinkhornSchedule(
   columns(values, addend);
   Value iters =
       arith::IndexCastOp::create(b, b.getIndexType(), arg(fl::SinkhornIters));
-  return scf::ForOp::create(b, index(1), iters, index(1), values,
-                            [&](OpBuilder &, Location, Value, ValueRange iter) {
-                              SmallVector<Value> next(iter.begin(), iter.end());
-                              rows(next, addend);
-                              columns(next, addend);
-                              scf::YieldOp::create(b, next);
-                            });
+  return forLoop(1, iters, 1, values,
+                 [&](OpBuilder &, Location, Value, ValueRange iter) {
+                   SmallVector<Value> next(iter.begin(), iter.end());
+                   rows(next, addend);
+                   columns(next, addend);
+                   scf::YieldOp::create(b, next);
+                 });
 }
 
 /// Warp 0: the Sinkhorn rounds in registers; M' into the matrix buffer.
@@ -205,13 +206,14 @@ void FusedLayerEmitter::computeMatrixByRows() {
   auto normalizeColumnsAcrossLanes = [&](SmallVector<Value> &v, Value a) {
     normalizeColumnsInLane(v, /*rows=*/1, /*padded=*/1, width, a);
   };
-  scf::ForOp rounds =
-      sinkhornSchedule(values, normalizeLaneRow, normalizeColumnsAcrossLanes,
-                       [&](SmallVector<Value> &v) {
-                         for (int64_t j = 0; j < n; ++j)
-                           v[j] = arith::SelectOp::create(
-                               b, owner, add(v[j], addend), f32c(0.0f));
-                       });
+  scf::ForOp rounds = sinkhornSchedule(
+      values, normalizeLaneRow, normalizeColumnsAcrossLanes,
+      [&](SmallVector<Value> &v) {
+        for (int64_t j = 0; j < n; ++j) {
+          Value zero = f32c(0.0f);
+          v[j] = arith::SelectOp::create(b, owner, add(v[j], addend), zero);
+        }
+      });
   // Each lane stores its row of M' (M, or M^T when the kernel applies M^T),
   // so readers need no select.
   ifThen(owner, [&] {
@@ -253,8 +255,9 @@ void FusedLayerEmitter::computeMatrixReplicated() {
   ifThen(eq(lane, index(0)), [&] {
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < n; ++j) {
-        Value at = arith::SelectOp::create(b, transposed, index(j * n + i),
-                                           index(i * n + j));
+        Value direct = index(i * n + j);
+        Value at =
+            arith::SelectOp::create(b, transposed, index(j * n + i), direct);
         memref::StoreOp::create(b, rounds.getResult(i * n + j), matrixMem, at);
       }
   });
@@ -273,15 +276,18 @@ void FusedLayerEmitter::emitPrologueInSharedMemory() {
   ifThen(firstWarp, [&] {
     Value hit = lookupCache();
     ifThen(eq(lane, index(0)), [&] {
-      memref::StoreOp::create(
-          b, arith::SelectOp::create(b, hit, f32c(1.0f), f32c(0.0f)), flagMem,
-          index(0));
+      Value at = index(0);
+      Value zero = f32c(0.0f);
+      Value one = f32c(1.0f);
+      memref::StoreOp::create(b, arith::SelectOp::create(b, hit, one, zero),
+                              flagMem, at);
     });
   });
   gpu::BarrierOp::create(b);
-  Value miss = arith::CmpFOp::create(
-      b, arith::CmpFPredicate::OEQ,
-      memref::LoadOp::create(b, flagMem, index(0)), f32c(0.0f));
+  Value zero = f32c(0.0f);
+  Value miss =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                            memref::LoadOp::create(b, flagMem, index(0)), zero);
   ifThen(miss, [&] {
     computeMatrixInSharedMemory();
     ifThen(firstWarp, [&] { publishToCache(); });
@@ -293,47 +299,44 @@ void FusedLayerEmitter::computeMatrixInSharedMemory() {
   Value hRes = arg(fl::HRes);
   Value addend = arg(fl::SinkhornAddend);
   forEachStreamThread([&](Value i) {
-    auto rowMax = scf::ForOp::create(
-        b, index(1), index(shape.streams), index(1),
-        ValueRange{memref::LoadOp::create(b, hRes, ValueRange{i, index(0)})},
-        [&](OpBuilder &, Location, Value j, ValueRange acc) {
-          Value v = memref::LoadOp::create(b, hRes, ValueRange{i, j});
-          scf::YieldOp::create(b,
-                               Value(arith::MaximumFOp::create(b, acc[0], v)));
-        });
-    scf::ForOp::create(
-        b, index(0), index(shape.streams), index(1), ValueRange{},
-        [&](OpBuilder &, Location, Value j, ValueRange) {
-          Value v = memref::LoadOp::create(b, hRes, ValueRange{i, j});
-          Value e = math::ExpOp::create(
-              b, arith::SubFOp::create(b, v, rowMax.getResult(0)));
-          memref::StoreOp::create(b, e, matrixMem, matrixIndex(i, j));
-          scf::YieldOp::create(b);
-        });
+    Value first = memref::LoadOp::create(b, hRes, ValueRange{i, index(0)});
+    auto rowMax =
+        forLoop(1, shape.streams, 1, first,
+                [&](OpBuilder &, Location, Value j, ValueRange acc) {
+                  Value v = memref::LoadOp::create(b, hRes, ValueRange{i, j});
+                  scf::YieldOp::create(
+                      b, Value(arith::MaximumFOp::create(b, acc[0], v)));
+                });
+    forLoop(0, shape.streams, 1, ValueRange{},
+            [&](OpBuilder &, Location, Value j, ValueRange) {
+              Value v = memref::LoadOp::create(b, hRes, ValueRange{i, j});
+              Value e = math::ExpOp::create(
+                  b, arith::SubFOp::create(b, v, rowMax.getResult(0)));
+              memref::StoreOp::create(b, e, matrixMem, matrixIndex(i, j));
+              scf::YieldOp::create(b);
+            });
     normalizeRow(i, f32c(0.0f));
-    scf::ForOp::create(
-        b, index(0), index(shape.streams), index(1), ValueRange{},
-        [&](OpBuilder &, Location, Value j, ValueRange) {
-          Value at = matrixIndex(i, j);
-          Value v = memref::LoadOp::create(b, matrixMem, at);
-          memref::StoreOp::create(b, add(v, addend), matrixMem, at);
-          scf::YieldOp::create(b);
-        });
+    forLoop(0, shape.streams, 1, ValueRange{},
+            [&](OpBuilder &, Location, Value j, ValueRange) {
+              Value at = matrixIndex(i, j);
+              Value v = memref::LoadOp::create(b, matrixMem, at);
+              memref::StoreOp::create(b, add(v, addend), matrixMem, at);
+              scf::YieldOp::create(b);
+            });
   });
   gpu::BarrierOp::create(b);
   forEachStreamThread([&](Value j) { normalizeColumn(j, addend); });
   gpu::BarrierOp::create(b);
   Value iters =
       arith::IndexCastOp::create(b, b.getIndexType(), arg(fl::SinkhornIters));
-  scf::ForOp::create(
-      b, index(1), iters, index(1), ValueRange{},
-      [&](OpBuilder &, Location, Value, ValueRange) {
-        forEachStreamThread([&](Value i) { normalizeRow(i, addend); });
-        gpu::BarrierOp::create(b);
-        forEachStreamThread([&](Value j) { normalizeColumn(j, addend); });
-        gpu::BarrierOp::create(b);
-        scf::YieldOp::create(b);
-      });
+  forLoop(1, iters, 1, ValueRange{},
+          [&](OpBuilder &, Location, Value, ValueRange) {
+            forEachStreamThread([&](Value i) { normalizeRow(i, addend); });
+            gpu::BarrierOp::create(b);
+            forEachStreamThread([&](Value j) { normalizeColumn(j, addend); });
+            gpu::BarrierOp::create(b);
+            scf::YieldOp::create(b);
+          });
 }
 
 /// Runs `body` on threads 0..n-1 with the thread's stream index.
@@ -347,12 +350,12 @@ Value FusedLayerEmitter::matrixIndex(Value row, Value col) {
 
 /// sum over k of M[at(k)], in order k = 0..n-1.
 Value FusedLayerEmitter::sumMatrix(function_ref<Value(Value)> at) {
-  auto loop = scf::ForOp::create(
-      b, index(0), index(shape.streams), index(1), ValueRange{f32c(0.0f)},
-      [&](OpBuilder &, Location, Value k, ValueRange acc) {
-        Value v = memref::LoadOp::create(b, matrixMem, at(k));
-        scf::YieldOp::create(b, add(acc[0], v));
-      });
+  Value zero = f32c(0.0f);
+  auto loop = forLoop(0, shape.streams, 1, zero,
+                      [&](OpBuilder &, Location, Value k, ValueRange acc) {
+                        Value v = memref::LoadOp::create(b, matrixMem, at(k));
+                        scf::YieldOp::create(b, add(acc[0], v));
+                      });
   return loop.getResult(0);
 }
 
@@ -363,14 +366,14 @@ void FusedLayerEmitter::divideMatrix(function_ref<Value(Value)> at,
   Value positive =
       arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, divisor, f32c(0.0f));
   Value safe = arith::SelectOp::create(b, positive, divisor, f32c(1.0f));
-  scf::ForOp::create(b, index(0), index(shape.streams), index(1), ValueRange{},
-                     [&](OpBuilder &, Location, Value k, ValueRange) {
-                       Value v = memref::LoadOp::create(b, matrixMem, at(k));
-                       memref::StoreOp::create(
-                           b, arith::DivFOp::create(b, v, safe), matrixMem,
-                           at(k));
-                       scf::YieldOp::create(b);
-                     });
+  forLoop(0, shape.streams, 1, ValueRange{},
+          [&](OpBuilder &, Location, Value k, ValueRange) {
+            Value v = memref::LoadOp::create(b, matrixMem, at(k));
+            Value to = at(k);
+            memref::StoreOp::create(b, arith::DivFOp::create(b, v, safe),
+                                    matrixMem, to);
+            scf::YieldOp::create(b);
+          });
 }
 
 void FusedLayerEmitter::normalizeRow(Value i, Value addend) {
@@ -386,7 +389,8 @@ void FusedLayerEmitter::normalizeColumn(Value j, Value addend) {
 Value FusedLayerEmitter::gate(Value logit, Value scale, Value bias) {
   // sigmoid(h) = 1 / (1 + exp(-h)); exp overflowing to inf gives 0, exactly.
   Value e = math::ExpOp::create(b, arith::NegFOp::create(b, logit));
-  Value s = arith::DivFOp::create(b, f32c(1.0f), add(f32c(1.0f), e));
+  Value denominator = add(f32c(1.0f), e);
+  Value s = arith::DivFOp::create(b, f32c(1.0f), denominator);
   return add(mul(scale, s), bias);
 }
 
@@ -417,9 +421,9 @@ void FusedLayerEmitter::loadCoefficients() {
 Value FusedLayerEmitter::loadMixing(int64_t i, int64_t j) {
   if (shape.unrolledStreams)
     return memref::LoadOp::create(b, matrixMem, index(i * shape.streams + j));
-  Value at =
-      arith::SelectOp::create(b, transposed, index(j * shape.streams + i),
-                              index(i * shape.streams + j));
+  Value direct = index(i * shape.streams + j);
+  Value at = arith::SelectOp::create(b, transposed,
+                                     index(j * shape.streams + i), direct);
   return memref::LoadOp::create(b, matrixMem, at);
 }
 
