@@ -34,3 +34,41 @@ function(mhc_pass_options pass output)
   set(TABLEGEN_OUTPUT ${TABLEGEN_OUTPUT} ${CMAKE_CURRENT_BINARY_DIR}/${output}
       PARENT_SCOPE)
 endfunction()
+
+# mhc_configure_sanitizers()
+# MHC_SANITIZE=ON: every target of mhc is built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (clang; any UB report fails the program). The
+# executables use the shared ASan runtime, so libraries loaded into programs
+# that are not instrumented (python3, mlir-runner) can use it through
+# LD_PRELOAD=${MHC_ASAN_RUNTIME}. MHC_ENABLE_FUZZERS=ON: the libFuzzer targets
+# (tools/mhc-fuzz) are built too.
+function(mhc_configure_sanitizers)
+  if((MHC_SANITIZE OR MHC_ENABLE_FUZZERS) AND
+     NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "MHC_SANITIZE and MHC_ENABLE_FUZZERS need clang "
+      "(-DCMAKE_CXX_COMPILER=clang++-22 -DCMAKE_C_COMPILER=clang-22)")
+  endif()
+  if(MHC_ENABLE_FUZZERS)
+    # Coverage feedback from all of mhc's code, not only the targets'.
+    add_compile_options(-fsanitize=fuzzer-no-link)
+  endif()
+  if(NOT MHC_SANITIZE)
+    set(MHC_ASAN_RUNTIME "" PARENT_SCOPE)
+    return()
+  endif()
+  execute_process(
+    COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libclang_rt.asan-x86_64.so
+    OUTPUT_VARIABLE runtime OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT EXISTS "${runtime}")
+    message(FATAL_ERROR "no shared ASan runtime next to ${CMAKE_CXX_COMPILER} "
+      "(apt-get install libclang-rt-22-dev)")
+  endif()
+  get_filename_component(runtime_dir ${runtime} DIRECTORY)
+  # vptr needs RTTI, which LLVM's flags turn off.
+  set(flags -fsanitize=address,undefined -fno-sanitize=vptr
+      -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_compile_options(${flags})
+  add_link_options(${flags} -shared-libasan "-Wl,-rpath,${runtime_dir}")
+  set(MHC_ASAN_RUNTIME ${runtime} PARENT_SCOPE)
+  message(STATUS "Sanitizers: ASan + UBSan (runtime ${runtime})")
+endfunction()

@@ -3,7 +3,8 @@
 # packages already present are not reinstalled, and nothing is downloaded when all are there.
 # Debian's PyTorch (python3-torch, torch 1.13) is installed too, so the torch
 # tests that need no GPU run; MHC_NO_TORCH=1 leaves it out (they are then
-# reported as skipped).
+# reported as skipped). MHC_SANITIZERS=1 adds clang 22 with its sanitizer and
+# libFuzzer runtimes (scripts/test.sh --sanitize).
 set -euo pipefail
 
 PACKAGES=(
@@ -13,6 +14,9 @@ PACKAGES=(
 )
 if [ "${MHC_NO_TORCH:-0}" != 1 ]; then
   PACKAGES+=(python3-torch)
+fi
+if [ "${MHC_SANITIZERS:-0}" = 1 ]; then
+  PACKAGES+=(clang-22 libclang-rt-22-dev libfuzzer-22-dev)
 fi
 
 missing=()

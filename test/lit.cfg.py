@@ -21,10 +21,20 @@ runner_libs = ",".join([
         os.path.join(config.llvm_lib_dir, "libmlir_runner_utils.so"),
         os.path.join(config.mhc_obj_root, "lib", "libmhc_runner_support.so"),
     ])
+# A sanitizer build (MHC_SANITIZE): any report fails the test; mlir-runner,
+# which is not instrumented, loads the instrumented runner support through
+# the preloaded ASan runtime.
+runner = "mlir-runner"
+if config.mhc_asan_runtime:
+    config.environment["ASAN_OPTIONS"] = "halt_on_error=1:detect_leaks=1"
+    config.environment["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
+    runner = "env LD_PRELOAD=%s ASAN_OPTIONS=detect_leaks=0 mlir-runner" % (
+        config.mhc_asan_runtime)
+    config.available_features.add("sanitizers")
 # Lowers a program with the CPU pipeline and runs its main under mlir-runner.
 config.substitutions.append((
     "%mhc_cpu_run",
-    "mhc-opt --mhc-cpu-pipeline | mlir-runner -e main "
+    "mhc-opt --mhc-cpu-pipeline | " + runner + " -e main "
     "-entry-point-result=void -shared-libs=" + runner_libs))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])

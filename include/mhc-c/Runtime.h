@@ -26,14 +26,27 @@ typedef enum {
   MHC_STATUS_CUDA_ERROR = 3,
   MHC_STATUS_NO_DEVICE = 4,
   MHC_STATUS_INTERNAL = 5,
+  /* Not a status: makes every int32 a value of the type, so a caller's
+     out-of-range value reaches the library as it is (and is reported as
+     unknown) instead of being undefined behavior in C++. Likewise below. */
+  MHC_STATUS_MAX_ENUM = 0x7FFFFFFF
 } mhc_status_t;
 
-typedef enum { MHC_DTYPE_F32 = 0, MHC_DTYPE_BF16 = 1 } mhc_dtype_t;
+typedef enum {
+  MHC_DTYPE_F32 = 0,
+  MHC_DTYPE_BF16 = 1,
+  MHC_DTYPE_MAX_ENUM = 0x7FFFFFFF
+} mhc_dtype_t;
 typedef enum {
   MHC_SINKHORN_EXP = 0,
-  MHC_SINKHORN_SOFTMAX = 1
+  MHC_SINKHORN_SOFTMAX = 1,
+  MHC_SINKHORN_MAX_ENUM = 0x7FFFFFFF
 } mhc_sinkhorn_init_t;
-typedef enum { MHC_MIX_DIRECT = 0, MHC_MIX_TRANSPOSED = 1 } mhc_orientation_t;
+typedef enum {
+  MHC_MIX_DIRECT = 0,
+  MHC_MIX_TRANSPOSED = 1,
+  MHC_MIX_MAX_ENUM = 0x7FFFFFFF
+} mhc_orientation_t;
 
 typedef struct {
   int64_t streams;    /* n, 1..32 */

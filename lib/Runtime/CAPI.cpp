@@ -185,6 +185,8 @@ const char *mhc_status_string(mhc_status_t status) {
   case MHC_STATUS_NO_DEVICE:
   case MHC_STATUS_INTERNAL:
     return toString(static_cast<StatusCode>(status));
+  case MHC_STATUS_MAX_ENUM:
+    break;
   }
   return "unknown status";
 }

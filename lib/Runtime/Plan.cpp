@@ -356,6 +356,9 @@ Status HyperConnectionPlan::select(void *, const Descriptor &descriptor,
                                    std::unique_ptr<HyperConnectionPlan> &plan) {
   auto impl = std::make_unique<Impl>();
   impl->descriptor = descriptor;
+  // The descriptor is validated first: nothing below may see a hostile one.
+  if (Status s = selectSku(descriptor, preference, impl->sku); !s)
+    return s;
   if (preference.coefficientCache)
     impl->workspaceBytes = coefficientCacheBytes(descriptor.streams);
   fl::StaticLayerConventions conventions;
@@ -366,8 +369,6 @@ Status HyperConnectionPlan::select(void *, const Descriptor &descriptor,
   conventions.preEps = descriptor.preEps;
   conventions.transposed = descriptor.orientation == MixOrientation::Transposed;
   impl->scalars = fl::staticLayerScalars(conventions);
-  if (Status s = selectSku(descriptor, preference, impl->sku); !s)
-    return s;
   if (Status s = loadDriver(impl->driver); !s)
     return s;
   const CudaDriver &driver = *impl->driver;

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <sstream>
 #include <vector>
 
@@ -114,14 +115,29 @@ bool aligned(const void *p, uintptr_t bytes) {
 size_t dtypeSize(DType t) { return t == DType::F32 ? 4 : 2; }
 
 /// [begin, begin + bytes) and [other, other + otherBytes) share a byte.
-bool overlaps(const void *a, size_t aBytes, const void *b, size_t bBytes) {
-  auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
-  return aBytes && bBytes && x < y + bBytes && y < x + aBytes;
+/// One past the last byte of [p, p + bytes), or UINTPTR_MAX where that
+/// passes the end of the address space.
+uintptr_t endOf(const void *p, size_t bytes) {
+  uintptr_t end;
+  if (__builtin_add_overflow(reinterpret_cast<uintptr_t>(p), bytes, &end))
+    return UINTPTR_MAX;
+  return end;
 }
 
-/// Bytes of x (and of out) in a run: all its rows.
+/// [a, a + aBytes) and [b, b + bBytes) share a byte.
+bool overlaps(const void *a, size_t aBytes, const void *b, size_t bBytes) {
+  auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
+  return aBytes && bBytes && x < endOf(b, bBytes) && y < endOf(a, aBytes);
+}
+
+/// Bytes of x (and of out) in a run: all its rows; SIZE_MAX where that does
+/// not fit in size_t (validateArgs rejects such a batch).
 size_t xBytes(const Descriptor &d, const Args &a) {
-  return size_t(a.batch) * size_t(d.streams) * size_t(d.channels) * 4;
+  size_t bytes = 4;
+  for (int64_t factor : {a.batch, d.streams, d.channels})
+    if (factor < 0 || __builtin_mul_overflow(bytes, size_t(factor), &bytes))
+      return SIZE_MAX;
+  return bytes;
 }
 
 /// A named device buffer of a run.
@@ -263,7 +279,20 @@ Status validateArgs(const Descriptor &d, const Sku &sku, const Args &a) {
     if (!aligned(p.p, 4))
       return alignment(p.name, p.p, 4);
 
+  // Every buffer of the run lies in the address space (a batch whose bytes
+  // overflow, or a pointer too close to the top, is not a run).
   size_t rows = xBytes(d, a);
+  if (rows == SIZE_MAX)
+    return invalid("batch " + std::to_string(a.batch) + " of " +
+                   std::to_string(d.streams) + " x " +
+                   std::to_string(d.channels) +
+                   " f32 rows is more bytes than the address space holds");
+  std::vector<Region> regions = inputRegions(d, a);
+  regions.push_back({"out", a.out, rows});
+  for (const Region &r : regions)
+    if (r.bytes && endOf(r.p, r.bytes) == UINTPTR_MAX)
+      return invalid(std::string(r.name) +
+                     " ends past the end of the address space");
   for (const Region &input : inputRegions(d, a))
     if (overlaps(a.out, rows, input.p, input.bytes))
       return invalid(std::string("out overlaps ") + input.name +

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -348,6 +349,25 @@ protected:
   }
 };
 
+// Found by mhc-runtime-fuzzer: a run whose buffers reach past the end of
+// the address space (a pointer near the top, or a batch whose bytes
+// overflow size_t) was accepted, and the overlap checks wrapped around.
+TEST_F(ArgsTest, RejectsBuffersPastTheAddressSpace) {
+  Descriptor unbounded = d;
+  unbounded.maxBatch = 0;
+  Args a = args(int64_t(1) << 60);
+  expectStatus(validateArgs(unbounded, sku, a), StatusCode::InvalidArgument,
+               "more bytes than the address space holds");
+  a = args(64);
+  a.out = const_cast<void *>(at(UINTPTR_MAX - 0xFFFF));
+  expectStatus(validateArgs(d, sku, a), StatusCode::InvalidArgument,
+               "out ends past the end of the address space");
+  a = args(64);
+  a.weight = at(UINTPTR_MAX - 15);
+  expectStatus(validateArgs(d, sku, a), StatusCode::InvalidArgument,
+               "weight ends past the end of the address space");
+}
+
 TEST_F(ArgsTest, AcceptsValidArguments) {
   EXPECT_TRUE(validateArgs(d, sku, args(64)));
   EXPECT_TRUE(validateArgs(d, sku, args(1)));
@@ -477,6 +497,26 @@ TEST(NoDevice, SelectFailsCleanly) {
             MHC_STATUS_NO_DEVICE);
   EXPECT_EQ(cplan, nullptr);
   EXPECT_STRNE(mhc_last_error(), "");
+}
+
+// Found by mhc-runtime-fuzzer: select sized the workspace (2 n^2 words, in
+// int64_t) before it validated n, so a huge n overflowed (undefined
+// behavior; the sanitizer build stops on it). Any n must get a status.
+TEST(FuzzRegression, HugeStreamsGetAStatus) {
+  for (int64_t streams : {int64_t(8869914353839815400), INT64_MAX, INT64_MIN,
+                          int64_t(-1), int64_t(0), int64_t(1) << 40}) {
+    Descriptor d = layer(4, 4096);
+    d.streams = streams;
+    std::unique_ptr<HyperConnectionPlan> plan;
+    Status s = HyperConnectionPlan::select(nullptr, d, {}, plan);
+    EXPECT_EQ(s.code(), StatusCode::Unsupported) << streams;
+    EXPECT_EQ(plan, nullptr);
+    mhc_descriptor_t cd;
+    mhc_descriptor_init(&cd, streams, 4096);
+    mhc_plan_t cplan = nullptr;
+    EXPECT_EQ(mhc_plan_select(nullptr, &cd, nullptr, &cplan),
+              MHC_STATUS_UNSUPPORTED);
+  }
 }
 
 TEST(CApi, ReportsErrorsWithReasons) {
