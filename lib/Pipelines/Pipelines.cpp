@@ -54,6 +54,9 @@ void mlir::mhc::buildCPUPipeline(OpPassManager &pm,
                                  const CPUPipelineOptions &) {
   pm.addPass(createMHCDecompose());
   pm.addPass(createConvertMHCToLinalg());
+  // Elementwise arith on tensors (the f32 widening around a bf16 layer's
+  // stand-in sublayer) becomes linalg too.
+  pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
 
   pm.addPass(bufferization::createEmptyTensorToAllocTensorPass());

@@ -12,17 +12,22 @@ SINKHORN_INITS = ("exp", "softmax")
 ORIENTATIONS = ("direct", "transposed")
 
 
-def static_layer_attributes(eps=1e-6, sinkhorn_iters=20, sinkhorn_init="exp",
-                            sinkhorn_eps=1e-6, pre_eps=0.0, orientation="direct"):
-    """The attribute dictionary of mhc.static_layer (without braces)."""
+def convention_attributes(sinkhorn_iters=20, sinkhorn_init="exp", sinkhorn_eps=1e-6,
+                          pre_eps=0.0, orientation="direct"):
+    """The Sinkhorn, gate and orientation attributes the layers share."""
     if sinkhorn_init not in SINKHORN_INITS:
         raise ValueError(f"sinkhorn_init must be one of {SINKHORN_INITS}")
     if orientation not in ORIENTATIONS:
         raise ValueError(f"orientation must be one of {ORIENTATIONS}")
-    return (f"eps = {eps:e} : f32, sinkhorn_iters = {int(sinkhorn_iters)}, "
+    return (f"sinkhorn_iters = {int(sinkhorn_iters)}, "
             f"sinkhorn_init = #mhc.sinkhorn_init<{sinkhorn_init}>, "
             f"sinkhorn_eps = {sinkhorn_eps:e} : f32, pre_eps = {pre_eps:e} : f32, "
             f"orientation = #mhc.orientation<{orientation}>")
+
+
+def static_layer_attributes(eps=1e-6, **conventions):
+    """The attribute dictionary of mhc.static_layer (without braces)."""
+    return f"eps = {eps:e} : f32, " + convention_attributes(**conventions)
 
 
 def static_layer_function(name, streams, channels=None, weight_dtype="bf16",
@@ -46,4 +51,34 @@ def static_layer_function(name, streams, channels=None, weight_dtype="bf16",
             f"  %o = mhc.static_layer %x, %hr, %hp, %hq, %w "
             f"{{{static_layer_attributes(**conventions)}}}\n"
             f"      : {x}, {h}, {w}\n"
+            f"  return %o : {x}\n}}\n")
+
+
+def dynamic_layer_function(name, streams, channels=None, dtype="f32",
+                           phi_dtype="f32", weight_dtype="bf16", eps=1e-6,
+                           coefficient_eps=1e-6, pre_eps=0.0, sinkhorn_iters=20,
+                           sinkhorn_init="exp", sinkhorn_eps=1e-6,
+                           orientation="direct"):
+    """A func.func `name` that applies one mhc.dynamic_layer (x [?, n, C] of
+    `dtype`, phi [n C, n^2 + 2n] of `phi_dtype`, alpha [3], bias [n^2 + 2n],
+    weight [C]) and returns out; `channels=None` is a dynamic C."""
+    for value, allowed in ((dtype, WEIGHT_DTYPES), (phi_dtype, WEIGHT_DTYPES),
+                           (weight_dtype, WEIGHT_DTYPES)):
+        if value not in allowed:
+            raise ValueError(f"dtypes must be one of {allowed}, got {value}")
+    n = int(streams)
+    m = n * n + 2 * n
+    c = "?" if channels is None else str(int(channels))
+    rows = "?" if channels is None else str(n * int(channels))
+    x = f"tensor<?x{n}x{c}x{dtype}>"
+    types = (f"{x}, tensor<{rows}x{m}x{phi_dtype}>, tensor<3xf32>, tensor<{m}xf32>, "
+             f"tensor<{c}x{weight_dtype}>")
+    attrs = (f"eps = {eps:e} : f32, coefficient_eps = {coefficient_eps:e} : f32, "
+             + convention_attributes(sinkhorn_iters, sinkhorn_init, sinkhorn_eps,
+                                     pre_eps, orientation))
+    args = ", ".join(f"%{v}: {t}" for v, t in zip(("x", "phi", "alpha", "bias", "w"),
+                                                  types.split(", ")))
+    return (f"func.func @{name}({args}) -> {x} {{\n"
+            f"  %o = mhc.dynamic_layer %x, %phi, %alpha, %bias, %w {{{attrs}}}\n"
+            f"      : {types}\n"
             f"  return %o : {x}\n}}\n")

@@ -139,12 +139,15 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
 def ConvertMHCToLinalg : Pass<"convert-mhc-to-linalg"> {
   let summary = "Lower the mhc parts to linalg on tensors";
   let description = [{
-    Lowers `mhc.sinkhorn`, `mhc.gate`, `mhc.aggregate`, `mhc.rms_norm` and
-    `mhc.mix` to `linalg.generic` / `linalg.fill` on tensors (Sinkhorn's
-    rounds as an `scf.for`), the portable path that runs on a CPU and
+        Lowers `mhc.sinkhorn` (on one matrix or one per token), `mhc.gate`,
+    `mhc.aggregate`, `mhc.rms_norm`, `mhc.mix`, and the dynamic-H ops
+    `mhc.coefficients`, `mhc.pre` and `mhc.post` to `linalg.generic` /
+    `linalg.fill` on tensors (Sinkhorn's rounds as an `scf.for`; every
+    reduction in index order, in f32, bf16 activations widened on load and
+    rounded once on store), the portable path that runs on a CPU and
     composes with linalg-based compilers. An `mhc.fused_layer` is inlined and
-    its parts lowered the same way. `mhc.static_layer` is decomposed first by
-    `--mhc-decompose`.
+    its parts lowered the same way. `mhc.static_layer` and
+    `mhc.dynamic_layer` are decomposed first by `--mhc-decompose`.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

@@ -157,6 +157,110 @@ void staticLayer(const LayerConfig &cfg, int64_t batch, const In *x,
   }
 }
 
+//===----------------------------------------------------------------------===//
+// Dynamic H (Tier 2): per-token coefficients, the pre and the post
+//===----------------------------------------------------------------------===//
+
+/// The conventions of mhc.coefficients / mhc.dynamic_layer.
+struct DynamicConfig {
+  int64_t n = 4;
+  int64_t channels = 0;
+  double coefficientEps = 1e-6; ///< RMS of the flattened row (eps_coef)
+  double preEps = 0.0;
+  int64_t sinkhornIters = 20;
+  SinkhornInit init = SinkhornInit::Exp;
+  double sinkhornEps = 1e-6;
+  MixOrientation orientation = MixOrientation::Direct;
+  double eps = 1e-6; ///< the stand-in sublayer's RMSNorm (dynamic_layer)
+};
+
+/// Per-token coefficients (mhc.coefficients): for each of `batch` tokens,
+/// h_pre [n], h_post [n] and M [n, n] (row-major), from x [batch, n, C],
+/// phi [n C, n^2 + 2n], alpha [3] and bias [n^2 + 2n], all in T.
+template <typename T>
+void dynamicCoefficients(const DynamicConfig &cfg, int64_t batch, const T *x,
+                         const T *phi, const T *alpha, const T *bias, T *hPre,
+                         T *hPost, T *m) {
+  const int64_t n = cfg.n, width = cfg.n * cfg.channels;
+  const int64_t cols = n * n + 2 * n;
+  std::vector<T> mix(cols), logits(n * n);
+  for (int64_t b = 0; b < batch; ++b) {
+    const T *xb = x + b * width;
+    T sumSq = 0;
+    for (int64_t k = 0; k < width; ++k)
+      sumSq += xb[k] * xb[k];
+    T r = T(1) / std::sqrt(sumSq / T(width) + T(cfg.coefficientEps));
+    for (int64_t j = 0; j < cols; ++j) {
+      T acc = 0;
+      for (int64_t k = 0; k < width; ++k)
+        acc += xb[k] * phi[k * cols + j];
+      mix[j] = acc * r;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      hPre[b * n + i] =
+          gate<T>(alpha[0] * mix[i] + bias[i], T(kPreGateScale), T(cfg.preEps));
+      hPost[b * n + i] = gate<T>(alpha[1] * mix[n + i] + bias[n + i],
+                                 T(kPostGateScale), T(kPostGateBias));
+    }
+    for (int64_t k = 0; k < n * n; ++k)
+      logits[k] = alpha[2] * mix[2 * n + k] + bias[2 * n + k];
+    sinkhorn<T>(logits.data(), n, cfg.sinkhornIters, cfg.init,
+                T(cfg.sinkhornEps), m + b * n * n);
+  }
+}
+
+/// mhc.pre: y[b, c] = sum_i h_pre[b, i] x[b, i, c].
+template <typename T>
+void dynamicPre(int64_t n, int64_t channels, int64_t batch, const T *x,
+                const T *hPre, T *y) {
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t c = 0; c < channels; ++c) {
+      T acc = 0;
+      for (int64_t i = 0; i < n; ++i)
+        acc += hPre[b * n + i] * x[(b * n + i) * channels + c];
+      y[b * channels + c] = acc;
+    }
+}
+
+/// mhc.post: out[b, i, c] = sum_j M'[b, i, j] x[b, j, c] + h_post[b, i] f[b,
+/// c].
+template <typename T>
+void dynamicPost(int64_t n, int64_t channels, int64_t batch,
+                 MixOrientation orientation, const T *x, const T *f, const T *m,
+                 const T *hPost, T *out) {
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t c = 0; c < channels; ++c) {
+        T acc = 0;
+        for (int64_t j = 0; j < n; ++j) {
+          T mij = orientation == MixOrientation::Direct
+                      ? m[(b * n + i) * n + j]
+                      : m[(b * n + j) * n + i];
+          acc += mij * x[(b * n + j) * channels + c];
+        }
+        out[(b * n + i) * channels + c] =
+            acc + hPost[b * n + i] * f[b * channels + c];
+      }
+}
+
+/// RMSNorm of each row: y / sqrt(mean(y^2) + eps) * weight.
+template <typename T>
+void rmsNorm(int64_t channels, int64_t batch, double eps, const T *y,
+             const T *weight, T *f) {
+  for (int64_t b = 0; b < batch; ++b) {
+    T sumSq = 0;
+    for (int64_t c = 0; c < channels; ++c)
+      sumSq += y[b * channels + c] * y[b * channels + c];
+    T inv = T(1) / std::sqrt(sumSq / T(channels) + T(eps));
+    for (int64_t c = 0; c < channels; ++c)
+      f[b * channels + c] = y[b * channels + c] * inv * weight[c];
+  }
+}
+
+/// `v` rounded to bf16 and back (to the nearest even), as the layer rounds
+/// its bf16 interfaces.
+inline double roundToBF16(double v) { return fromBF16(toBF16(float(v))); }
+
 /// First-order bound, per token row, on the error an f32 evaluation of the
 /// layer can have beyond a few ulps of the output: y is summed in f32 with an
 /// error up to (n + 2) u sum_i |s_pre[i] x[b,i,c]|, and RMSNorm amplifies an

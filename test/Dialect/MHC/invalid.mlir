@@ -200,7 +200,7 @@ func.func @init_wrong_attr_kind(%h: tensor<4x4xf32>) {
 // -----
 
 func.func @sinkhorn_not_square(%h: tensor<4x3xf32>) {
-  // expected-error @+1 {{requires 'logits' to be 4x4 (streams x streams), got 'tensor<4x3xf32>'}}
+  // expected-error @+1 {{requires 'logits' to be a static, non-empty square matrix (n x n, or one per token: B x n x n), got 'tensor<4x3xf32>'}}
   %0 = mhc.sinkhorn %h : tensor<4x3xf32>
   return
 }
@@ -208,7 +208,7 @@ func.func @sinkhorn_not_square(%h: tensor<4x3xf32>) {
 // -----
 
 func.func @sinkhorn_dynamic(%h: tensor<?x?xf32>) {
-  // expected-error @+1 {{requires a static, non-empty square matrix, got 'tensor<?x?xf32>'}}
+  // expected-error @+1 {{requires 'logits' to be a static, non-empty square matrix (n x n, or one per token: B x n x n), got 'tensor<?x?xf32>'}}
   %0 = mhc.sinkhorn %h : tensor<?x?xf32>
   return
 }

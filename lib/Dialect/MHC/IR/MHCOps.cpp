@@ -1,9 +1,12 @@
 //===- MHCOps.cpp - mhc operations ----------------------------------------===//
 //
-// Verifiers and folders. The shape rules live in free functions that every op
-// shares, so a rule has one wording wherever it applies.
+// Verifiers and folders of the static layer and its parts. The shape rules
+// live in ShapeRules.h, shared with the dynamic-H ops (DynamicOps.cpp), so a
+// rule has one wording wherever it applies.
 //
 //===----------------------------------------------------------------------===//
+
+#include "ShapeRules.h"
 
 #include "mhc/Dialect/MHC/IR/MHC.h"
 #include "mhc/Support/Reference.h"
@@ -15,110 +18,7 @@
 
 using namespace mlir;
 using namespace mlir::mhc;
-
-//===----------------------------------------------------------------------===//
-// Shared verification
-//===----------------------------------------------------------------------===//
-
-namespace {
-/// The dimensions every mhc op agrees on. A dynamic one is
-/// ShapedType::kDynamic.
-struct LayerDims {
-  int64_t batch;
-  int64_t streams;
-  int64_t channels;
-};
-} // namespace
-
-static bool dimsConflict(int64_t a, int64_t b) {
-  return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b;
-}
-
-static std::string dimString(int64_t d) {
-  return ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d);
-}
-
-static LogicalResult verifyPositiveFinite(Operation *op, StringRef name,
-                                          float value) {
-  if (!(value > 0.0f) || !std::isfinite(value))
-    return op->emitOpError() << "requires '" << name
-                             << "' to be positive and finite, got " << value;
-  return success();
-}
-
-static LogicalResult verifyFinite(Operation *op, StringRef name, float value) {
-  if (!std::isfinite(value))
-    return op->emitOpError()
-           << "requires '" << name << "' to be finite, got " << value;
-  return success();
-}
-
-/// x : [B, n, C]. n must be static and at least 1; a static C at least 1.
-static FailureOr<LayerDims> verifyStreams(Operation *op, StringRef name,
-                                          RankedTensorType type) {
-  LayerDims dims{type.getDimSize(0), type.getDimSize(1), type.getDimSize(2)};
-  if (ShapedType::isDynamic(dims.streams))
-    return op->emitOpError() << "requires the stream count (dimension 1 of '"
-                             << name << "') to be static, got " << type;
-  if (dims.streams < 1)
-    return op->emitOpError() << "requires at least one stream (dimension 1 of '"
-                             << name << "'), got " << dims.streams;
-  if (!ShapedType::isDynamic(dims.channels) && dims.channels < 1)
-    return op->emitOpError()
-           << "requires at least one channel (dimension 2 of '" << name
-           << "'), got " << dims.channels;
-  return dims;
-}
-
-/// A coefficient vector: [n].
-static LogicalResult verifyCoeffs(Operation *op, StringRef name,
-                                  RankedTensorType type, int64_t streams) {
-  if (type.getDimSize(0) != streams)
-    return op->emitOpError()
-           << "requires '" << name << "' to have one entry per stream ("
-           << streams << "), got " << type;
-  return success();
-}
-
-/// A mixing matrix or its logits: [n, n].
-static LogicalResult verifyMatrix(Operation *op, StringRef name,
-                                  RankedTensorType type, int64_t streams) {
-  if (type.getDimSize(0) != streams || type.getDimSize(1) != streams)
-    return op->emitOpError()
-           << "requires '" << name << "' to be " << streams << "x" << streams
-           << " (streams x streams), got " << type;
-  return success();
-}
-
-/// A per-token row: [B, C], compatible with the streams' B and C.
-static LogicalResult verifyRows(Operation *op, StringRef name,
-                                RankedTensorType type, const LayerDims &dims) {
-  if (dimsConflict(type.getDimSize(0), dims.batch) ||
-      dimsConflict(type.getDimSize(1), dims.channels))
-    return op->emitOpError()
-           << "requires '" << name << "' to be " << dimString(dims.batch) << "x"
-           << dimString(dims.channels)
-           << " (tokens x channels, as the streams), got " << type;
-  return success();
-}
-
-/// The RMSNorm weight: [C].
-static LogicalResult verifyWeight(Operation *op, RankedTensorType type,
-                                  int64_t channels) {
-  if (dimsConflict(type.getDimSize(0), channels))
-    return op->emitOpError() << "requires 'weight' to have one entry per "
-                                "channel ("
-                             << dimString(channels) << "), got " << type;
-  return success();
-}
-
-static LogicalResult verifySquareLogits(Operation *op, RankedTensorType type) {
-  int64_t n = type.getDimSize(0);
-  if (ShapedType::isDynamic(n) || n < 1)
-    return op->emitOpError()
-           << "requires a static, non-empty square matrix, got " << type;
-  return verifyMatrix(op, "logits", type, n);
-}
+using namespace mlir::mhc::detail;
 
 //===----------------------------------------------------------------------===//
 // StaticLayerOp
@@ -138,13 +38,7 @@ LogicalResult StaticLayerOp::verify() {
       failed(verifyPositiveFinite(op, "sinkhorn_eps",
                                   getSinkhornEps().convertToFloat())))
     return failure();
-  float preEps = getPreEps().convertToFloat();
-  if (failed(verifyFinite(op, "pre_eps", preEps)))
-    return failure();
-  if (preEps < 0.0f)
-    return emitOpError() << "requires 'pre_eps' to be non-negative, got "
-                         << preEps;
-  return success();
+  return verifyNonNegativeFinite(op, "pre_eps", getPreEps().convertToFloat());
 }
 
 //===----------------------------------------------------------------------===//
@@ -152,7 +46,7 @@ LogicalResult StaticLayerOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult SinkhornOp::verify() {
-  if (failed(verifySquareLogits(*this, getLogits().getType())))
+  if (failed(verifySquareLogits(*this, "logits", getLogits().getType())))
     return failure();
   return verifyPositiveFinite(*this, "eps", getEps().convertToFloat());
 }
@@ -185,7 +79,10 @@ static OpFoldResult foldConstant(Attribute operand, Fn &&fn) {
 }
 
 OpFoldResult SinkhornOp::fold(FoldAdaptor adaptor) {
-  int64_t n = getLogits().getType().getDimSize(0);
+  RankedTensorType type = getLogits().getType();
+  if (type.getRank() != 2)
+    return {};
+  int64_t n = type.getDimSize(0);
   return foldConstant(adaptor.getLogits(), [&](ArrayRef<double> in,
                                                MutableArrayRef<double> out) {
     ::mhc::reference::sinkhorn<double>(in.data(), n, getIters(),

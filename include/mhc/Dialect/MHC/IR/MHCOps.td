@@ -26,6 +26,8 @@ def MHC_MatrixTensor : TensorRankOf<[F32], [2]>;
 def MHC_CoeffTensor : TensorRankOf<[F32], [1]>;
 // The RMSNorm weight: C, f32 or bf16 (upcast to f32 for the math).
 def MHC_WeightTensor : TensorRankOf<[F32, BF16], [1]>;
+// Sinkhorn's logits and result: one n x n matrix, or one per token [B, n, n].
+def MHC_SinkhornTensor : TensorRankOf<[F32], [2, 3]>;
 
 def MHC_SinkhornIters
     : ConfinedAttr<DefaultValuedAttr<I64Attr, "20">, [IntMinValue<1>]>;
@@ -102,7 +104,8 @@ def MHC_StaticLayerOp : MHC_Op<"static_layer",
 def MHC_SinkhornOp : MHC_Op<"sinkhorn", [Pure, SameOperandsAndResultType]> {
   let summary = "project n x n logits onto the doubly stochastic matrices";
   let description = [{
-    Sinkhorn-Knopp projection of the logits `H` (n x n) onto the doubly
+    Sinkhorn-Knopp projection of the logits `H` (n x n, or one n x n matrix
+    per token: [B, n, n]) onto the doubly
     stochastic matrices, with the convention chosen by `init` (see
     `SinkhornInit`) and `iters` rounds. `eps` is used only by the `softmax`
     convention. With `exp`, the logits are shifted by their row maximum first
@@ -110,22 +113,23 @@ def MHC_SinkhornOp : MHC_Op<"sinkhorn", [Pure, SameOperandsAndResultType]> {
     column whose sum underflows to zero is left at zero instead of becoming
     NaN.
 
-    Folds to a constant when the logits are a constant.
+    Folds to a constant when the logits are one constant matrix.
 
     Example:
 
     ```mlir
     %m = mhc.sinkhorn %h_res {iters = 20 : i64, init = #mhc.sinkhorn_init<softmax>}
         : tensor<4x4xf32>
+    %per_token = mhc.sinkhorn %logits : tensor<?x4x4xf32>
     ```
   }];
   let arguments = (ins
-    MHC_MatrixTensor:$logits,
+    MHC_SinkhornTensor:$logits,
     MHC_SinkhornIters:$iters,
     MHC_SinkhornInitDefault:$init,
     MHC_SinkhornEps:$eps
   );
-  let results = (outs MHC_MatrixTensor:$result);
+  let results = (outs MHC_SinkhornTensor:$result);
   let assemblyFormat = "$logits attr-dict `:` type($logits)";
   let hasVerifier = 1;
   let hasFolder = 1;
@@ -306,5 +310,7 @@ def MHC_YieldOp : MHC_Op<"yield", [Pure, Terminator, ReturnLike,
   let assemblyFormat = "$values attr-dict `:` type($values)";
   let builders = [OpBuilder<(ins), [{ /* nothing to yield */ }]>];
 }
+
+include "mhc/Dialect/MHC/IR/MHCDynamicOps.td"
 
 #endif // MHC_DIALECT_MHC_IR_MHCOPS_TD

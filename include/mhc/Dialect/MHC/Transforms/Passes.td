@@ -6,15 +6,19 @@
 include "mlir/Pass/PassBase.td"
 
 def MHCDecompose : Pass<"mhc-decompose"> {
-  let summary = "Split mhc.static_layer into its parts";
+  let summary = "Split mhc.static_layer and mhc.dynamic_layer into their parts";
   let description = [{
     Rewrites every `mhc.static_layer` into the ops it is made of:
     `mhc.sinkhorn` on `h_res`, `mhc.gate` for the pre (`bias = pre_eps`) and
     post (`scale = 2`) coefficients, `mhc.aggregate`, `mhc.rms_norm` and
-    `mhc.mix`. The attributes carry over one to one, so the result computes
-    the same function.
+    `mhc.mix`; and every `mhc.dynamic_layer` into `mhc.coefficients`,
+    `mhc.pre`, its stand-in sublayer `mhc.rms_norm` (in f32: `arith.extf` and
+    `arith.truncf` around it for bf16 activations) and `mhc.post`. The
+    attributes carry over one to one, so the result computes the same
+    function.
   }];
-  let dependentDialects = ["::mlir::mhc::MHCDialect"];
+  let dependentDialects = ["::mlir::mhc::MHCDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def MHCFuse : Pass<"mhc-fuse"> {
