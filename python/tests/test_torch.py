@@ -117,6 +117,55 @@ def test_reference_formulation_matches_the_loops(b, n, c, conventions):
     assert rel_err(ref, loop_reference(x, hr, hp, hq, w, **conventions)) < 1e-12
 
 
+def loop_dynamic_reference(x, phi, alpha, bias, w, coefficient_eps=1e-6, **conventions):
+    """The dynamic layer element by element: each token's logits
+    alpha * (x_b @ phi) * r_b + bias by loops, then that token through
+    loop_reference as a static layer with those logits (f32 activations)."""
+    b_, n, c = x.shape
+    m = n * n + 2 * n
+    out = []
+    for b in range(b_):
+        xf = x[b].double().reshape(-1).tolist()
+        r = 1 / math.sqrt(sum(v * v for v in xf) / len(xf) + coefficient_eps)
+        mix = [sum(xf[k] * phi[k, j].item() for k in range(len(xf))) * r for j in range(m)]
+        scale = [alpha[0].item()] * n + [alpha[1].item()] * n + [alpha[2].item()] * (n * n)
+        logits = torch.tensor([scale[j] * mix[j] + bias[j].item() for j in range(m)],
+                              dtype=torch.float64)
+        out.append(loop_reference(x[b:b + 1], logits[2 * n:].reshape(n, n), logits[:n],
+                                  logits[n:2 * n], w, **conventions)[0])
+    return torch.stack(out)
+
+
+def dynamic_inputs(b, n, c, seed=0):
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    x = torch.randn(b, n, c, generator=g)
+    phi = (torch.rand(n * c, n * n + 2 * n, generator=g) - 0.5) * 0.2
+    alpha = torch.tensor([0.5, 0.7, 0.9])
+    bias = torch.randn(n * n + 2 * n, generator=g)
+    w = torch.rand(c, generator=g) + 0.5
+    return x, phi, alpha, bias, w
+
+
+@pytest.mark.parametrize("conventions", CONVENTIONS)
+@pytest.mark.parametrize("b,n,c", [(1, 1, 1), (3, 2, 5), (2, 4, 3)])
+def test_dynamic_reference_matches_the_loops(b, n, c, conventions):
+    x, phi, alpha, bias, w = dynamic_inputs(b, n, c, seed=b * n + c)
+    ref = reference.dynamic_layer(x.double(), phi, alpha, bias, w, dtype=torch.float64,
+                                  **conventions)
+    assert rel_err(ref, loop_dynamic_reference(x, phi, alpha, bias, w, **conventions)) < 1e-12
+
+
+def test_dynamic_reference_with_alpha_zero_is_the_static_layer():
+    x, phi, alpha, bias, w = dynamic_inputs(3, 4, 37)
+    n = 4
+    dynamic = reference.dynamic_layer(x.double(), phi, torch.zeros(3), bias, w,
+                                      dtype=torch.float64, sinkhorn_init="softmax")
+    static = reference.static_layer(x.double(), bias[2 * n:].reshape(n, n).double(),
+                                    bias[:n].double(), bias[n:2 * n].double(), w.double(),
+                                    sinkhorn_init="softmax")
+    assert rel_err(dynamic, static) < 1e-14
+
+
 @pytest.mark.parametrize("conventions", CONVENTIONS)
 @pytest.mark.parametrize("b,n,c,weight", [
     (1, 1, 3, torch.bfloat16), (5, 2, 5, torch.float32), (4, 4, 1281, torch.bfloat16),
