@@ -40,7 +40,11 @@ endfunction()
 # UndefinedBehaviorSanitizer (clang; any UB report fails the program). The
 # executables use the shared ASan runtime, so libraries loaded into programs
 # that are not instrumented (python3, mlir-runner) can use it through
-# LD_PRELOAD=${MHC_ASAN_RUNTIME}. MHC_ENABLE_FUZZERS=ON: the libFuzzer targets
+# LD_PRELOAD=${MHC_ASAN_RUNTIME}. Every program run under the sanitizers gets
+# MHC_ASAN_OPTIONS: allow_user_poisoning=0 because LLVM's headers, compiled
+# with ASan in mhc's code, poison the slabs of a BumpPtrAllocator that the
+# uninstrumented libMLIR then allocates from (a false use-after-poison).
+# MHC_ENABLE_FUZZERS=ON: the libFuzzer targets
 # (tools/mhc-fuzz) are built too.
 function(mhc_configure_sanitizers)
   if((MHC_SANITIZE OR MHC_ENABLE_FUZZERS) AND
@@ -54,6 +58,7 @@ function(mhc_configure_sanitizers)
   endif()
   if(NOT MHC_SANITIZE)
     set(MHC_ASAN_RUNTIME "" PARENT_SCOPE)
+    set(MHC_ASAN_OPTIONS "" PARENT_SCOPE)
     return()
   endif()
   execute_process(
@@ -70,5 +75,6 @@ function(mhc_configure_sanitizers)
   add_compile_options(${flags})
   add_link_options(${flags} -shared-libasan "-Wl,-rpath,${runtime_dir}")
   set(MHC_ASAN_RUNTIME ${runtime} PARENT_SCOPE)
+  set(MHC_ASAN_OPTIONS "allow_user_poisoning=0:halt_on_error=1" PARENT_SCOPE)
   message(STATUS "Sanitizers: ASan + UBSan (runtime ${runtime})")
 endfunction()

@@ -26,10 +26,11 @@ runner_libs = ",".join([
 # the preloaded ASan runtime.
 runner = "mlir-runner"
 if config.mhc_asan_runtime:
-    config.environment["ASAN_OPTIONS"] = "halt_on_error=1:detect_leaks=1"
+    config.environment["ASAN_OPTIONS"] = (
+        config.mhc_asan_options + ":detect_leaks=1")
     config.environment["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
-    runner = "env LD_PRELOAD=%s ASAN_OPTIONS=detect_leaks=0 mlir-runner" % (
-        config.mhc_asan_runtime)
+    runner = "env LD_PRELOAD=%s ASAN_OPTIONS=%s:detect_leaks=0 mlir-runner" % (
+        config.mhc_asan_runtime, config.mhc_asan_options)
     config.available_features.add("sanitizers")
 # Lowers a program with the CPU pipeline and runs its main under mlir-runner.
 config.substitutions.append((

@@ -23,7 +23,7 @@ for target in ir runtime; do
   # libFuzzer puts libstdc++ ahead of the shared ASan runtime: preload it.
   asan=$(ldd "$exe" | awk '/libclang_rt.asan/ {print $3}')
   start=$(date +%s)
-  LD_PRELOAD="$asan" ASAN_OPTIONS="halt_on_error=1:detect_leaks=1" \
+  LD_PRELOAD="$asan" ASAN_OPTIONS="allow_user_poisoning=0:halt_on_error=1:detect_leaks=1" \
   UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
     "$exe" "$work" "${dict[@]}" -max_total_time="$seconds" -timeout=60 \
       -rss_limit_mb=6144 -max_len=16384 -print_final_stats=1 \
