@@ -3,12 +3,20 @@
 # mhc_add_library(name sources... [DEPENDS targets...] [LINK_LIBS libs...])
 # A static library of the compiler, linked against the MLIR and LLVM dylibs
 # (never the static MLIR archives: mixing the two duplicates global state).
+# It is installed and exported as MHC::<name> (cmake/MHCPackage.cmake).
 function(mhc_add_library name)
   cmake_parse_arguments(ARG "" "" "DEPENDS;LINK_LIBS" ${ARGN})
   add_mlir_library(${name} ${ARG_UNPARSED_ARGUMENTS}
     EXCLUDE_FROM_LIBMLIR DISABLE_INSTALL
     DEPENDS ${ARG_DEPENDS})
   target_link_libraries(${name} PUBLIC ${ARG_LINK_LIBS} MLIR LLVM)
+  target_include_directories(${name} PUBLIC
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+    $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  install(TARGETS ${name} EXPORT MHCTargets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT mhc-dev)
 endfunction()
 
 # mhc_pass_options(<pass def> <output .inc>)

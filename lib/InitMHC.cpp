@@ -41,7 +41,7 @@
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
 
-void mlir::mhc::registerCompilerDialects(mlir::DialectRegistry &registry) {
+void mlir::mhc::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<mlir::mhc::MHCDialect, mlir::affine::AffineDialect,
                   mlir::arith::ArithDialect,
                   mlir::bufferization::BufferizationDialect,
@@ -67,7 +67,7 @@ void mlir::mhc::registerCompilerDialects(mlir::DialectRegistry &registry) {
   mlir::registerNVVMDialectTranslation(registry);
 }
 
-void mlir::mhc::registerCompilerPasses() {
+void mlir::mhc::registerAllPasses() {
   mlir::mhc::registerMHCPasses();
   mlir::mhc::registerMHCConversionPasses();
   mlir::mhc::registerPipelines();

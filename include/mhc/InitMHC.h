@@ -1,7 +1,8 @@
 //===- InitMHC.h - what the mhc compiler registers --------------*- C++ -*-===//
 //
-// The dialects, interfaces, translations, passes and pipelines the mhc
-// compiler uses: shared by mhc-opt and the compiler C API.
+// The registration entry points of mhc: what mhc-opt, the compiler C API
+// and a downstream compiler's own *-opt call to get the mhc dialect, its
+// passes and its pipelines (examples/downstream/).
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,11 +14,15 @@ class DialectRegistry;
 namespace mhc {
 
 /// The mhc dialect and exactly the upstream dialects, interfaces and
-/// translations the pipelines need.
-void registerCompilerDialects(DialectRegistry &registry);
+/// translations its pipelines need. A downstream registry that already holds
+/// some of them is fine: inserting a dialect twice is a no-op.
+void registerAllDialects(DialectRegistry &registry);
 
-/// The mhc passes and pipelines, and the upstream passes they are built from.
-void registerCompilerPasses();
+/// The mhc passes (mhc-*, convert-mhc-to-*), the named pipelines
+/// (--mhc-gpu-pipeline, --mhc-cpu-pipeline, --mhc-raise-pipeline) and the
+/// upstream passes they are built from. Safe to call next to upstream's
+/// mlir::registerAllPasses (a pass registered twice is the same pass).
+void registerAllPasses();
 
 } // namespace mhc
 } // namespace mlir

@@ -45,9 +45,9 @@ const char *severity(DiagnosticSeverity s) {
 
 int compile(StringRef ir, StringRef pipeline, mhc_compile_result &result) {
   static std::once_flag once;
-  std::call_once(once, [] { mhc::registerCompilerPasses(); });
+  std::call_once(once, [] { mhc::registerAllPasses(); });
   DialectRegistry registry;
-  mhc::registerCompilerDialects(registry);
+  mhc::registerAllDialects(registry);
   MLIRContext context(registry);
   llvm::raw_string_ostream diagnostics(result.diagnostics);
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {

@@ -18,8 +18,20 @@
 using namespace mlir;
 using namespace mlir::mhc;
 
+std::string mlir::mhc::defaultToolkit() { return MHC_DEFAULT_CUDA_HOME; }
+
+void mlir::mhc::buildRaisePipeline(OpPassManager &pm,
+                                   const RaisePipelineOptions &) {
+  pm.addPass(createMHCRaiseFromLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
 void mlir::mhc::buildGPUPipeline(OpPassManager &pm,
                                  const GPUPipelineOptions &options) {
+  // mHC math a front end wrote in linalg becomes mhc ops first, so that it
+  // reaches the same fused kernel as the mhc ops themselves.
+  buildRaisePipeline(pm, RaisePipelineOptions());
   pm.addPass(createMHCDecompose());
   pm.addPass(createMHCFuse());
   pm.addPass(createConvertMHCToGPU(options.loweringOptions()));
@@ -89,6 +101,11 @@ void mlir::mhc::registerPipelines() {
       "mhc-gpu-pipeline",
       "mhc ops -> one fused kernel per layer -> NVVM -> PTX/cubin/fatbin",
       buildGPUPipeline);
+  PassPipelineRegistration<RaisePipelineOptions>(
+      "mhc-raise-pipeline",
+      "mHC math written in linalg/tensor/arith/math/scf -> mhc ops "
+      "(mhc-raise-from-linalg, canonicalize, cse)",
+      buildRaisePipeline);
   PassPipelineRegistration<CPUPipelineOptions>(
       "mhc-cpu-pipeline",
       "mhc ops -> linalg -> loops -> LLVM dialect (runs with mlir-runner)",

@@ -8,6 +8,8 @@ values, calls the layer, and prints the checker's verdict line.
 """
 import argparse
 import os
+import shlex
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -33,6 +35,12 @@ p.add_argument("--logit-offset", type=float, default=0.0,
 p.add_argument("--static-channels", action="store_true",
                help="give the layer function a static C (dynamic B only)")
 p.add_argument("--seed", type=int, default=1)
+p.add_argument("--linalg", action="store_true",
+               help="write the layer in linalg (test/Transforms/"
+                    "gen_linalg_layer.py) instead of mhc.static_layer")
+p.add_argument("--linalg-form", default="",
+               help="more gen_linalg_layer.py options, e.g. "
+                    "\"--sinkhorn-form unrolled --mix-form batch_matmul\"")
 # Deliberate mismatches between what runs and what the checker assumes, to
 # prove that the check can fail.
 p.add_argument("--check-orientation", choices=["direct", "transposed"])
@@ -43,10 +51,23 @@ check_orientation = a.check_orientation or a.orientation
 cdim = str(c) if a.static_channels else "?"
 x_t = f"tensor<?x{n}x{cdim}xf32>"
 w_t = f"tensor<{cdim}x{w}>"
-layer = static_layer_function(
-    "layer", n, c if a.static_channels else None, w, eps=a.eps,
-    sinkhorn_iters=a.iters, sinkhorn_init=a.init, sinkhorn_eps=a.sinkhorn_eps,
-    pre_eps=a.pre_eps, orientation=a.orientation)
+if a.linalg:
+    gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                       "Transforms", "gen_linalg_layer.py")
+    args = [sys.executable, gen, "--n", str(n), "--weight", w,
+            "--init", a.init, "--orientation", a.orientation,
+            "--iters", str(a.iters), "--eps", repr(a.eps),
+            "--sinkhorn-eps", repr(a.sinkhorn_eps), "--pre-eps", repr(a.pre_eps)]
+    if a.static_channels:
+        args += ["--c", str(c)]
+    layer = subprocess.run(args + shlex.split(a.linalg_form), check=True,
+                           capture_output=True, text=True).stdout
+else:
+    layer = static_layer_function(
+        "layer", n, c if a.static_channels else None, w, eps=a.eps,
+        sinkhorn_iters=a.iters, sinkhorn_init=a.init,
+        sinkhorn_eps=a.sinkhorn_eps, pre_eps=a.pre_eps,
+        orientation=a.orientation)
 fill_w = "mhcFillRandomBF16" if w == "bf16" else "mhcFillRandomF32"
 check = "mhcCheckStaticLayerBF16" if w == "bf16" else "mhcCheckStaticLayerF32"
 

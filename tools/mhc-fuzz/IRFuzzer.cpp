@@ -40,11 +40,8 @@ constexpr const char *kPipelines[] = {
     "mhc-gpu-pipeline{format=isa}",
 };
 
-/// Whether every op of `module` is one of the dialects mhc's pipelines are
-/// meant for: the upstream passes they are built from are fuzzed upstream.
-bool isMHCIR(ModuleOp module) {
-  static const llvm::StringSet<> dialects = {"builtin", "func", "arith",
-                                             "tensor", "mhc"};
+/// Whether every op of `module` is in one of `dialects`.
+bool onlyDialects(ModuleOp module, const llvm::StringSet<> &dialects) {
   bool ok = true;
   module.walk([&](Operation *op) {
     if (!dialects.contains(op->getName().getDialectNamespace()))
@@ -54,17 +51,41 @@ bool isMHCIR(ModuleOp module) {
   return ok;
 }
 
+/// The dialects mhc's pipelines are meant for: the upstream passes they are
+/// built from are fuzzed upstream.
+bool isMHCIR(ModuleOp module) {
+  static const llvm::StringSet<> dialects = {"builtin", "func", "arith",
+                                             "tensor", "mhc"};
+  return onlyDialects(module, dialects);
+}
+
+/// What a front end hands --mhc-raise-pipeline: linalg on tensors with the
+/// scalar dialects in its bodies and scf loops.
+bool isRaiseInput(ModuleOp module) {
+  static const llvm::StringSet<> dialects = {
+      "builtin", "func", "arith", "tensor", "mhc", "linalg", "scf", "math"};
+  return onlyDialects(module, dialects);
+}
+
+void run(ModuleOp module, MLIRContext &context, const char *pipeline) {
+  OwningOpRef<ModuleOp> copy = module.clone();
+  PassManager pm(&context, ModuleOp::getOperationName());
+  if (failed(parsePassPipeline(pipeline, pm)))
+    __builtin_trap(); // The pipelines are the fuzzer's own.
+  (void)pm.run(*copy);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
-  mhc::registerCompilerPasses();
+  mhc::registerAllPasses();
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static DialectRegistry *registry = [] {
     auto *r = new DialectRegistry();
-    mhc::registerCompilerDialects(*r);
+    mhc::registerAllDialects(*r);
     return r;
   }();
   MLIRContext context(*registry, MLIRContext::Threading::DISABLED);
@@ -77,14 +98,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           llvm::StringRef(reinterpret_cast<const char *>(data), size), "input"),
       llvm::SMLoc());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sources, &context);
-  if (!module || failed(verify(*module)) || !isMHCIR(*module))
+  if (!module || failed(verify(*module)))
     return 0;
-  for (const char *pipeline : kPipelines) {
-    OwningOpRef<ModuleOp> copy = module->clone();
-    PassManager pm(&context, ModuleOp::getOperationName());
-    if (failed(parsePassPipeline(pipeline, pm)))
-      __builtin_trap(); // The pipelines are the fuzzer's own.
-    (void)pm.run(*copy);
-  }
+  if (isRaiseInput(*module))
+    run(*module, context, "mhc-raise-pipeline");
+  if (isMHCIR(*module))
+    for (const char *pipeline : kPipelines)
+      run(*module, context, pipeline);
   return 0;
 }

@@ -12,8 +12,8 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  mlir::mhc::registerCompilerDialects(registry);
-  mlir::mhc::registerCompilerPasses();
+  mlir::mhc::registerAllDialects(registry);
+  mlir::mhc::registerAllPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "mhc optimizer driver\n", registry));
 }

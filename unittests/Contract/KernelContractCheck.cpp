@@ -269,7 +269,7 @@ int main(int argc, char **argv) {
     fail("kParameterCount disagrees with the argument list");
 
   mlir::DialectRegistry registry;
-  mlir::mhc::registerCompilerDialects(registry);
+  mlir::mhc::registerAllDialects(registry);
   mlir::MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
   std::map<std::string, mlir::FunctionType> lowered;

@@ -6,9 +6,14 @@
 #include "mhc/Conversion/MHCToGPU/MHCToGPU.h"
 #include "mlir/Pass/PassOptions.h"
 
+#include <string>
+
 namespace mlir {
 class OpPassManager;
 namespace mhc {
+
+/// The CUDA Toolkit root mhc was configured with (MHC_CUDA_HOME).
+std::string defaultToolkit();
 
 /// mhc ops -> one fused kernel per layer -> NVVM -> PTX / cubin / fatbin.
 /// The options of convert-mhc-to-gpu (chip among them) are the pipeline's
@@ -31,7 +36,7 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::init("isa")};
   PassOptions::Option<std::string> toolkit{
       *this, "toolkit", llvm::cl::desc("CUDA Toolkit root (libdevice, ptxas)"),
-      llvm::cl::init(MHC_DEFAULT_CUDA_HOME)};
+      llvm::cl::init(defaultToolkit())};
   PassOptions::Option<std::string> outputPrefix{
       *this, "output-prefix",
       llvm::cl::desc("When set, write each kernel binary to "
@@ -50,10 +55,16 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
 /// mhc ops -> linalg -> loops -> LLVM dialect, runnable with mlir-runner.
 struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {};
 
+/// mHC math written in linalg -> mhc ops, cleaned up (the first step of the
+/// GPU pipeline; in front of the CPU pipeline when asked for).
+struct RaisePipelineOptions
+    : public PassPipelineOptions<RaisePipelineOptions> {};
+
+void buildRaisePipeline(OpPassManager &pm, const RaisePipelineOptions &options);
 void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 
-/// Registers --mhc-gpu-pipeline and --mhc-cpu-pipeline.
+/// Registers --mhc-gpu-pipeline, --mhc-cpu-pipeline and --mhc-raise-pipeline.
 void registerPipelines();
 
 } // namespace mhc

@@ -19,6 +19,10 @@ StringRef getObjectFileExtension(Attribute object);
 /// Patterns that split mhc.static_layer into its parts.
 void populateMHCDecomposePatterns(RewritePatternSet &patterns);
 
+/// Patterns that replace mHC computations written in linalg, tensor, arith,
+/// math and scf with the mhc ops they compute (--mhc-raise-from-linalg).
+void populateMHCRaiseFromLinalgPatterns(RewritePatternSet &patterns);
+
 #define GEN_PASS_REGISTRATION
 #include "mhc/Dialect/MHC/Transforms/Passes.h.inc"
 

@@ -42,6 +42,45 @@ def MHCFuse : Pass<"mhc-fuse"> {
   let dependentDialects = ["::mlir::mhc::MHCDialect"];
 }
 
+def MHCRaiseFromLinalg : Pass<"mhc-raise-from-linalg"> {
+  let summary = "Replace mHC computations written in linalg with mhc ops";
+  let description = [{
+    Recognizes the parts of an mHC layer as a front end that lowers to
+    linalg on tensors writes them (torch-mlir, StableHLO-to-linalg, IREE's
+    input conversion: one `linalg.generic` or named op per tensor op) and
+    replaces each with the mhc op it computes, so that `mhc-fuse` and the
+    GPU lowering make one kernel of them:
+
+    - `mhc.gate`: `scale * sigmoid(h) + bias` with
+      `sigmoid(h) = 1 / (1 + exp(-h))` on an `[n]` tensor (`scale`, `bias`
+      optional constants).
+    - `mhc.sinkhorn`: `exp(H)` (or `exp(H - rowmax(H))`, or `linalg.softmax`
+      over rows), then line normalizations `M / (linesum(M) [+ eps])`
+      (rows, then columns) unrolled or in an `scf.for` with constant bounds;
+      the convention (`exp` or `softmax` with its `eps`) and `iters` are read
+      from the chain.
+    - `mhc.aggregate`: `sum_i s[i] * x[b, i, c]` as a contraction generic
+      (or an elementwise product then a sum over the streams).
+    - `mhc.rms_norm`: `y * w / sqrt(sum_c(y^2) / C + eps)`, with `rsqrt` or
+      a division, `1/C` or `C` (static, or `tensor.dim` of `y`), an f32 or
+      bf16 (`arith.extf`) weight.
+    - `mhc.mix`: `sum_j M'[i, j] x[b, j, c] + s[i] * f[b, c]` as a
+      contraction generic or `linalg.batch_matmul` of the broadcast matrix
+      (`linalg.broadcast`, after `linalg.transpose` for `M^T`); the
+      orientation is read from the indexing.
+
+    Elementwise generics that feed a matched op and have no other user are
+    read through, as linalg's elementwise fusion would merge them. A
+    computation is raised only when it is the mhc op exactly: another
+    constant (eps, 1/C, the softmax addend), a reduction over another
+    dimension than the one broadcast back, a shift by anything but the row
+    maximum, or an intermediate with a user outside the computation leaves
+    it as it is. Raising an `exp` chain without the max shift is exact in
+    the math and removes the overflow of `exp` for large logits.
+  }];
+  let dependentDialects = ["::mlir::mhc::MHCDialect"];
+}
+
 def MHCWriteGPUBinaries : Pass<"mhc-write-gpu-binaries", "::mlir::ModuleOp"> {
   let summary = "Write every gpu.binary object to a file";
   let description = [{
