@@ -24,6 +24,7 @@ NEAR_MISSES = [
     "gate-constant",   # sigmoid as 1 / (2 + exp(-h))
     "mix-index",       # the mix contracts M with x[b, i, c] instead of x[b, j, c]
     "aggregate-extra-user",  # the product before the stream sum has another user
+    "static-coeffs",   # per-token matrices in the post, one coefficient per stream
 ]
 
 
@@ -67,6 +68,13 @@ class Layer:
         self.n = a.n
         self.c = "?" if a.c is None else a.c
         self.dyn = {}  # name -> SSA of a dynamic size
+        self.per_token = False  # the dynamic-H pre / post: h[b, i], M[b]
+
+    def coeff_type(self):
+        return tensor(["?", self.n]) if self.per_token else tensor([self.n])
+
+    def matrix_type(self):
+        return tensor(["?", self.n, self.n]) if self.per_token else tensor([self.n, self.n])
 
     # -- tensors ----------------------------------------------------------
     def empty(self, shape, sources):
@@ -248,18 +256,20 @@ class Layer:
         xt = tensor(["?", n, c])
         if self.a.near_miss == "aggregate-extra-user" or self.a.aggregate_form == "mul-then-sum":
             e = self.empty(["?", n, c], self.rows())
-            p = self.generic([x, s], e, ["?", n, c], [["d0", "d1", "d2"], ["d1"], ["d0", "d1", "d2"]],
+            p = self.generic([x, s], e, ["?", n, c],
+                             [["d0", "d1", "d2"], ["d0", "d1"] if self.per_token else ["d1"], ["d0", "d1", "d2"]],
                              ["parallel"] * 3, lambda a: ([f"%p = arith.mulf {a[0]}, {a[1]} : f32"], "%p"),
-                             [xt, tensor([n])])
+                             [xt, self.coeff_type()])
             y = self.generic([p], z, ["?", c], [["d0", "d1", "d2"], ["d0", "d2"]],
                              ["parallel", "reduction", "parallel"],
                              lambda a: ([f"%r = arith.addf {a[1]}, {a[0]} : f32"], "%r"), [xt])
             return y, (p if self.a.near_miss == "aggregate-extra-user" else None)
-        return self.generic([x, s], z, ["?", c], [["d0", "d2", "d1"], ["d2"], ["d0", "d1"]],
+        return self.generic([x, s], z, ["?", c],
+                            [["d0", "d2", "d1"], ["d0", "d2"] if self.per_token else ["d2"], ["d0", "d1"]],
                             ["parallel", "parallel", "reduction"],
                             lambda a: ([f"%p = arith.mulf {a[0]}, {a[1]} : f32",
                                         f"%r = arith.addf {a[2]}, %p : f32"], "%r"),
-                            [xt, tensor([n])]), None
+                            [xt, self.coeff_type()]), None
 
     def rms_norm(self, y, w, wtype):
         a, c, miss = self.a, self.c, self.a.near_miss
@@ -319,33 +329,42 @@ class Layer:
         a, n, c = self.a, self.n, self.c
         xt = tensor(["?", n, c])
         transposed = a.orientation == "transposed"
+        per_token = self.per_token
+        mt_type = self.matrix_type()
         z = self.filled(["?", n, c], self.rows(), 0.0)
         if a.mix_form == "batch_matmul":
             if transposed:
-                e = self.empty([n, n], [])
+                e = self.empty(["?", n, n] if per_token else [n, n], [self.dyn["b"]] if per_token else [])
                 mt = self.w.fresh()
-                self.w.emit(f"{mt} = linalg.transpose ins({m} : {tensor([n, n])}) outs({e} : {tensor([n, n])}) permutation = [1, 0]")
+                perm = "[0, 2, 1]" if per_token else "[1, 0]"
+                self.w.emit(f"{mt} = linalg.transpose ins({m} : {mt_type}) outs({e} : {mt_type}) permutation = {perm}")
                 m = mt
-            e = self.empty(["?", n, n], [self.dyn["b"]])
-            mb = self.w.fresh()
-            self.w.emit(f"{mb} = linalg.broadcast ins({m} : {tensor([n, n])}) outs({e} : {tensor(['?', n, n])}) dimensions = [0]")
+            if not per_token:
+                e = self.empty(["?", n, n], [self.dyn["b"]])
+                mb = self.w.fresh()
+                self.w.emit(f"{mb} = linalg.broadcast ins({m} : {tensor([n, n])}) outs({e} : {tensor(['?', n, n])}) dimensions = [0]")
+                m = mb
             mm = self.w.fresh()
-            self.w.emit(f"{mm} = linalg.batch_matmul ins({mb}, {x} : {tensor(['?', n, n])}, {xt}) outs({z} : {xt}) -> {xt}")
+            self.w.emit(f"{mm} = linalg.batch_matmul ins({m}, {x} : {tensor(['?', n, n])}, {xt}) outs({z} : {xt}) -> {xt}")
         else:
             mmap = ["d3", "d1"] if transposed else ["d1", "d3"]
+            if per_token:
+                mmap = ["d0"] + mmap
             xmap = ["d0", "d1", "d2"] if a.near_miss == "mix-index" else ["d0", "d3", "d2"]
             mm = self.generic([x, m], z, ["?", n, c], [xmap, mmap, ["d0", "d1", "d2"]],
                               ["parallel", "parallel", "parallel", "reduction"],
                               lambda a_: ([f"%p = arith.mulf {a_[1]}, {a_[0]} : f32",
                                            f"%r = arith.addf {a_[2]}, %p : f32"], "%r"),
-                              [xt, tensor([n, n])])
+                              [xt, mt_type])
         e = self.empty(["?", n, c], self.rows())
+        static_s = not per_token or a.near_miss == "static-coeffs"
         return self.generic([mm, s, f], e, ["?", n, c],
-                            [["d0", "d1", "d2"], ["d1"], ["d0", "d2"], ["d0", "d1", "d2"]],
+                            [["d0", "d1", "d2"], ["d1"] if static_s else ["d0", "d1"], ["d0", "d2"],
+                             ["d0", "d1", "d2"]],
                             ["parallel"] * 3,
                             lambda a_: ([f"%p = arith.mulf {a_[1]}, {a_[2]} : f32",
                                          f"%o = arith.addf {a_[0]}, %p : f32"], "%o"),
-                            [tensor(["?", n, c]), tensor([n]), tensor(["?", c])])
+                            [tensor(["?", n, c]), tensor([n]) if static_s else tensor(["?", n]), tensor(["?", c])])
 
     def sizes(self, x):
         c0 = self.w.fresh("i")
@@ -362,7 +381,8 @@ class Layer:
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--part", default="layer",
-                   choices=["layer", "sinkhorn", "gate", "aggregate", "rms-norm", "mix"])
+                   choices=["layer", "sinkhorn", "gate", "aggregate", "rms-norm", "mix",
+                            "pre", "post"])
     p.add_argument("--n", type=int, default=4)
     p.add_argument("--c", type=int, help="channels; omitted: dynamic")
     p.add_argument("--weight", choices=["f32", "bf16"], default="bf16")
@@ -381,6 +401,10 @@ def main():
     p.add_argument("--mix-form", choices=["generic", "batch_matmul"], default="generic")
     p.add_argument("--near-miss", choices=NEAR_MISSES)
     p.add_argument("--name", default=None)
+    p.add_argument("--main", type=int, metavar="B",
+                   help="also write a main that runs the function on random "
+                        "inputs with B tokens and prints its results "
+                        "(test/Transforms/compare_outputs.py compares runs)")
     a = p.parse_args()
 
     w = Writer()
@@ -417,8 +441,17 @@ def main():
         header = f"func.func @{name}(%x: {xt}, %y: {tensor(['?', c])}, %w: {wt}) -> "
         L.sizes("%x")
         results, types = [L.rms_norm("%y", "%w", a.weight)], [tensor(["?", c])]
+    elif a.part == "pre":
+        L.per_token = True
+        header = f"func.func @{name}(%x: {xt}, %h: {tensor(['?', n])}) -> "
+        L.sizes("%x")
+        y, extra = L.aggregate("%x", "%h")
+        results = [y] + ([extra] if extra else [])
+        types = [tensor(["?", c])] + ([xt] if extra else [])
     else:
-        header = (f"func.func @{name}(%x: {xt}, %m: {tensor([n, n])}, %s: {tensor([n])}, "
+        L.per_token = a.part == "post"
+        s_type = tensor([n]) if a.near_miss == "static-coeffs" else L.coeff_type()
+        header = (f"func.func @{name}(%x: {xt}, %m: {L.matrix_type()}, %s: {s_type}, "
                   f"%f: {tensor(['?', c])}) -> ")
         L.sizes("%x")
         results, types = [L.mix("%x", "%m", "%s", "%f")], [xt]
@@ -428,6 +461,44 @@ def main():
     print("\n".join(w.lines))
     print(f"  return {', '.join(results)} : {', '.join(types)}")
     print("}")
+    if a.main:
+        print(main_function(name, header, types, a.main, a.c))
+
+
+def main_function(name, header, result_types, tokens, channels):
+    """@main: random arguments (RunnerSupport's fills), one call, every
+    result printed with printMemrefF32."""
+    def concrete(t):
+        dims, elem = t[len("tensor<"):-1].split("x")[:-1], t[:-1].split("x")[-1]
+        dims = [str(tokens) if d == "?" and i == 0 else
+                (str(channels or 8) if d == "?" else d) for i, d in enumerate(dims)]
+        return "x".join(dims) + "x" + elem, elem
+    args = re.findall(r"%(\w+): (tensor<[^>]+>)", header.split(") ->")[0])
+    lines = ["func.func private @mhcFillRandomF32(memref<*xf32>, i64, f32, f32) attributes {llvm.emit_c_interface}",
+             "func.func private @mhcFillRandomBF16(memref<*xbf16>, i64, f32, f32) attributes {llvm.emit_c_interface}",
+             "func.func private @printMemrefF32(memref<*xf32>) attributes {llvm.emit_c_interface}",
+             "func.func @main() {",
+             "  %lo = arith.constant -2.0 : f32", "  %hi = arith.constant 2.0 : f32"]
+    call_args = []
+    for k, (arg, t) in enumerate(args):
+        shape, elem = concrete(t)
+        lines += [f"  %m{k} = memref.alloc() : memref<{shape}>",
+                  f"  %u{k} = memref.cast %m{k} : memref<{shape}> to memref<*x{elem}>",
+                  f"  %seed{k} = arith.constant {k + 1} : i64",
+                  f"  call @mhcFillRandom{elem.upper()}(%u{k}, %seed{k}, %lo, %hi) : (memref<*x{elem}>, i64, f32, f32) -> ()",
+                  f"  %t{k} = bufferization.to_tensor %m{k} restrict : memref<{shape}> to tensor<{shape}>",
+                  f"  %a{k} = tensor.cast %t{k} : tensor<{shape}> to {t}"]
+        call_args.append(f"%a{k}")
+    outs = [f"%r{k}" for k in range(len(result_types))]
+    lines.append(f"  {', '.join(outs)} = call @{name}({', '.join(call_args)}) : "
+                 f"({', '.join(t for _, t in args)}) -> ({', '.join(result_types)})")
+    for k, t in enumerate(result_types):
+        rank = t.count("x")
+        lines += [f"  %b{k} = bufferization.to_buffer %r{k} : {t} to memref<{t[len('tensor<'):]}",
+                  f"  %p{k} = memref.cast %b{k} : memref<{t[len('tensor<'):]} to memref<*xf32>",
+                  f"  call @printMemrefF32(%p{k}) : (memref<*xf32>) -> ()"]
+    lines += ["  return", "}"]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -153,7 +153,8 @@ std::optional<std::pair<Leaf, Leaf>> matchContraction(linalg::GenericOp op) {
   return result;
 }
 
-/// y[b, c] = sum_i s[i] * x[b, i, c] -> mhc.aggregate.
+/// y[b, c] = sum_i s[i] * x[b, i, c] -> mhc.aggregate, and with one
+/// coefficient per token, sum_i h[b, i] * x[b, i, c] -> mhc.pre.
 struct RaiseAggregate : OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(linalg::GenericOp op,
@@ -165,19 +166,26 @@ struct RaiseAggregate : OpRewritePattern<linalg::GenericOp> {
     if (!terms)
       return failure();
     auto [x, s] = *terms;
-    if (isF32Tensor(x.tensor, 1))
+    if (!isF32Tensor(x.tensor, 3))
       std::swap(x, s);
     AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-    if (!isF32Tensor(x.tensor, 3) || !isF32Tensor(s.tensor, 1) ||
-        x.map.getNumResults() != 3 || !x.map.isPermutation() ||
-        !reads(s.map, {x.map.getDimPosition(1)}) ||
+    if (!isF32Tensor(x.tensor, 3) || x.map.getNumResults() != 3 ||
+        !x.map.isPermutation() ||
         !reads(out, {x.map.getDimPosition(0), x.map.getDimPosition(2)}) ||
         !linalg::isReductionIterator(
             op.getIteratorTypesArray()[x.map.getDimPosition(1)]))
-      return rewriter.notifyMatchFailure(op, "not sum_i s[i] * x[b, i, c]");
-    rewriter.replaceOpWithNewOp<AggregateOp>(op, op->getResult(0).getType(),
-                                             x.tensor, s.tensor);
-    return success();
+      return rewriter.notifyMatchFailure(op, "not sum_i s * x[b, i, c]");
+    unsigned b = x.map.getDimPosition(0), i = x.map.getDimPosition(1);
+    Type type = op->getResult(0).getType();
+    if (isF32Tensor(s.tensor, 1) && reads(s.map, {i})) {
+      rewriter.replaceOpWithNewOp<AggregateOp>(op, type, x.tensor, s.tensor);
+      return success();
+    }
+    if (isF32Tensor(s.tensor, 2) && reads(s.map, {b, i})) {
+      rewriter.replaceOpWithNewOp<PreOp>(op, type, x.tensor, s.tensor);
+      return success();
+    }
+    return rewriter.notifyMatchFailure(op, "coefficients not s[i] or h[b, i]");
   }
 };
 
@@ -288,36 +296,48 @@ struct RaiseRMSNorm : OpRewritePattern<linalg::GenericOp> {
   }
 };
 
-/// sum_j M'[i, j] * x[b, j, c] as a contraction: the matrix M, x and whether
-/// M' is M^T.
+/// sum_j M'[(b,) i, j] * x[b, j, c] as a contraction: the matrix M ([n, n],
+/// or [B, n, n] per token), x and whether M' is M^T.
 struct StreamProduct {
   Value matrix, x;
   bool transposed;
+  bool perToken() const {
+    return cast<RankedTensorType>(matrix.getType()).getRank() == 3;
+  }
 };
 
-/// A broadcast of a [n, n] matrix over tokens (linalg.broadcast, or a
-/// generic that copies it): the matrix and whether it is read transposed.
-std::optional<std::pair<Value, bool>> matchBroadcastMatrix(Value v) {
+/// The lhs of a batch_matmul: a [n, n] matrix broadcast over tokens
+/// (linalg.broadcast, or a generic that copies it), or per-token matrices
+/// [B, n, n] as they are; either possibly through linalg.transpose of the
+/// matrix dimensions. The matrix and whether it is read transposed.
+std::optional<std::pair<Value, bool>> matchBatchLhs(Value v) {
   std::optional<std::pair<Value, bool>> result;
   if (auto b = v.getDefiningOp<linalg::BroadcastOp>()) {
-    if (b.getDimensions() == ArrayRef<int64_t>{0})
+    if (b.getDimensions() == ArrayRef<int64_t>{0} && v.hasOneUse())
       result = {b.getInput(), false};
   } else if (auto g = v.getDefiningOp<linalg::GenericOp>()) {
     FusedBody body(g);
     std::optional<Leaf> l = body.leaf(body.yielded());
-    if (isElementwise(g) && g.getNumLoops() == 3 && l) {
+    if (isElementwise(g) && g.getNumLoops() == 3 && l && v.hasOneUse()) {
       if (reads(l->map, {1, 2}))
         result = {l->tensor, false};
       else if (reads(l->map, {2, 1}))
         result = {l->tensor, true};
     }
   }
-  if (!result || !isF32Tensor(result->first, 2) || !v.hasOneUse())
+  if (!result && isF32Tensor(v, 3))
+    result = {v, false};
+  if (!result)
     return std::nullopt;
-  if (auto t = result->first.getDefiningOp<linalg::TransposeOp>()) {
-    if (t.getPermutation() != ArrayRef<int64_t>{1, 0} || !t->hasOneUse())
-      return std::nullopt;
-    result = {t.getInput(), !result->second};
+  Value m = result->first;
+  int64_t rank = isF32Tensor(m, 2) ? 2 : isF32Tensor(m, 3) ? 3 : 0;
+  if (!rank)
+    return std::nullopt;
+  if (auto t = m.getDefiningOp<linalg::TransposeOp>()) {
+    SmallVector<int64_t> swap =
+        rank == 2 ? SmallVector<int64_t>{1, 0} : SmallVector<int64_t>{0, 2, 1};
+    if (t.getPermutation() == ArrayRef<int64_t>(swap) && t->hasOneUse())
+      result = {t.getInput(), !result->second};
   }
   return result;
 }
@@ -332,7 +352,7 @@ std::optional<StreamProduct> matchStreamProduct(Value v) {
         !isFilledWith(bmm.getDpsInits()[0], 0.0))
       return std::nullopt;
     std::optional<std::pair<Value, bool>> m =
-        matchBroadcastMatrix(bmm.getDpsInputs()[0]);
+        matchBatchLhs(bmm.getDpsInputs()[0]);
     if (!m)
       return std::nullopt;
     return StreamProduct{m->first, bmm.getDpsInputs()[1], m->second};
@@ -343,28 +363,41 @@ std::optional<StreamProduct> matchStreamProduct(Value v) {
   std::optional<std::pair<Leaf, Leaf>> terms = matchContraction(op);
   if (!terms)
     return std::nullopt;
-  auto [m, x] = *terms;
-  if (isF32Tensor(m.tensor, 3))
-    std::swap(m, x);
-  if (!isF32Tensor(x.tensor, 3) || !isF32Tensor(m.tensor, 2) ||
-      x.map.getNumResults() != 3 || !x.map.isProjectedPermutation())
-    return std::nullopt;
-  unsigned b = x.map.getDimPosition(0), j = x.map.getDimPosition(1),
-           c = x.map.getDimPosition(2);
+  auto [x, m] = *terms;
   AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-  if (out.getNumResults() != 3 || !out.isProjectedPermutation() ||
-      out.getDimPosition(0) != b || out.getDimPosition(2) != c ||
-      !linalg::isReductionIterator(op.getIteratorTypesArray()[j]))
+  if (out.getNumResults() != 3 || !out.isProjectedPermutation())
+    return std::nullopt;
+  unsigned b = out.getDimPosition(0), c = out.getDimPosition(2);
+  // x is read at (b, j, c); the matrix at (i, j) or (b, i, j), transposed or not.
+  auto isStreams = [&](const Leaf &l) {
+    return isF32Tensor(l.tensor, 3) && l.map.getNumResults() == 3 &&
+           l.map.isProjectedPermutation() && l.map.getDimPosition(0) == b &&
+           l.map.getDimPosition(2) == c;
+  };
+  if (!isStreams(x))
+    std::swap(x, m);
+  if (!isStreams(x) || !m.map.isProjectedPermutation())
+    return std::nullopt;
+  unsigned j = x.map.getDimPosition(1);
+  if (!linalg::isReductionIterator(op.getIteratorTypesArray()[j]))
     return std::nullopt;
   unsigned i = out.getDimPosition(1);
-  if (reads(m.map, {i, j}))
-    return StreamProduct{m.tensor, x.tensor, false};
-  if (reads(m.map, {j, i}))
-    return StreamProduct{m.tensor, x.tensor, true};
+  if (isF32Tensor(m.tensor, 2)) {
+    if (reads(m.map, {i, j}))
+      return StreamProduct{m.tensor, x.tensor, false};
+    if (reads(m.map, {j, i}))
+      return StreamProduct{m.tensor, x.tensor, true};
+  } else if (isF32Tensor(m.tensor, 3)) {
+    if (reads(m.map, {b, i, j}))
+      return StreamProduct{m.tensor, x.tensor, false};
+    if (reads(m.map, {b, j, i}))
+      return StreamProduct{m.tensor, x.tensor, true};
+  }
   return std::nullopt;
 }
 
-/// out[b, i, c] = sum_j M'[i, j] x[b, j, c] + s[i] * f[b, c] -> mhc.mix.
+/// out[b, i, c] = sum_j M'[i, j] x[b, j, c] + s[i] * f[b, c] -> mhc.mix,
+/// and with per-token M[b] and h[b, i] -> mhc.post.
 struct RaiseMix : OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(linalg::GenericOp op,
@@ -381,23 +414,32 @@ struct RaiseMix : OpRewritePattern<linalg::GenericOp> {
       if (!l || !reads(l->map, {0, 1, 2}) || !mul)
         return false;
       product = matchStreamProduct(l->tensor);
-      return product && eitherOrder(mul, [&](Value a, Value b) {
-               std::optional<Leaf> ls = body.leaf(a);
-               std::optional<Leaf> lf = body.leaf(b);
-               if (!ls || !lf || !isF32Tensor(ls->tensor, 1) ||
-                   !reads(ls->map, {1}) || !isF32Tensor(lf->tensor, 2) ||
-                   !reads(lf->map, {0, 2}))
-                 return false;
-               s = ls->tensor, f = lf->tensor;
-               return true;
-             });
+      if (!product)
+        return false;
+      SmallVector<unsigned> coeffDims =
+          product->perToken() ? SmallVector<unsigned>{0, 1}
+                              : SmallVector<unsigned>{1};
+      return eitherOrder(mul, [&](Value a, Value b) {
+        std::optional<Leaf> ls = body.leaf(a);
+        std::optional<Leaf> lf = body.leaf(b);
+        if (!ls || !lf || !isF32Tensor(ls->tensor, coeffDims.size()) ||
+            !reads(ls->map, coeffDims) || !isF32Tensor(lf->tensor, 2) ||
+            !reads(lf->map, {0, 2}))
+          return false;
+        s = ls->tensor, f = lf->tensor;
+        return true;
+      });
     });
     if (!product || !s || product->x.getType() != op->getResult(0).getType())
       return rewriter.notifyMatchFailure(op, "not M' x + s * f");
     auto orientation = product->transposed ? MixOrientation::Transposed
                                            : MixOrientation::Direct;
-    rewriter.replaceOpWithNewOp<MixOp>(op, product->x, product->matrix, s, f,
-                                       orientation);
+    if (product->perToken())
+      rewriter.replaceOpWithNewOp<PostOp>(op, product->x, f, product->matrix,
+                                          s, orientation);
+    else
+      rewriter.replaceOpWithNewOp<MixOp>(op, product->x, product->matrix, s,
+                                         f, orientation);
     return success();
   }
 };
