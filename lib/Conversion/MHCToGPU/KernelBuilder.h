@@ -29,12 +29,6 @@ namespace mlir::mhc::gpu_lowering {
 /// a call's arguments are evaluated unspecified (GCC and clang differ). So
 /// no call gets two arguments that both create ops; such values are made
 /// one statement each, in the order the kernel wants.
-///
-/// The order in which a kernel's ops are created is its IR, and it must not
-/// depend on the C++ compiler that built mhc: C++ leaves the order in which
-/// a call's arguments are evaluated unspecified (GCC and clang differ). So
-/// an expression never passes two arguments that both create ops; such
-/// values are created one statement each, in the order the kernel wants.
 class KernelBuilder {
 public:
   KernelBuilder(ImplicitLocOpBuilder &b, gpu::GPUFuncOp func)
