@@ -198,6 +198,7 @@ private:
                    Value invRms);
   void storeOutput(Value row, Value c, int64_t i, Value value);
   void processRow(Value row, ArrayRef<Value> xs, Value parity);
+  Value streamedInvRms(Value chunks, function_ref<Value(Value)> aggregateAt);
   void emitRowStreaming(Value row);
   void emitRowRolled(Value row);
 

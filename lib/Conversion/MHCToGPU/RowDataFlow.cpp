@@ -191,23 +191,31 @@ void FusedLayerEmitter::processRow(Value row, ArrayRef<Value> xs,
   }
 }
 
-/// Dynamic or large C: one pass for the sum of squares, a second pass that
-/// reads x again for the output.
-void FusedLayerEmitter::emitRowStreaming(Value row) {
-  Value perPass = index(shape.threads * shape.vector);
-  Value chunks = arith::CeilDivUIOp::create(b, channels, perPass);
+/// The inverse RMS of a row too long to hold: one pass over its `chunks`
+/// summing y^2, with y = aggregateAt(first channel of the chunk).
+Value FusedLayerEmitter::streamedInvRms(
+    Value chunks, function_ref<Value(Value)> aggregateAt) {
   Value zero = zeroVector();
   auto sumLoop = forLoop(
       0, chunks, 1, zero, [&](OpBuilder &, Location, Value k, ValueRange acc) {
         Value c = chunkStart(k);
         SmallVector<Value> sq = ifInRow(c, true, {vecType}, [&] {
-          Value y = aggregate(loadStreams(row, c));
+          Value y = aggregateAt(c);
           return SmallVector<Value>{mul(y, y)};
         });
         scf::YieldOp::create(b, add(acc[0], sq[0]));
       });
-  Value scale = invRms(rowSum(vector::ReductionOp::create(
+  return invRms(rowSum(vector::ReductionOp::create(
       b, vector::CombiningKind::ADD, sumLoop.getResult(0))));
+}
+
+/// Dynamic or large C: one pass for the sum of squares, a second pass that
+/// reads x again for the output.
+void FusedLayerEmitter::emitRowStreaming(Value row) {
+  Value perPass = index(shape.threads * shape.vector);
+  Value chunks = arith::CeilDivUIOp::create(b, channels, perPass);
+  Value scale = streamedInvRms(
+      chunks, [&](Value c) { return aggregate(loadStreams(row, c)); });
   forLoop(0, chunks, 1, ValueRange{},
           [&](OpBuilder &, Location, Value k, ValueRange) {
             Value c = chunkStart(k);
@@ -240,18 +248,7 @@ void FusedLayerEmitter::emitRowRolled(Value row) {
                         });
     return loop.getResult(0);
   };
-  Value zero = zeroVector();
-  auto sumLoop = forLoop(
-      0, chunks, 1, zero, [&](OpBuilder &, Location, Value k, ValueRange acc) {
-        Value c = chunkStart(k);
-        SmallVector<Value> sq = ifInRow(c, true, {vecType}, [&] {
-          Value y = aggregateRolled(c);
-          return SmallVector<Value>{mul(y, y)};
-        });
-        scf::YieldOp::create(b, add(acc[0], sq[0]));
-      });
-  Value scale = invRms(rowSum(vector::ReductionOp::create(
-      b, vector::CombiningKind::ADD, sumLoop.getResult(0))));
+  Value scale = streamedInvRms(chunks, aggregateRolled);
   forLoop(0, chunks, 1, ValueRange{},
           [&](OpBuilder &, Location, Value k, ValueRange) {
             Value c = chunkStart(k);
