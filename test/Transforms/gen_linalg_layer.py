@@ -25,6 +25,7 @@ NEAR_MISSES = [
     "mix-index",       # the mix contracts M with x[b, i, c] instead of x[b, j, c]
     "aggregate-extra-user",  # the product before the stream sum has another user
     "static-coeffs",   # per-token matrices in the post, one coefficient per stream
+    "double-rounding", # bf16 post: M x rounded to bf16 before s * f is added
 ]
 
 
@@ -69,6 +70,10 @@ class Layer:
         self.c = "?" if a.c is None else a.c
         self.dyn = {}  # name -> SSA of a dynamic size
         self.per_token = False  # the dynamic-H pre / post: h[b, i], M[b]
+        self.dtype = getattr(a, "dtype", "f32")  # activations of pre / post
+
+    def xdtype(self):
+        return self.dtype if self.a.part in ("pre", "post") else "f32"
 
     def coeff_type(self):
         return tensor(["?", self.n]) if self.per_token else tensor([self.n])
@@ -77,11 +82,11 @@ class Layer:
         return tensor(["?", self.n, self.n]) if self.per_token else tensor([self.n, self.n])
 
     # -- tensors ----------------------------------------------------------
-    def empty(self, shape, sources):
+    def empty(self, shape, sources, elem="f32"):
         """tensor.empty of `shape`; '?' dims take the SSA values in sources."""
         v = self.w.fresh("e")
         args = ", ".join(sources)
-        self.w.emit(f"{v} = tensor.empty({args}) : {tensor(shape)}")
+        self.w.emit(f"{v} = tensor.empty({args}) : {tensor(shape, elem)}")
         return v
 
     def filled(self, shape, sources, value):
@@ -91,7 +96,7 @@ class Layer:
         self.w.emit(f"{v} = linalg.fill ins({c} : f32) outs({e} : {tensor(shape)}) -> {tensor(shape)}")
         return v
 
-    def generic(self, ins, outs_value, out_shape, maps, iterators, body, ins_types):
+    def generic(self, ins, outs_value, out_shape, maps, iterators, body, ins_types, out_elem="f32"):
         """body(args) -> list of lines using args (names) and returning the
         yielded name as last element."""
         v = self.w.fresh()
@@ -100,18 +105,18 @@ class Layer:
         its = ", ".join(f'"{i}"' for i in iterators)
         ins_text = ", ".join(ins)
         self.w.emit(f"{v} = linalg.generic {{indexing_maps = [{maps_text}], iterator_types = [{its}]}}")
-        self.w.emit(f"    ins({ins_text} : {', '.join(ins_types)}) outs({outs_value} : {tensor(out_shape)}) {{")
+        self.w.emit(f"    ins({ins_text} : {', '.join(ins_types)}) outs({outs_value} : {tensor(out_shape, out_elem)}) {{")
         args = [f"%a{i}" for i in range(len(ins) + 1)]
-        elems = [t.split("x")[-1].rstrip(">") for t in ins_types] + ["f32"]
+        elems = [t.split("x")[-1].rstrip(">") for t in ins_types] + [out_elem]
         self.w.emit("  ^bb0(" + ", ".join(f"{a}: {e}" for a, e in zip(args, elems)) + "):")
         lines, result = body(args)
         # Region values must not shadow the function's (%x, %s, ...).
-        local = re.compile(r"%(x|r|q|s|p|o|ng|ex|dn|sg|sc|bs|mean|me2|me|wf|t|sq)\b")
+        local = re.compile(r"%(x|r|q|s|p|o|ng|ex|dn|sg|sc|bs|mean|me2|me|wf|t|sq|xw|fw|ow|mr|mx)\b")
         for line in lines:
             self.w.emit("    " + local.sub(r"%l_\1", line))
         result = local.sub(r"%l_\1", result)
-        self.w.emit(f"    linalg.yield {result} : f32")
-        self.w.emit(f"  }} -> {tensor(out_shape)}")
+        self.w.emit(f"    linalg.yield {result} : {out_elem}")
+        self.w.emit(f"  }} -> {tensor(out_shape, out_elem)}")
         return v
 
     # -- Sinkhorn -----------------------------------------------------------
@@ -264,12 +269,24 @@ class Layer:
                              ["parallel", "reduction", "parallel"],
                              lambda a: ([f"%r = arith.addf {a[1]}, {a[0]} : f32"], "%r"), [xt])
             return y, (p if self.a.near_miss == "aggregate-extra-user" else None)
-        return self.generic([x, s], z, ["?", c],
-                            [["d0", "d2", "d1"], ["d0", "d2"] if self.per_token else ["d2"], ["d0", "d1"]],
-                            ["parallel", "parallel", "reduction"],
-                            lambda a: ([f"%p = arith.mulf {a[0]}, {a[1]} : f32",
-                                        f"%r = arith.addf {a[2]}, %p : f32"], "%r"),
-                            [xt, self.coeff_type()]), None
+        bf16 = self.dtype == "bf16"
+        xt = tensor(["?", n, c], self.dtype)
+        widen = [f"%xw = arith.extf {{}} : bf16 to f32"] if bf16 else []
+
+        def body(a):
+            xv = "%xw" if bf16 else a[0]
+            return ([w_.format(a[0]) for w_ in widen] +
+                    [f"%p = arith.mulf {xv}, {a[1]} : f32",
+                     f"%r = arith.addf {a[2]}, %p : f32"], "%r")
+        y = self.generic([x, s], z, ["?", c],
+                         [["d0", "d2", "d1"], ["d0", "d2"] if self.per_token else ["d2"], ["d0", "d1"]],
+                         ["parallel", "parallel", "reduction"], body, [xt, self.coeff_type()])
+        if bf16:
+            e = self.empty(["?", c], self.rows(), "bf16")
+            y = self.generic([y], e, ["?", c], [["d0", "d1"], ["d0", "d1"]], ["parallel", "parallel"],
+                             lambda a: ([f"%ow = arith.truncf {a[0]} : f32 to bf16"], "%ow"),
+                             [tensor(["?", c])], out_elem="bf16")
+        return y, None
 
     def rms_norm(self, y, w, wtype):
         a, c, miss = self.a, self.c, self.a.near_miss
@@ -327,7 +344,8 @@ class Layer:
 
     def mix(self, x, m, s, f):
         a, n, c = self.a, self.n, self.c
-        xt = tensor(["?", n, c])
+        bf16 = self.dtype == "bf16"
+        xt = tensor(["?", n, c], self.dtype)
         transposed = a.orientation == "transposed"
         per_token = self.per_token
         mt_type = self.matrix_type()
@@ -345,7 +363,8 @@ class Layer:
                 self.w.emit(f"{mb} = linalg.broadcast ins({m} : {tensor([n, n])}) outs({e} : {tensor(['?', n, n])}) dimensions = [0]")
                 m = mb
             mm = self.w.fresh()
-            self.w.emit(f"{mm} = linalg.batch_matmul ins({m}, {x} : {tensor(['?', n, n])}, {xt}) outs({z} : {xt}) -> {xt}")
+            zt = tensor(["?", n, c])
+            self.w.emit(f"{mm} = linalg.batch_matmul ins({m}, {x} : {tensor(['?', n, n])}, {xt}) outs({z} : {zt}) -> {zt}")
         else:
             mmap = ["d3", "d1"] if transposed else ["d1", "d3"]
             if per_token:
@@ -353,29 +372,41 @@ class Layer:
             xmap = ["d0", "d1", "d2"] if a.near_miss == "mix-index" else ["d0", "d3", "d2"]
             mm = self.generic([x, m], z, ["?", n, c], [xmap, mmap, ["d0", "d1", "d2"]],
                               ["parallel", "parallel", "parallel", "reduction"],
-                              lambda a_: ([f"%p = arith.mulf {a_[1]}, {a_[0]} : f32",
+                              lambda a_: (([f"%xw = arith.extf {a_[0]} : bf16 to f32"] if bf16 else []) +
+                                          [f"%p = arith.mulf {a_[1]}, {'%xw' if bf16 else a_[0]} : f32",
                                            f"%r = arith.addf {a_[2]}, %p : f32"], "%r"),
                               [xt, mt_type])
-        e = self.empty(["?", n, c], self.rows())
+        e = self.empty(["?", n, c], self.rows(), self.dtype)
         static_s = not per_token or a.near_miss == "static-coeffs"
+
+        def add(a_):
+            fv = "%fw" if bf16 else a_[2]
+            lines = ([f"%fw = arith.extf {a_[2]} : bf16 to f32"] if bf16 else [])
+            mv = a_[0]
+            if a.near_miss == "double-rounding":
+                lines += [f"%mr = arith.truncf {a_[0]} : f32 to bf16", "%mx = arith.extf %mr : bf16 to f32"]
+                mv = "%mx"
+            lines += [f"%p = arith.mulf {a_[1]}, {fv} : f32", f"%o = arith.addf {mv}, %p : f32"]
+            if bf16:
+                return lines + ["%ow = arith.truncf %o : f32 to bf16"], "%ow"
+            return lines, "%o"
         return self.generic([mm, s, f], e, ["?", n, c],
                             [["d0", "d1", "d2"], ["d1"] if static_s else ["d0", "d1"], ["d0", "d2"],
                              ["d0", "d1", "d2"]],
-                            ["parallel"] * 3,
-                            lambda a_: ([f"%p = arith.mulf {a_[1]}, {a_[2]} : f32",
-                                         f"%o = arith.addf {a_[0]}, %p : f32"], "%o"),
-                            [tensor(["?", n, c]), tensor([n]) if static_s else tensor(["?", n]), tensor(["?", c])])
+                            ["parallel"] * 3, add,
+                            [tensor(["?", n, c]), tensor([n]) if static_s else tensor(["?", n]),
+                             tensor(["?", c], self.dtype)], out_elem=self.dtype)
 
     def sizes(self, x):
         c0 = self.w.fresh("i")
         self.w.emit(f"{c0} = arith.constant 0 : index")
         self.dyn["b"] = self.w.fresh("b")
-        self.w.emit(f"{self.dyn['b']} = tensor.dim {x}, {c0} : {tensor(['?', self.n, self.c])}")
+        self.w.emit(f"{self.dyn['b']} = tensor.dim {x}, {c0} : {tensor(['?', self.n, self.c], self.xdtype())}")
         if self.c == "?":
             c2 = self.w.fresh("i")
             self.w.emit(f"{c2} = arith.constant 2 : index")
             self.dyn["c"] = self.w.fresh("c")
-            self.w.emit(f"{self.dyn['c']} = tensor.dim {x}, {c2} : {tensor(['?', self.n, self.c])}")
+            self.w.emit(f"{self.dyn['c']} = tensor.dim {x}, {c2} : {tensor(['?', self.n, self.c], self.xdtype())}")
 
 
 def main():
@@ -386,6 +417,8 @@ def main():
     p.add_argument("--n", type=int, default=4)
     p.add_argument("--c", type=int, help="channels; omitted: dynamic")
     p.add_argument("--weight", choices=["f32", "bf16"], default="bf16")
+    p.add_argument("--dtype", choices=["f32", "bf16"], default="f32",
+                   help="activations (x, f, y, out) of --part pre / post")
     p.add_argument("--init", choices=["exp", "softmax"], default="exp")
     p.add_argument("--orientation", choices=["direct", "transposed"], default="direct")
     p.add_argument("--iters", type=int, default=20)
@@ -443,16 +476,20 @@ def main():
         results, types = [L.rms_norm("%y", "%w", a.weight)], [tensor(["?", c])]
     elif a.part == "pre":
         L.per_token = True
+        xt = tensor(["?", n, c], a.dtype)
         header = f"func.func @{name}(%x: {xt}, %h: {tensor(['?', n])}) -> "
         L.sizes("%x")
         y, extra = L.aggregate("%x", "%h")
         results = [y] + ([extra] if extra else [])
-        types = [tensor(["?", c])] + ([xt] if extra else [])
+        types = [tensor(["?", c], a.dtype)] + ([xt] if extra else [])
     else:
         L.per_token = a.part == "post"
+        if not L.per_token:
+            L.dtype = "f32"
+        xt = tensor(["?", n, c], L.dtype)
         s_type = tensor([n]) if a.near_miss == "static-coeffs" else L.coeff_type()
         header = (f"func.func @{name}(%x: {xt}, %m: {L.matrix_type()}, %s: {s_type}, "
-                  f"%f: {tensor(['?', c])}) -> ")
+                  f"%f: {tensor(['?', c], L.dtype)}) -> ")
         L.sizes("%x")
         results, types = [L.mix("%x", "%m", "%s", "%f")], [xt]
     if a.part != "layer":
@@ -493,8 +530,11 @@ def main_function(name, header, result_types, tokens, channels):
     lines.append(f"  {', '.join(outs)} = call @{name}({', '.join(call_args)}) : "
                  f"({', '.join(t for _, t in args)}) -> ({', '.join(result_types)})")
     for k, t in enumerate(result_types):
-        rank = t.count("x")
-        lines += [f"  %b{k} = bufferization.to_buffer %r{k} : {t} to memref<{t[len('tensor<'):]}",
+        if t.endswith("xbf16>"):
+            wide = t[:-len("bf16>")] + "f32>"
+            lines.append(f"  %w{k} = arith.extf %r{k} : {t} to {wide}")
+            outs[k], t = f"%w{k}", wide
+        lines += [f"  %b{k} = bufferization.to_buffer {outs[k]} : {t} to memref<{t[len('tensor<'):]}",
                   f"  %p{k} = memref.cast %b{k} : memref<{t[len('tensor<'):]} to memref<*xf32>",
                   f"  call @printMemrefF32(%p{k}) : (memref<*xf32>) -> ()"]
     lines += ["  return", "}"]

@@ -37,6 +37,31 @@ bool isF32Tensor(Value v, int64_t rank) {
   return type && type.getRank() == rank && type.getElementType().isF32();
 }
 
+/// A tensor of `rank` with f32 or bf16 elements (activations).
+bool isActivationTensor(Value v, int64_t rank) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  return type && type.getRank() == rank &&
+         (type.getElementType().isF32() || type.getElementType().isBF16());
+}
+
+bool isBF16Tensor(Value v) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  return type && type.getElementType().isBF16();
+}
+
+/// `v` as a leaf, or as the exact f32 widening (arith.extf) of a bf16 leaf.
+std::optional<Leaf> widenedLeaf(FusedBody &body, Value v) {
+  if (std::optional<Leaf> l = body.leaf(v))
+    return l;
+  auto ext = v.getDefiningOp<arith::ExtFOp>();
+  if (!ext || !ext.getType().isF32())
+    return std::nullopt;
+  std::optional<Leaf> l = body.leaf(ext.getIn());
+  if (!l || !isBF16Tensor(l->tensor))
+    return std::nullopt;
+  return l;
+}
+
 /// Whether `map` reads exactly the loop dimensions `dims`, in order.
 bool reads(AffineMap map, ArrayRef<unsigned> dims) {
   if (map.getNumResults() != dims.size() || !map.isProjectedPermutation())
@@ -142,9 +167,10 @@ std::optional<std::pair<Leaf, Leaf>> matchContraction(linalg::GenericOp op) {
     auto mul = body.resolve(term).getDefiningOp<arith::MulFOp>();
     if (!body.isAccumulator(acc) || !mul)
       return false;
-    // The factors are leaves: what produces them is raised on its own.
-    std::optional<Leaf> a = body.leaf(mul.getLhs());
-    std::optional<Leaf> b = body.leaf(mul.getRhs());
+    // The factors are leaves (bf16 ones widened): what produces them is
+    // raised on its own.
+    std::optional<Leaf> a = widenedLeaf(body, mul.getLhs());
+    std::optional<Leaf> b = widenedLeaf(body, mul.getRhs());
     if (!a || !b)
       return false;
     result = {*a, *b};
@@ -153,39 +179,80 @@ std::optional<std::pair<Leaf, Leaf>> matchContraction(linalg::GenericOp op) {
   return result;
 }
 
+/// sum_i s * x[b, i, c] in f32 over f32 or bf16 streams: x, the
+/// coefficients (s[i], or h[b, i] per token) and which.
+struct StreamSum {
+  Value x, coeffs;
+  bool perToken;
+};
+
+std::optional<StreamSum> matchStreamSum(linalg::GenericOp op) {
+  if (op.getNumLoops() != 3 || op.getNumReductionLoops() != 1 ||
+      !isF32Tensor(op->getResult(0), 2))
+    return std::nullopt;
+  std::optional<std::pair<Leaf, Leaf>> terms = matchContraction(op);
+  if (!terms)
+    return std::nullopt;
+  auto [x, s] = *terms;
+  if (!isActivationTensor(x.tensor, 3))
+    std::swap(x, s);
+  AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (!isActivationTensor(x.tensor, 3) || x.map.getNumResults() != 3 ||
+      !x.map.isPermutation() ||
+      !reads(out, {x.map.getDimPosition(0), x.map.getDimPosition(2)}) ||
+      !linalg::isReductionIterator(
+          op.getIteratorTypesArray()[x.map.getDimPosition(1)]))
+    return std::nullopt;
+  unsigned b = x.map.getDimPosition(0), i = x.map.getDimPosition(1);
+  if (isF32Tensor(s.tensor, 1) && reads(s.map, {i}))
+    return StreamSum{x.tensor, s.tensor, false};
+  if (isF32Tensor(s.tensor, 2) && reads(s.map, {b, i}))
+    return StreamSum{x.tensor, s.tensor, true};
+  return std::nullopt;
+}
+
 /// y[b, c] = sum_i s[i] * x[b, i, c] -> mhc.aggregate, and with one
-/// coefficient per token, sum_i h[b, i] * x[b, i, c] -> mhc.pre.
+/// coefficient per token, sum_i h[b, i] * x[b, i, c] -> mhc.pre (f32; bf16
+/// streams are raised from the rounding of the sum, RaiseRoundedPre).
 struct RaiseAggregate : OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
-    if (op.getNumLoops() != 3 || op.getNumReductionLoops() != 1 ||
-        !isF32Tensor(op->getResult(0), 2))
-      return failure();
-    std::optional<std::pair<Leaf, Leaf>> terms = matchContraction(op);
-    if (!terms)
-      return failure();
-    auto [x, s] = *terms;
-    if (!isF32Tensor(x.tensor, 3))
-      std::swap(x, s);
-    AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-    if (!isF32Tensor(x.tensor, 3) || x.map.getNumResults() != 3 ||
-        !x.map.isPermutation() ||
-        !reads(out, {x.map.getDimPosition(0), x.map.getDimPosition(2)}) ||
-        !linalg::isReductionIterator(
-            op.getIteratorTypesArray()[x.map.getDimPosition(1)]))
-      return rewriter.notifyMatchFailure(op, "not sum_i s * x[b, i, c]");
-    unsigned b = x.map.getDimPosition(0), i = x.map.getDimPosition(1);
+    std::optional<StreamSum> sum = matchStreamSum(op);
+    if (!sum || !isF32Tensor(sum->x, 3))
+      return rewriter.notifyMatchFailure(op, "not sum_i s * x[b, i, c] in f32");
     Type type = op->getResult(0).getType();
-    if (isF32Tensor(s.tensor, 1) && reads(s.map, {i})) {
-      rewriter.replaceOpWithNewOp<AggregateOp>(op, type, x.tensor, s.tensor);
-      return success();
-    }
-    if (isF32Tensor(s.tensor, 2) && reads(s.map, {b, i})) {
-      rewriter.replaceOpWithNewOp<PreOp>(op, type, x.tensor, s.tensor);
-      return success();
-    }
-    return rewriter.notifyMatchFailure(op, "coefficients not s[i] or h[b, i]");
+    if (sum->perToken)
+      rewriter.replaceOpWithNewOp<PreOp>(op, type, sum->x, sum->coeffs);
+    else
+      rewriter.replaceOpWithNewOp<AggregateOp>(op, type, sum->x, sum->coeffs);
+    return success();
+  }
+};
+
+/// y = bf16(sum_i h[b, i] * f32(x[b, i, c])): the bf16 pre, summed in f32
+/// and rounded once -> mhc.pre.
+struct RaiseRoundedPre : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isElementwise(op) || op.getNumLoops() != 2 ||
+        !isActivationTensor(op->getResult(0), 2) ||
+        !isBF16Tensor(op->getResult(0)))
+      return failure();
+    FusedBody body(op);
+    auto trunc = body.yielded().getDefiningOp<arith::TruncFOp>();
+    std::optional<Leaf> l = trunc ? body.leaf(trunc.getIn()) : std::nullopt;
+    if (!l || !l->map.isIdentity() || !l->tensor.hasOneUse())
+      return failure();
+    auto contraction = l->tensor.getDefiningOp<linalg::GenericOp>();
+    std::optional<StreamSum> sum =
+        contraction ? matchStreamSum(contraction) : std::nullopt;
+    if (!sum || !sum->perToken || !isBF16Tensor(sum->x))
+      return rewriter.notifyMatchFailure(op, "not bf16(sum_i h[b, i] x)");
+    rewriter.replaceOpWithNewOp<PreOp>(op, op->getResult(0).getType(), sum->x,
+                                       sum->coeffs);
+    return success();
   }
 };
 
@@ -370,7 +437,7 @@ std::optional<StreamProduct> matchStreamProduct(Value v) {
   unsigned b = out.getDimPosition(0), c = out.getDimPosition(2);
   // x is read at (b, j, c); the matrix at (i, j) or (b, i, j), transposed or not.
   auto isStreams = [&](const Leaf &l) {
-    return isF32Tensor(l.tensor, 3) && l.map.getNumResults() == 3 &&
+    return isActivationTensor(l.tensor, 3) && l.map.getNumResults() == 3 &&
            l.map.isProjectedPermutation() && l.map.getDimPosition(0) == b &&
            l.map.getDimPosition(2) == c;
   };
@@ -397,18 +464,22 @@ std::optional<StreamProduct> matchStreamProduct(Value v) {
 }
 
 /// out[b, i, c] = sum_j M'[i, j] x[b, j, c] + s[i] * f[b, c] -> mhc.mix,
-/// and with per-token M[b] and h[b, i] -> mhc.post.
+/// and with per-token M[b] and h[b, i] -> mhc.post, whose bf16 form widens
+/// x and f, sums in f32 and rounds the result once.
 struct RaiseMix : OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!isElementwiseRoot(op, 3))
+    if (!isElementwise(op) || op.getNumLoops() != 3 ||
+        !isActivationTensor(op->getResult(0), 3))
       return failure();
     FusedBody body(op);
+    Value sum = body.yielded();
+    if (auto trunc = sum.getDefiningOp<arith::TruncFOp>())
+      sum = body.resolve(trunc.getIn());
     std::optional<StreamProduct> product;
     Value s, f;
-    eitherOrder(body.yielded().getDefiningOp<arith::AddFOp>(), [&](Value mm,
-                                                                   Value sf) {
+    eitherOrder(sum.getDefiningOp<arith::AddFOp>(), [&](Value mm, Value sf) {
       std::optional<Leaf> l = body.leaf(mm);
       auto mul = body.resolve(sf).getDefiningOp<arith::MulFOp>();
       if (!l || !reads(l->map, {0, 1, 2}) || !mul)
@@ -421,25 +492,29 @@ struct RaiseMix : OpRewritePattern<linalg::GenericOp> {
                               : SmallVector<unsigned>{1};
       return eitherOrder(mul, [&](Value a, Value b) {
         std::optional<Leaf> ls = body.leaf(a);
-        std::optional<Leaf> lf = body.leaf(b);
+        std::optional<Leaf> lf = widenedLeaf(body, b);
         if (!ls || !lf || !isF32Tensor(ls->tensor, coeffDims.size()) ||
-            !reads(ls->map, coeffDims) || !isF32Tensor(lf->tensor, 2) ||
+            !reads(ls->map, coeffDims) || !isActivationTensor(lf->tensor, 2) ||
             !reads(lf->map, {0, 2}))
           return false;
         s = ls->tensor, f = lf->tensor;
         return true;
       });
     });
+    // The result is x's type: f32 as computed, or bf16 rounded once.
     if (!product || !s || product->x.getType() != op->getResult(0).getType())
       return rewriter.notifyMatchFailure(op, "not M' x + s * f");
     auto orientation = product->transposed ? MixOrientation::Transposed
                                            : MixOrientation::Direct;
-    if (product->perToken())
+    if (product->perToken()) {
       rewriter.replaceOpWithNewOp<PostOp>(op, product->x, f, product->matrix,
                                           s, orientation);
-    else
-      rewriter.replaceOpWithNewOp<MixOp>(op, product->x, product->matrix, s,
-                                         f, orientation);
+      return success();
+    }
+    if (!isF32Tensor(product->x, 3) || !isF32Tensor(f, 2))
+      return rewriter.notifyMatchFailure(op, "mhc.mix is f32");
+    rewriter.replaceOpWithNewOp<MixOp>(op, product->x, product->matrix, s, f,
+                                       orientation);
     return success();
   }
 };
@@ -458,7 +533,8 @@ struct MHCRaiseFromLinalgPass
 
 void mlir::mhc::populateMHCRaiseFromLinalgPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<RaiseGate, RaiseAggregate, RaiseRMSNorm, RaiseMix>(
+  patterns.add<RaiseGate, RaiseAggregate, RaiseRoundedPre, RaiseRMSNorm,
+               RaiseMix>(
       patterns.getContext());
   raising::populateRaiseSinkhornPatterns(patterns);
 }

@@ -68,10 +68,12 @@ def MHCRaiseFromLinalg : Pass<"mhc-raise-from-linalg"> {
       contraction generic or `linalg.batch_matmul` of the broadcast matrix
       (`linalg.broadcast`, after `linalg.transpose` for `M^T`); the
       orientation is read from the indexing.
-    - `mhc.pre` and `mhc.post` (dynamic H, f32): the aggregation with one
+    - `mhc.pre` and `mhc.post` (dynamic H): the aggregation with one
       coefficient per token `h[b, i]`, and the mix with per-token matrices
       `M[b]` (a contraction generic or `linalg.batch_matmul`, transposed
-      through `linalg.transpose` of the last two dimensions) and `h[b, i]`.
+      through `linalg.transpose` of the last two dimensions) and `h[b, i]`;
+      f32, or bf16 activations widened with `arith.extf`, summed in f32 and
+      rounded once with `arith.truncf` (rounding twice is a near miss).
 
     Elementwise generics that feed a matched op and have no other user are
     read through, as linalg's elementwise fusion would merge them. A
