@@ -204,3 +204,77 @@ mlir::mhc::raising::matchLineReduction(Value v, LineCombiner kind) {
     return std::nullopt;
   return reduction;
 }
+
+namespace mlir::mhc::raising {
+
+bool isF32Tensor(Value v, int64_t rank) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  return type && type.getRank() == rank && type.getElementType().isF32();
+}
+
+/// A tensor of `rank` with f32 or bf16 elements (activations).
+bool isActivationTensor(Value v, int64_t rank) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  return type && type.getRank() == rank &&
+         (type.getElementType().isF32() || type.getElementType().isBF16());
+}
+
+bool isBF16Tensor(Value v) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  return type && type.getElementType().isBF16();
+}
+
+/// `v` as a leaf, or as the exact f32 widening (arith.extf) of a bf16 leaf.
+std::optional<Leaf> widenedLeaf(FusedBody &body, Value v) {
+  if (std::optional<Leaf> l = body.leaf(v))
+    return l;
+  auto ext = v.getDefiningOp<arith::ExtFOp>();
+  if (!ext || !ext.getType().isF32())
+    return std::nullopt;
+  std::optional<Leaf> l = body.leaf(ext.getIn());
+  if (!l || !isBF16Tensor(l->tensor))
+    return std::nullopt;
+  return l;
+}
+
+/// Whether `map` reads exactly the loop dimensions `dims`, in order.
+bool reads(AffineMap map, ArrayRef<unsigned> dims) {
+  if (map.getNumResults() != dims.size() || !map.isProjectedPermutation())
+    return false;
+  for (auto [i, d] : llvm::enumerate(dims))
+    if (map.getDimPosition(i) != d)
+      return false;
+  return true;
+}
+
+/// An elementwise root of `rank` loops producing an f32 tensor.
+bool isElementwiseRoot(linalg::GenericOp op, int64_t rank) {
+  return isElementwise(op) && op.getNumLoops() == rank &&
+         isF32Tensor(op->getResult(0), rank);
+}
+
+/// `op` as acc + a * b with a zero-filled accumulator: the leaves a and b.
+std::optional<std::pair<Leaf, Leaf>> matchContraction(linalg::GenericOp op) {
+  if (op.getNumDpsInits() != 1 || op->getNumResults() != 1 ||
+      !isFilledWith(op.getDpsInits()[0], 0.0))
+    return std::nullopt;
+  FusedBody body(op);
+  std::optional<std::pair<Leaf, Leaf>> result;
+  eitherOrder(body.yielded().getDefiningOp<arith::AddFOp>(), [&](Value acc,
+                                                                 Value term) {
+    auto mul = body.resolve(term).getDefiningOp<arith::MulFOp>();
+    if (!body.isAccumulator(acc) || !mul)
+      return false;
+    // The factors are leaves (bf16 ones widened): what produces them is
+    // raised on its own.
+    std::optional<Leaf> a = widenedLeaf(body, mul.getLhs());
+    std::optional<Leaf> b = widenedLeaf(body, mul.getRhs());
+    if (!a || !b)
+      return false;
+    result = {*a, *b};
+    return true;
+  });
+  return result;
+}
+
+} // namespace mlir::mhc::raising

@@ -85,6 +85,28 @@ struct LineReduction {
 /// with 0 (sums) or -inf (maximum).
 std::optional<LineReduction> matchLineReduction(Value v, LineCombiner kind);
 
+/// Tensor kinds: f32 of `rank`; f32 or bf16 (activations) of `rank`; bf16.
+bool isF32Tensor(Value v, int64_t rank);
+bool isActivationTensor(Value v, int64_t rank);
+bool isBF16Tensor(Value v);
+
+/// `v` as a leaf, or as the exact f32 widening (arith.extf) of a bf16 leaf.
+std::optional<Leaf> widenedLeaf(FusedBody &body, Value v);
+
+/// Whether `map` reads exactly the loop dimensions `dims`, in order.
+bool reads(AffineMap map, ArrayRef<unsigned> dims);
+
+/// An elementwise generic of `rank` loops producing an f32 tensor.
+bool isElementwiseRoot(linalg::GenericOp op, int64_t rank);
+
+/// `op` as acc + a * b with a zero-filled accumulator: the leaves a and b
+/// (bf16 ones through their widening).
+std::optional<std::pair<Leaf, Leaf>> matchContraction(linalg::GenericOp op);
+
+/// The stream sums and products: mhc.aggregate, mhc.pre, mhc.mix, mhc.post
+/// (RaiseStreams.cpp).
+void populateRaiseStreamsPatterns(RewritePatternSet &patterns);
+
 /// The Sinkhorn chains (RaiseSinkhorn.cpp).
 void populateRaiseSinkhornPatterns(RewritePatternSet &patterns);
 
