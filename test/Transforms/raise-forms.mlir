@@ -327,3 +327,63 @@ func.func @wrong_dim(%hr: tensor<4x4xf32>) -> (tensor<4x4xf32>) {
   }
   return %loop19 : tensor<4x4xf32>
 }
+
+// -----
+
+// Near misses with constant indexing: each line divided by the first line's
+// sum, and exp shifted by the first row's maximum. Left as they are (and no
+// crash on maps that are not projections).
+// CHECK-LABEL: func.func @constant_maps
+// CHECK-NOT: mhc.
+// CHECK: return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#first = affine_map<(d0, d1) -> (0)>
+#row = affine_map<(d0, d1) -> (d0)>
+#col = affine_map<(d0, d1) -> (d1)>
+func.func @constant_maps(%h: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %e4 = tensor.empty() : tensor<4xf32>
+  %e44 = tensor.empty() : tensor<4x4xf32>
+  %mx0 = linalg.fill ins(%ninf : f32) outs(%e4 : tensor<4xf32>) -> tensor<4xf32>
+  %mx = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%h : tensor<4x4xf32>) outs(%mx0 : tensor<4xf32>) {
+    ^bb0(%a: f32, %acc: f32):
+      %r = arith.maximumf %a, %acc : f32
+      linalg.yield %r : f32
+  } -> tensor<4xf32>
+  %m0 = linalg.generic {indexing_maps = [#id, #first, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%h, %mx : tensor<4x4xf32>, tensor<4xf32>) outs(%e44 : tensor<4x4xf32>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %s = arith.subf %a, %b : f32
+      %x = math.exp %s : f32
+      linalg.yield %x : f32
+  } -> tensor<4x4xf32>
+  %z0 = linalg.fill ins(%zero : f32) outs(%e4 : tensor<4xf32>) -> tensor<4xf32>
+  %rs = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%m0 : tensor<4x4xf32>) outs(%z0 : tensor<4xf32>) {
+    ^bb0(%a: f32, %acc: f32):
+      %r = arith.addf %a, %acc : f32
+      linalg.yield %r : f32
+  } -> tensor<4xf32>
+  %m1 = linalg.generic {indexing_maps = [#id, #first, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%m0, %rs : tensor<4x4xf32>, tensor<4xf32>) outs(%e44 : tensor<4x4xf32>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %q = arith.divf %a, %b : f32
+      linalg.yield %q : f32
+  } -> tensor<4x4xf32>
+  %z1 = linalg.fill ins(%zero : f32) outs(%e4 : tensor<4xf32>) -> tensor<4xf32>
+  %cs = linalg.generic {indexing_maps = [#id, #col], iterator_types = ["reduction", "parallel"]}
+      ins(%m1 : tensor<4x4xf32>) outs(%z1 : tensor<4xf32>) {
+    ^bb0(%a: f32, %acc: f32):
+      %r = arith.addf %a, %acc : f32
+      linalg.yield %r : f32
+  } -> tensor<4xf32>
+  %m2 = linalg.generic {indexing_maps = [#id, #first, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%m1, %cs : tensor<4x4xf32>, tensor<4xf32>) outs(%e44 : tensor<4x4xf32>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %q = arith.divf %a, %b : f32
+      linalg.yield %q : f32
+  } -> tensor<4x4xf32>
+  return %m2 : tensor<4x4xf32>
+}

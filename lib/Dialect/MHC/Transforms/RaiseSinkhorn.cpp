@@ -81,7 +81,8 @@ std::optional<std::pair<Step, Value>> matchNormalize(linalg::GenericOp op) {
       return std::nullopt;
   }
   std::optional<Leaf> sums = body.leaf(divisor);
-  if (!sums || sums->map.getNumResults() != 1 || !sums->tensor.hasOneUse())
+  if (!sums || sums->map.getNumResults() != 1 ||
+      !sums->map.isProjectedPermutation() || !sums->tensor.hasOneUse())
     return std::nullopt;
   std::optional<LineReduction> r =
       matchLineReduction(sums->tensor, LineCombiner::Sum);
@@ -126,7 +127,8 @@ std::optional<Value> matchExp(linalg::GenericOp op) {
   std::optional<Leaf> h = body.resolvedLeaf(sub.getLhs());
   std::optional<Leaf> max = body.resolvedLeaf(sub.getRhs());
   if (!isIdentityLeaf(h) || !max || max->map.getNumResults() != 1 ||
-      max->map.getDimPosition(0) != 0 || !max->tensor.hasOneUse())
+      !max->map.isProjectedPermutation() || max->map.getDimPosition(0) != 0 ||
+      !max->tensor.hasOneUse())
     return std::nullopt;
   std::optional<LineReduction> r =
       matchLineReduction(max->tensor, LineCombiner::Max);
