@@ -291,8 +291,30 @@ struct ConvertMHCToGPUPass
     return options;
   }
 
+  /// A diagnostic for the first mhc op the conversion has no kernel for:
+  /// only fused layers are lowered, and the dynamic-H ops not yet.
+  LogicalResult verifyLowerable() {
+    WalkResult result = getOperation()->walk([](Operation *op) {
+      if (!isa<MHCDialect>(op->getDialect()) || isa<FusedLayerOp>(op) ||
+          op->getParentOfType<FusedLayerOp>())
+        return WalkResult::advance();
+      if (isa<CoefficientsOp, PreOp, PostOp, DynamicLayerOp>(op))
+        op->emitOpError()
+            << "has no GPU lowering yet (the dynamic-H kernels are not "
+               "built); --mhc-cpu-pipeline runs it";
+      else
+        op->emitOpError()
+            << "is lowered to the GPU only inside an mhc.fused_layer: "
+               "mhc-fuse makes one of mix(x, sinkhorn, gate, "
+               "rms_norm(aggregate(x, gate), w)) when the aggregate and the "
+               "RMSNorm have no other user";
+      return WalkResult::interrupt();
+    });
+    return failure(result.wasInterrupted());
+  }
+
   void runOnOperation() override {
-    if (failed(verifyOptions()))
+    if (failed(verifyOptions()) || failed(verifyLowerable()))
       return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     populateMHCToGPUPatterns(patterns, loweringOptions());

@@ -1,10 +1,21 @@
-// RUN: mhc-opt %s --mhc-fuse --convert-mhc-to-gpu -verify-diagnostics
+// RUN: mhc-opt %s --mhc-fuse --convert-mhc-to-gpu -verify-diagnostics -split-input-file
 
-// Only fused layers have a GPU lowering: an unfusable chain is reported.
+// Only fused layers have a GPU lowering: an unfusable chain is reported,
+// with what would make it fusable.
 func.func private @attention(tensor<?x64xf32>) -> tensor<?x64xf32>
 func.func @opaque_sublayer(%x: tensor<?x4x64xf32>, %sp: tensor<4xf32>) -> tensor<?x64xf32> {
-  // expected-error @+1 {{failed to legalize operation 'mhc.aggregate'}}
+  // expected-error @+1 {{'mhc.aggregate' op is lowered to the GPU only inside an mhc.fused_layer}}
   %y = mhc.aggregate %x, %sp : tensor<?x4x64xf32>, tensor<4xf32> -> tensor<?x64xf32>
   %f = func.call @attention(%y) : (tensor<?x64xf32>) -> tensor<?x64xf32>
   return %f : tensor<?x64xf32>
+}
+
+// -----
+
+// The dynamic-H ops have no kernel yet: said so, with where they do run.
+func.func @post(%x: tensor<?x4x64xf32>, %f: tensor<?x64xf32>, %m: tensor<?x4x4xf32>,
+                %h: tensor<?x4xf32>) -> tensor<?x4x64xf32> {
+  // expected-error @+1 {{'mhc.post' op has no GPU lowering yet (the dynamic-H kernels are not built); --mhc-cpu-pipeline runs it}}
+  %o = mhc.post %x, %f, %m, %h : tensor<?x4x64xf32>, tensor<?x64xf32>, tensor<?x4x4xf32>, tensor<?x4xf32>
+  return %o : tensor<?x4x64xf32>
 }
