@@ -51,3 +51,25 @@ def test_unknown_pipeline_raises():
 def test_bad_weight_dtype():
     with pytest.raises(ValueError):
         compiler.static_layer_module(4, 64, weight_dtype="f16")
+
+
+def _example(name):
+    import os
+    return open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                             "examples", name)).read()
+
+
+def test_linalg_from_a_front_end_reaches_the_same_kernel():
+    # The layer as a front end writes it in linalg: the GPU pipeline raises
+    # it to mhc ops first and emits the kernel of mhc.static_layer, byte for
+    # byte.
+    linalg = compiler.compile(_example("static_layer_linalg.mlir"), "mhc-gpu-pipeline")
+    op = compiler.compile(compiler.static_layer_module(4, 4096), "mhc-gpu-pipeline")
+    assert linalg.binaries["mhc_kernels"] == op.binaries["mhc_kernels"]
+
+
+def test_raise_pipeline_gives_mhc_ops():
+    ir = compiler.compile(_example("static_layer_linalg.mlir"), "mhc-raise-pipeline").ir
+    for op in ("mhc.sinkhorn", "mhc.gate", "mhc.aggregate", "mhc.rms_norm", "mhc.mix"):
+        assert op in ir
+    assert "linalg." not in ir
