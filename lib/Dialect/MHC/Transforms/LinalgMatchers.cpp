@@ -94,8 +94,10 @@ bool mlir::mhc::raising::isDimSize(Value v, Value tensor, int64_t dim) {
   Operation *toFloat = v.getDefiningOp();
   if (!isa_and_nonnull<arith::SIToFPOp, arith::UIToFPOp>(toFloat))
     return false;
+  // Through i64 only: a narrower integer would wrap a large C.
   Operation *cast = toFloat->getOperand(0).getDefiningOp();
-  if (!isa_and_nonnull<arith::IndexCastOp, arith::IndexCastUIOp>(cast))
+  if (!isa_and_nonnull<arith::IndexCastOp, arith::IndexCastUIOp>(cast) ||
+      !cast->getResult(0).getType().isInteger(64))
     return false;
   auto dimOp = cast->getOperand(0).getDefiningOp<tensor::DimOp>();
   std::optional<int64_t> index = dimOp ? dimOp.getConstantIndex() : std::nullopt;
@@ -147,9 +149,9 @@ static std::optional<LineReduction> matchGenericReduction(linalg::GenericOp op,
       auto square = body.resolve(term).getDefiningOp<arith::MulFOp>();
       if (!square || square.getLhs() != square.getRhs())
         return false;
-      in = body.resolvedLeaf(square.getLhs());
+      in = body.leaf(square.getLhs());
     } else {
-      in = body.resolvedLeaf(term);
+      in = body.leaf(term);
     }
     auto type = in ? dyn_cast<RankedTensorType>(in->tensor.getType())
                    : RankedTensorType();

@@ -13,7 +13,9 @@
 #define MHC_LIB_DIALECT_MHC_TRANSFORMS_LINALGMATCHERS_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/Verifier.h"
 #include "llvm/ADT/DenseMap.h"
 
 #include <optional>
@@ -102,6 +104,30 @@ bool isElementwiseRoot(linalg::GenericOp op, int64_t rank);
 /// `op` as acc + a * b with a zero-filled accumulator: the leaves a and b
 /// (bf16 ones through their widening).
 std::optional<std::pair<Leaf, Leaf>> matchContraction(linalg::GenericOp op);
+
+/// Whether an `OpT` built from `args` at `loc` would pass its verifier (the
+/// rules of the mhc ops: static stream counts, sizes that agree, eps > 0,
+/// ...): built unlinked, verified with its diagnostics dropped, destroyed.
+/// A pattern raises only what verifies.
+template <typename OpT, typename... Args>
+bool wouldVerify(MLIRContext *ctx, Location loc, Args &&...args) {
+  OpBuilder builder(ctx);
+  OpT op = OpT::create(builder, loc, std::forward<Args>(args)...);
+  ScopedDiagnosticHandler quiet(ctx, [](Diagnostic &) { return success(); });
+  bool ok = succeeded(mlir::verify(op));
+  op->destroy();
+  return ok;
+}
+
+/// Replaces `root` with an `OpT` built from `args` if that op verifies.
+template <typename OpT, typename... Args>
+LogicalResult replaceIfValid(PatternRewriter &rewriter, Operation *root,
+                             Args &&...args) {
+  if (!wouldVerify<OpT>(root->getContext(), root->getLoc(), args...))
+    return rewriter.notifyMatchFailure(root, "the mhc op would not verify");
+  rewriter.replaceOpWithNewOp<OpT>(root, std::forward<Args>(args)...);
+  return success();
+}
 
 /// The stream sums and products: mhc.aggregate, mhc.pre, mhc.mix, mhc.post
 /// (RaiseStreams.cpp).

@@ -43,8 +43,7 @@ std::optional<Value> matchSigmoid(FusedBody &body, Value v) {
     auto exp = body.resolve(e).getDefiningOp<math::ExpOp>();
     auto neg = exp ? body.resolve(exp.getOperand()).getDefiningOp<arith::NegFOp>()
                    : arith::NegFOp();
-    std::optional<Leaf> l =
-        neg ? body.resolvedLeaf(neg.getOperand()) : std::nullopt;
+    std::optional<Leaf> l = neg ? body.leaf(neg.getOperand()) : std::nullopt;
     if (constantValue(one) != 1.0 || !l || !isF32Tensor(l->tensor, 1) ||
         !reads(l->map, {0}))
       return false;
@@ -102,10 +101,9 @@ struct RaiseGate : OpRewritePattern<linalg::GenericOp> {
       if (auto user = dyn_cast<linalg::GenericOp>(*result.getUsers().begin()))
         if (matchGate(user))
           return rewriter.notifyMatchFailure(op, "part of a larger gate");
-    rewriter.replaceOpWithNewOp<GateOp>(op, gate->logits,
-                                        rewriter.getF32FloatAttr(gate->scale),
-                                        rewriter.getF32FloatAttr(gate->bias));
-    return success();
+    return replaceIfValid<GateOp>(rewriter, op, gate->logits,
+                                  rewriter.getF32FloatAttr(gate->scale),
+                                  rewriter.getF32FloatAttr(gate->bias));
   }
 };
 
@@ -113,15 +111,16 @@ struct RaiseGate : OpRewritePattern<linalg::GenericOp> {
 /// its numerator and a reciprocal of its denominator).
 void factors(FusedBody &body, Value v, SmallVectorImpl<Value> &num,
              SmallVectorImpl<Value> &den) {
-  v = body.resolve(v);
-  if (auto mul = v.getDefiningOp<arith::MulFOp>()) {
+  Value r = body.resolve(v);
+  if (auto mul = r.getDefiningOp<arith::MulFOp>()) {
     factors(body, mul.getLhs(), num, den);
     factors(body, mul.getRhs(), num, den);
-  } else if (auto div = v.getDefiningOp<arith::DivFOp>()) {
+  } else if (auto div = r.getDefiningOp<arith::DivFOp>()) {
     factors(body, div.getLhs(), num, den);
     den.push_back(div.getRhs());
-  } else if (constantValue(v) != 1.0) {
-    num.push_back(v);
+  } else if (constantValue(r) != 1.0) {
+    // A tensor read as it is (say a weight computed elementwise) stays one.
+    num.push_back(body.leaf(v) ? v : r);
   }
 }
 
@@ -139,7 +138,7 @@ struct RaiseRMSNorm : OpRewritePattern<linalg::GenericOp> {
                   std::optional<double> e = constantValue(c);
                   Operation *m = body.resolve(mean).getDefiningOp();
                   bool isMean = eitherOrder(m, [&](Value ss, Value k) {
-                    std::optional<Leaf> l = body.resolvedLeaf(ss);
+                    std::optional<Leaf> l = body.leaf(ss);
                     if (!l || !reads(l->map, {0}) || !l->tensor.hasOneUse())
                       return false;
                     std::optional<LineReduction> r = matchLineReduction(
@@ -172,7 +171,7 @@ struct RaiseRMSNorm : OpRewritePattern<linalg::GenericOp> {
     Value y, w;
     SmallVector<Value> inverse; // what multiplies by 1 / sqrt(mean + eps)
     for (Value f : num) {
-      Value r = body.resolve(f);
+      Value r = body.leaf(f) ? f : body.resolve(f);
       if (std::optional<Leaf> l = body.leaf(r)) {
         if (!y && isF32Tensor(l->tensor, 2) && reads(l->map, {0, 1}))
           y = l->tensor;
@@ -181,7 +180,7 @@ struct RaiseRMSNorm : OpRewritePattern<linalg::GenericOp> {
         else
           return failure();
       } else if (auto ext = r.getDefiningOp<arith::ExtFOp>()) {
-        std::optional<Leaf> l = body.resolvedLeaf(ext.getIn());
+        std::optional<Leaf> l = body.leaf(ext.getIn());
         auto type = l ? dyn_cast<RankedTensorType>(l->tensor.getType())
                       : RankedTensorType();
         if (w || !type || type.getRank() != 1 || !reads(l->map, {1}) ||
@@ -210,9 +209,10 @@ struct RaiseRMSNorm : OpRewritePattern<linalg::GenericOp> {
     if (!wType.isDynamicDim(0) && !yType.isDynamicDim(1) &&
         wType.getDimSize(0) != yType.getDimSize(1))
       return failure();
-    rewriter.replaceOpWithNewOp<RMSNormOp>(op, y, w,
-                                           rewriter.getF32FloatAttr(*eps));
-    return success();
+    if (y.getType() != op->getResult(0).getType())
+      return rewriter.notifyMatchFailure(op, "y and the result differ in type");
+    return replaceIfValid<RMSNormOp>(rewriter, op, y, w,
+                                     rewriter.getF32FloatAttr(*eps));
   }
 };
 

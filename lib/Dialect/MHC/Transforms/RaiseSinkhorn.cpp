@@ -25,6 +25,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
 using namespace mlir::mhc;
@@ -118,14 +119,16 @@ std::optional<Value> matchExp(linalg::GenericOp op) {
   auto exp = body.yielded().getDefiningOp<math::ExpOp>();
   if (!exp)
     return std::nullopt;
-  Value arg = body.resolve(exp.getOperand());
-  if (std::optional<Leaf> h = body.leaf(arg))
-    return isIdentityLeaf(h) ? std::optional<Value>(h->tensor) : std::nullopt;
-  auto sub = arg.getDefiningOp<arith::SubFOp>();
+  // exp(H) of a tensor H as it is read (H may itself be computed), or
+  // exp(H - rowmax(H)) with the shift possibly in a producer.
+  if (std::optional<Leaf> h = body.leaf(exp.getOperand()))
+    if (isIdentityLeaf(h))
+      return h->tensor;
+  auto sub = body.resolve(exp.getOperand()).getDefiningOp<arith::SubFOp>();
   if (!sub)
     return std::nullopt;
-  std::optional<Leaf> h = body.resolvedLeaf(sub.getLhs());
-  std::optional<Leaf> max = body.resolvedLeaf(sub.getRhs());
+  std::optional<Leaf> h = body.leaf(sub.getLhs());
+  std::optional<Leaf> max = body.leaf(sub.getRhs());
   if (!isIdentityLeaf(h) || !max || max->map.getNumResults() != 1 ||
       !max->map.isProjectedPermutation() || max->map.getDimPosition(0) != 0 ||
       !max->tensor.hasOneUse())
@@ -143,15 +146,21 @@ std::optional<Value> matchExp(linalg::GenericOp op) {
 FailureOr<Value> parseBack(Value v, SmallVectorImpl<Step> &steps,
                            Value stop = {});
 
-/// An scf.for that repeats (rows, columns) a constant number of times.
+/// The most Sinkhorn rounds a chain may have (a loop of more is left alone).
+constexpr int64_t kMaxRounds = 1 << 16;
+
+/// An scf.for that repeats (rows, columns) a constant number of times and
+/// does nothing else (raising it removes the loop).
 FailureOr<Value> parseLoop(scf::ForOp loop, SmallVectorImpl<Step> &steps) {
   if (loop.getNumRegionIterArgs() != 1 || !loop->getResult(0).hasOneUse())
     return failure();
-  std::optional<int64_t> trips = loop.getStaticTripCount()
-                                     ? std::optional<int64_t>(
-                                           loop.getStaticTripCount()->getSExtValue())
-                                     : std::nullopt;
-  if (!trips)
+  std::optional<APInt> count = loop.getStaticTripCount();
+  if (!count || count->getActiveBits() > 32 ||
+      count->getZExtValue() > uint64_t(kMaxRounds))
+    return failure();
+  int64_t trips = count->getZExtValue();
+  if (!llvm::all_of(loop.getBody()->without_terminator(),
+                    [](Operation &op) { return isMemoryEffectFree(&op); }))
     return failure();
   SmallVector<Step> body;
   Value arg = loop.getRegionIterArgs()[0];
@@ -163,7 +172,9 @@ FailureOr<Value> parseLoop(scf::ForOp loop, SmallVectorImpl<Step> &steps) {
       body[1].kind != Step::Normalize || body[1].dim != 0 ||
       body[0].addend != body[1].addend)
     return failure();
-  for (int64_t i = 0; i < *trips; ++i)
+  if (int64_t(steps.size()) + 2 * trips > 2 * kMaxRounds + 4)
+    return failure();
+  for (int64_t i = 0; i < trips; ++i)
     steps.append(body);
   return loop.getInitArgs()[0];
 }
@@ -230,23 +241,35 @@ std::optional<Convention> classify(ArrayRef<Step> steps) {
                     softmax ? SinkhornInit::Softmax : SinkhornInit::Exp, eps};
 }
 
-/// Whether `user` may continue a Sinkhorn chain on `v` (so `v` is not its
-/// end): a loop, a reduction, or a matrix map that reads `v` in place.
+/// Whether `user` continues a Sinkhorn chain on `v` (so `v` is not its end):
+/// a loop that takes `v` in, a normalization or an addend step on `v`, or a
+/// line sum of `v` that such a normalization divides by.
 bool continuesChain(Value v, Operation *user) {
-  if (isa<scf::ForOp, linalg::ReduceOp, linalg::SoftmaxOp>(user))
+  if (auto loop = dyn_cast<scf::ForOp>(user))
+    return loop.getNumRegionIterArgs() == 1 && loop.getInitArgs()[0] == v;
+  if (isa<linalg::SoftmaxOp>(user))
     return true;
-  auto g = dyn_cast<linalg::GenericOp>(user);
-  if (!g || g.getNumLoops() != 2)
+  auto steps = [&](Operation *op) {
+    auto g = dyn_cast_or_null<linalg::GenericOp>(op);
+    if (!g || g->getNumResults() != 1 || !matrixMap(g->getResult(0)))
+      return false;
+    auto norm = matchNormalize(g);
+    auto add = matchAdd(g);
+    return (norm && norm->second == v) || (add && add->second == v);
+  };
+  if (steps(user))
+    return true;
+  if (user->getNumResults() != 1 || !user->getResult(0).hasOneUse())
     return false;
-  if (g.getNumReductionLoops() == 1)
-    return true;
-  return isElementwise(g) &&
-         llvm::any_of(g.getDpsInputOperands(), [&](OpOperand *in) {
-           return in->get() == v && g.getMatchingIndexingMap(in).isIdentity();
-         });
+  std::optional<LineReduction> sum =
+      matchLineReduction(user->getResult(0), LineCombiner::Sum);
+  return sum && sum->source == v &&
+         steps(*user->getResult(0).getUsers().begin());
 }
 
 LogicalResult raise(Operation *end, PatternRewriter &rewriter) {
+  if (end->getNumResults() != 1)
+    return failure();
   Value v = end->getResult(0);
   if (!isMatrix(v) || llvm::any_of(v.getUsers(), [&](Operation *user) {
         return continuesChain(v, user);
@@ -260,12 +283,11 @@ LogicalResult raise(Operation *end, PatternRewriter &rewriter) {
   std::optional<Convention> c = classify(steps);
   if (!c)
     return rewriter.notifyMatchFailure(end, "not one Sinkhorn convention");
-  rewriter.replaceOpWithNewOp<SinkhornOp>(
-      end, *logits, rewriter.getI64IntegerAttr(c->iters),
+  return replaceIfValid<SinkhornOp>(
+      rewriter, end, *logits, rewriter.getI64IntegerAttr(c->iters),
       SinkhornInitAttr::get(rewriter.getContext(), c->init),
       rewriter.getF32FloatAttr(c->init == SinkhornInit::Softmax ? c->eps
                                                                 : 1.0e-6));
-  return success();
 }
 
 struct RaiseSinkhornFromGeneric : OpRewritePattern<linalg::GenericOp> {

@@ -22,6 +22,15 @@ using namespace mlir::mhc::raising;
 
 namespace {
 
+/// Whether `trunc` rounds to nearest even, as the mhc ops' one rounding
+/// does (no rounding mode given is that).
+bool roundsToNearestEven(arith::TruncFOp trunc) {
+  if (!trunc)
+    return false;
+  std::optional<arith::RoundingMode> mode = trunc.getRoundingmode();
+  return !mode || *mode == arith::RoundingMode::to_nearest_even;
+}
+
 /// sum_i s * x[b, i, c] in f32 over f32 or bf16 streams: x, the
 /// coefficients (s[i], or h[b, i] per token) and which.
 struct StreamSum {
@@ -30,7 +39,8 @@ struct StreamSum {
 };
 
 std::optional<StreamSum> matchStreamSum(linalg::GenericOp op) {
-  if (op.getNumLoops() != 3 || op.getNumReductionLoops() != 1 ||
+  if (op->getNumResults() != 1 || op.getNumLoops() != 3 ||
+      op.getNumReductionLoops() != 1 ||
       !isF32Tensor(op->getResult(0), 2))
     return std::nullopt;
   std::optional<std::pair<Leaf, Leaf>> terms = matchContraction(op);
@@ -66,10 +76,9 @@ struct RaiseAggregate : OpRewritePattern<linalg::GenericOp> {
       return rewriter.notifyMatchFailure(op, "not sum_i s * x[b, i, c] in f32");
     Type type = op->getResult(0).getType();
     if (sum->perToken)
-      rewriter.replaceOpWithNewOp<PreOp>(op, type, sum->x, sum->coeffs);
-    else
-      rewriter.replaceOpWithNewOp<AggregateOp>(op, type, sum->x, sum->coeffs);
-    return success();
+      return replaceIfValid<PreOp>(rewriter, op, type, sum->x, sum->coeffs);
+    return replaceIfValid<AggregateOp>(rewriter, op, type, sum->x,
+                                       sum->coeffs);
   }
 };
 
@@ -85,7 +94,9 @@ struct RaiseRoundedPre : OpRewritePattern<linalg::GenericOp> {
       return failure();
     FusedBody body(op);
     auto trunc = body.yielded().getDefiningOp<arith::TruncFOp>();
-    std::optional<Leaf> l = trunc ? body.leaf(trunc.getIn()) : std::nullopt;
+    if (!roundsToNearestEven(trunc))
+      return failure();
+    std::optional<Leaf> l = body.leaf(trunc.getIn());
     if (!l || !l->map.isIdentity() || !l->tensor.hasOneUse())
       return failure();
     auto contraction = l->tensor.getDefiningOp<linalg::GenericOp>();
@@ -93,9 +104,8 @@ struct RaiseRoundedPre : OpRewritePattern<linalg::GenericOp> {
         contraction ? matchStreamSum(contraction) : std::nullopt;
     if (!sum || !sum->perToken || !isBF16Tensor(sum->x))
       return rewriter.notifyMatchFailure(op, "not bf16(sum_i h[b, i] x)");
-    rewriter.replaceOpWithNewOp<PreOp>(op, op->getResult(0).getType(), sum->x,
-                                       sum->coeffs);
-    return success();
+    return replaceIfValid<PreOp>(rewriter, op, op->getResult(0).getType(),
+                                 sum->x, sum->coeffs);
   }
 };
 
@@ -211,8 +221,11 @@ struct RaiseMix : OpRewritePattern<linalg::GenericOp> {
       return failure();
     FusedBody body(op);
     Value sum = body.yielded();
-    if (auto trunc = sum.getDefiningOp<arith::TruncFOp>())
+    if (auto trunc = sum.getDefiningOp<arith::TruncFOp>()) {
+      if (!roundsToNearestEven(trunc))
+        return failure();
       sum = body.resolve(trunc.getIn());
+    }
     std::optional<StreamProduct> product;
     Value s, f;
     eitherOrder(sum.getDefiningOp<arith::AddFOp>(), [&](Value mm, Value sf) {
@@ -242,16 +255,13 @@ struct RaiseMix : OpRewritePattern<linalg::GenericOp> {
       return rewriter.notifyMatchFailure(op, "not M' x + s * f");
     auto orientation = product->transposed ? MixOrientation::Transposed
                                            : MixOrientation::Direct;
-    if (product->perToken()) {
-      rewriter.replaceOpWithNewOp<PostOp>(op, product->x, f, product->matrix,
-                                          s, orientation);
-      return success();
-    }
+    if (product->perToken())
+      return replaceIfValid<PostOp>(rewriter, op, product->x, f,
+                                    product->matrix, s, orientation);
     if (!isF32Tensor(product->x, 3) || !isF32Tensor(f, 2))
       return rewriter.notifyMatchFailure(op, "mhc.mix is f32");
-    rewriter.replaceOpWithNewOp<MixOp>(op, product->x, product->matrix, s, f,
-                                       orientation);
-    return success();
+    return replaceIfValid<MixOp>(rewriter, op, product->x, product->matrix, s,
+                                 f, orientation);
   }
 };
 
