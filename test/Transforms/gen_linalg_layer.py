@@ -70,10 +70,8 @@ class Layer:
         self.c = "?" if a.c is None else a.c
         self.dyn = {}  # name -> SSA of a dynamic size
         self.per_token = False  # the dynamic-H pre / post: h[b, i], M[b]
-        self.dtype = getattr(a, "dtype", "f32")  # activations of pre / post
-
-    def xdtype(self):
-        return self.dtype if self.a.part in ("pre", "post") else "f32"
+        # Activations: --dtype for the pre and post parts, f32 elsewhere.
+        self.dtype = a.dtype if a.part in ("pre", "post") else "f32"
 
     def coeff_type(self):
         return tensor(["?", self.n]) if self.per_token else tensor([self.n])
@@ -401,12 +399,12 @@ class Layer:
         c0 = self.w.fresh("i")
         self.w.emit(f"{c0} = arith.constant 0 : index")
         self.dyn["b"] = self.w.fresh("b")
-        self.w.emit(f"{self.dyn['b']} = tensor.dim {x}, {c0} : {tensor(['?', self.n, self.c], self.xdtype())}")
+        self.w.emit(f"{self.dyn['b']} = tensor.dim {x}, {c0} : {tensor(['?', self.n, self.c], self.dtype)}")
         if self.c == "?":
             c2 = self.w.fresh("i")
             self.w.emit(f"{c2} = arith.constant 2 : index")
             self.dyn["c"] = self.w.fresh("c")
-            self.w.emit(f"{self.dyn['c']} = tensor.dim {x}, {c2} : {tensor(['?', self.n, self.c], self.xdtype())}")
+            self.w.emit(f"{self.dyn['c']} = tensor.dim {x}, {c2} : {tensor(['?', self.n, self.c], self.dtype)}")
 
 
 def main():
@@ -484,8 +482,6 @@ def main():
         types = [tensor(["?", c], a.dtype)] + ([xt] if extra else [])
     else:
         L.per_token = a.part == "post"
-        if not L.per_token:
-            L.dtype = "f32"
         xt = tensor(["?", n, c], L.dtype)
         s_type = tensor([n]) if a.near_miss == "static-coeffs" else L.coeff_type()
         header = (f"func.func @{name}(%x: {xt}, %m: {L.matrix_type()}, %s: {s_type}, "

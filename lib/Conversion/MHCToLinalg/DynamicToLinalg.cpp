@@ -184,12 +184,9 @@ struct PostToLinalg : OpRewritePattern<PostOp> {
   LogicalResult matchAndRewrite(PostOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    // M'[b, i, j]: M[b, i, j], or M[b, j, i] for the transposed orientation.
     bool transposed = op.getOrientation() == MixOrientation::Transposed;
-    SmallVector<unsigned> matrixDims = transposed
-                                           ? SmallVector<unsigned>{0, 3, 1}
-                                           : SmallVector<unsigned>{0, 1, 3};
-    Value out = mixStreams(b, op.getX(), op.getMatrix(), matrixDims,
+    Value out = mixStreams(b, op.getX(), op.getMatrix(),
+                           mixMatrixDims(transposed, /*perToken=*/true),
                            op.getHPost(), {0, 1}, op.getF());
     rewriter.replaceOp(op, roundTo(b, out, op.getX()));
     return success();

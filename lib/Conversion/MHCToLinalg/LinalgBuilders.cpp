@@ -113,3 +113,13 @@ Value mixStreams(ImplicitLocOpBuilder &b, Value x, Value matrix,
 }
 
 } // namespace mlir::mhc::linalg_lowering
+
+SmallVector<unsigned>
+mlir::mhc::linalg_lowering::mixMatrixDims(bool transposed, bool perToken) {
+  // The loop is (b, i, c, j).
+  SmallVector<unsigned> dims = transposed ? SmallVector<unsigned>{3, 1}
+                                          : SmallVector<unsigned>{1, 3};
+  if (perToken)
+    dims.insert(dims.begin(), 0);
+  return dims;
+}

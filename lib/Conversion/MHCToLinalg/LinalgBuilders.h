@@ -49,6 +49,10 @@ Value rowSumOfSquares(ImplicitLocOpBuilder &b, Value rows);
 Value aggregateStreams(ImplicitLocOpBuilder &b, Value x, Value coeffs,
                        ArrayRef<unsigned> coeffDims);
 
+/// The `matrixDims` of mixStreams for M'[i, j] = M[i, j] (or M[j, i] when
+/// `transposed`), with a leading token dimension when `perToken`.
+SmallVector<unsigned> mixMatrixDims(bool transposed, bool perToken);
+
 /// out[b, i, c] = s * f[b, c] + sum_j m * x[b, j, c] (f32, j in order) for x
 /// [B, n, C], with s the entry of `coeffs` at `coeffDims` of the loop
 /// (b, i, c) and m that of `matrix` at `matrixDims` of the loop (b, i, c, j).

@@ -118,12 +118,11 @@ struct MixToLinalg : OpRewritePattern<MixOp> {
   LogicalResult matchAndRewrite(MixOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    // M'[i, j]: M[i, j], or M[j, i] for the transposed orientation.
     bool transposed = op.getOrientation() == MixOrientation::Transposed;
-    SmallVector<unsigned> matrixDims =
-        transposed ? SmallVector<unsigned>{3, 1} : SmallVector<unsigned>{1, 3};
-    rewriter.replaceOp(op, mixStreams(b, op.getX(), op.getMatrix(), matrixDims,
-                                      op.getCoeffs(), {1}, op.getF()));
+    rewriter.replaceOp(
+        op, mixStreams(b, op.getX(), op.getMatrix(),
+                       mixMatrixDims(transposed, /*perToken=*/false),
+                       op.getCoeffs(), {1}, op.getF()));
     return success();
   }
 };

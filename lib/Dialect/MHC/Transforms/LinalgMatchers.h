@@ -46,8 +46,6 @@ public:
   /// The tensor and map `v` reads, when `v` is an input block argument of
   /// the root or of a looked-through producer. Does not look through.
   std::optional<Leaf> leaf(Value v) const;
-  /// `resolve(v)` as a leaf.
-  std::optional<Leaf> resolvedLeaf(Value v) { return leaf(resolve(v)); }
 
 private:
   mutable linalg::GenericOp rootOp; // op handles are not const-correct

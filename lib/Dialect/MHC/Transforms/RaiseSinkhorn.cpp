@@ -39,11 +39,12 @@ struct Step {
   double addend = 0.0; // Normalize: added to each line sum; Add: added
 };
 
+/// A static square f32 matrix.
 bool isMatrix(Value v) {
-  auto type = dyn_cast<RankedTensorType>(v.getType());
-  return type && type.getRank() == 2 && type.hasStaticShape() &&
-         type.getDimSize(0) == type.getDimSize(1) &&
-         type.getElementType().isF32();
+  if (!isF32Tensor(v, 2))
+    return false;
+  auto type = cast<RankedTensorType>(v.getType());
+  return type.hasStaticShape() && type.getDimSize(0) == type.getDimSize(1);
 }
 
 /// The elementwise generic of two loops on `v`'s matrix, or null.
