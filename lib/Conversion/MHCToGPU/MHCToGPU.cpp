@@ -296,9 +296,9 @@ struct ConvertMHCToGPUPass
   LogicalResult verifyLowerable() {
     WalkResult result = getOperation()->walk([](Operation *op) {
       if (!isa<MHCDialect>(op->getDialect()) || isa<FusedLayerOp>(op) ||
-          op->getParentOfType<FusedLayerOp>())
+          isa<FusedLayerOp, FusedPreOp>(op->getParentOp()))
         return WalkResult::advance();
-      if (isa<CoefficientsOp, PreOp, PostOp, DynamicLayerOp>(op))
+      if (isa<CoefficientsOp, PreOp, PostOp, DynamicLayerOp, FusedPreOp>(op))
         op->emitOpError()
             << "has no GPU lowering yet (the dynamic-H kernels are not "
                "built); --mhc-cpu-pipeline runs it";

@@ -127,18 +127,20 @@ struct MixToLinalg : OpRewritePattern<MixOp> {
   }
 };
 
-/// A fused unit has no loop nest of its own on the CPU: its body (the parts)
-/// is inlined in place of it, and the parts are lowered like any others.
-struct FusedLayerToParts : OpRewritePattern<FusedLayerOp> {
-  using OpRewritePattern::OpRewritePattern;
+/// A fused unit (mhc.fused_layer, mhc.fused_pre) has no loop nest of its own
+/// on the CPU: its body (the parts) is inlined in place of it, and the parts
+/// are lowered like any others.
+template <typename UnitOp>
+struct FusedUnitToParts : OpRewritePattern<UnitOp> {
+  using OpRewritePattern<UnitOp>::OpRewritePattern;
 
-  LogicalResult matchAndRewrite(FusedLayerOp op,
+  LogicalResult matchAndRewrite(UnitOp op,
                                 PatternRewriter &rewriter) const override {
     Block &body = op.getBody().front();
     auto yield = cast<YieldOp>(body.getTerminator());
-    Value result = yield.getValues().front();
-    rewriter.inlineBlockBefore(&body, op, op.getInputs());
-    rewriter.replaceOp(op, result);
+    SmallVector<Value> results(yield.getValues());
+    rewriter.inlineBlockBefore(&body, op, op->getOperands());
+    rewriter.replaceOp(op, results);
     rewriter.eraseOp(yield);
     return success();
   }
@@ -157,7 +159,8 @@ struct ConvertMHCToLinalgPass
 
 void mlir::mhc::populateMHCToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<GateToLinalg, AggregateToLinalg, RMSNormToLinalg, MixToLinalg,
-               FusedLayerToParts>(patterns.getContext());
+               FusedUnitToParts<FusedLayerOp>, FusedUnitToParts<FusedPreOp>>(
+      patterns.getContext());
   populateSinkhornToLinalgPatterns(patterns);
   populateDynamicToLinalgPatterns(patterns);
 }

@@ -218,3 +218,68 @@ func.func @sinkhorn_per_token_not_square(%h: tensor<?x4x3xf32>) {
   return
 }
 
+
+//===--- mhc.fused_pre ---===//
+
+// -----
+
+func.func @fused_pre_yield_types(%x: tensor<4x2x8xf32>, %phi: tensor<16x8xf32>, %a: tensor<3xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{requires the body to yield values of the result types (y, h_pre, h_post, matrix)}}
+  %y, %hp, %hq, %m = mhc.fused_pre ins(%x, %phi, %a, %b : tensor<4x2x8xf32>, tensor<16x8xf32>, tensor<3xf32>, tensor<8xf32>)
+      -> tensor<4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2x2xf32> {
+  ^bb0(%bx: tensor<4x2x8xf32>, %bphi: tensor<16x8xf32>, %ba: tensor<3xf32>, %bb: tensor<8xf32>):
+    %p, %q, %bm = mhc.coefficients %bx, %bphi, %ba, %bb {eps = 1.0e-06 : f32}
+        : tensor<4x2x8xf32>, tensor<16x8xf32>, tensor<3xf32>, tensor<8xf32> -> tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2x2xf32>
+    %by = mhc.pre %bx, %p : tensor<4x2x8xf32>, tensor<4x2xf32> -> tensor<4x8xf32>
+    mhc.yield %by, %p, %q : tensor<4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @fused_pre_block_arguments(%x: tensor<4x2x8xf32>, %phi: tensor<16x8xf32>, %a: tensor<3xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{requires one block argument per input, with the input's type}}
+  %y, %hp, %hq, %m = mhc.fused_pre ins(%x, %phi, %a, %b : tensor<4x2x8xf32>, tensor<16x8xf32>, tensor<3xf32>, tensor<8xf32>)
+      -> tensor<4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2x2xf32> {
+  ^bb0(%bx: tensor<?x2x8xf32>, %bphi: tensor<16x8xf32>, %ba: tensor<3xf32>, %bb: tensor<8xf32>):
+    %p, %q, %bm = mhc.coefficients %bx, %bphi, %ba, %bb {eps = 1.0e-06 : f32}
+        : tensor<?x2x8xf32>, tensor<16x8xf32>, tensor<3xf32>, tensor<8xf32> -> tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2x2xf32>
+    %by = mhc.pre %bx, %p : tensor<?x2x8xf32>, tensor<?x2xf32> -> tensor<?x8xf32>
+    mhc.yield %by, %p, %q, %bm : tensor<?x8xf32>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2x2xf32>
+  }
+  return
+}
+
+// -----
+
+// Something between the coefficients and the pre: not the unit.
+func.func @fused_pre_body(%x: tensor<4x2x8xf32>, %phi: tensor<16x8xf32>, %a: tensor<3xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{requires the body to be mhc.coefficients of the block arguments and mhc.pre of the first with its h_pre, yielding (y, h_pre, h_post, matrix)}}
+  %y, %hp, %hq, %m = mhc.fused_pre ins(%x, %phi, %a, %b : tensor<4x2x8xf32>, tensor<16x8xf32>, tensor<3xf32>, tensor<8xf32>)
+      -> tensor<4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2x2xf32> {
+  ^bb0(%bx: tensor<4x2x8xf32>, %bphi: tensor<16x8xf32>, %ba: tensor<3xf32>, %bb: tensor<8xf32>):
+    %p, %q, %bm = mhc.coefficients %bx, %bphi, %ba, %bb {eps = 1.0e-06 : f32}
+        : tensor<4x2x8xf32>, tensor<16x8xf32>, tensor<3xf32>, tensor<8xf32> -> tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2x2xf32>
+    %p2 = arith.mulf %p, %p : tensor<4x2xf32>
+    %by = mhc.pre %bx, %p2 : tensor<4x2x8xf32>, tensor<4x2xf32> -> tensor<4x8xf32>
+    mhc.yield %by, %p2, %q, %bm : tensor<4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2x2xf32>
+  }
+  return
+}
+
+// -----
+
+// The yielded values out of order.
+func.func @fused_pre_yield_order(%x: tensor<4x2x8xf32>, %phi: tensor<16x8xf32>, %a: tensor<3xf32>, %b: tensor<8xf32>) {
+  // expected-error @+1 {{requires the body to be mhc.coefficients of the block arguments}}
+  %y, %hp, %hq, %m = mhc.fused_pre ins(%x, %phi, %a, %b : tensor<4x2x8xf32>, tensor<16x8xf32>, tensor<3xf32>, tensor<8xf32>)
+      -> tensor<4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2x2xf32> {
+  ^bb0(%bx: tensor<4x2x8xf32>, %bphi: tensor<16x8xf32>, %ba: tensor<3xf32>, %bb: tensor<8xf32>):
+    %p, %q, %bm = mhc.coefficients %bx, %bphi, %ba, %bb {eps = 1.0e-06 : f32}
+        : tensor<4x2x8xf32>, tensor<16x8xf32>, tensor<3xf32>, tensor<8xf32> -> tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2x2xf32>
+    %by = mhc.pre %bx, %p : tensor<4x2x8xf32>, tensor<4x2xf32> -> tensor<4x8xf32>
+    mhc.yield %by, %q, %p, %bm : tensor<4x8xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2x2xf32>
+  }
+  return
+}

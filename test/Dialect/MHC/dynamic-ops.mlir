@@ -62,3 +62,24 @@ func.func @sinkhorn_per_token(%h: tensor<?x4x4xf32>) -> tensor<?x4x4xf32> {
   %m = mhc.sinkhorn %h : tensor<?x4x4xf32>
   return %m : tensor<?x4x4xf32>
 }
+
+// The pre unit that mhc-fuse forms.
+// CHECK-LABEL: func.func @fused_pre
+// CHECK: %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} = mhc.fused_pre ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x2x8xbf16>, tensor<16x8xf32>, tensor<3xf32>, tensor<8xf32>) -> tensor<?x8xbf16>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2x2xf32> {
+// CHECK: mhc.coefficients {{.*}} {eps = 9.99999997E-7 : f32, sinkhorn_iters = 5 : i64}
+// CHECK: mhc.pre
+// CHECK: mhc.yield
+func.func @fused_pre(%x: tensor<?x2x8xbf16>, %phi: tensor<16x8xf32>, %a: tensor<3xf32>,
+    %b: tensor<8xf32>) -> tensor<?x8xbf16> {
+  %y, %hp, %hq, %m = mhc.fused_pre ins(%x, %phi, %a, %b
+      : tensor<?x2x8xbf16>, tensor<16x8xf32>, tensor<3xf32>, tensor<8xf32>)
+      -> tensor<?x8xbf16>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2x2xf32> {
+  ^bb0(%bx: tensor<?x2x8xbf16>, %bphi: tensor<16x8xf32>, %ba: tensor<3xf32>, %bb: tensor<8xf32>):
+    %p, %q, %bm = mhc.coefficients %bx, %bphi, %ba, %bb {eps = 1.0e-06 : f32, sinkhorn_iters = 5 : i64}
+        : tensor<?x2x8xbf16>, tensor<16x8xf32>, tensor<3xf32>, tensor<8xf32>
+          -> tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2x2xf32>
+    %by = mhc.pre %bx, %p : tensor<?x2x8xbf16>, tensor<?x2xf32> -> tensor<?x8xbf16>
+    mhc.yield %by, %p, %q, %bm : tensor<?x8xbf16>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2x2xf32>
+  }
+  return %y : tensor<?x8xbf16>
+}

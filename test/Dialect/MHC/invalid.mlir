@@ -380,7 +380,7 @@ func.func @fused_yield(%x: tensor<?x4x64xf32>, %m: tensor<4x4xf32>) {
 // -----
 
 func.func @yield_outside(%x: tensor<?x4x64xf32>) {
-  // expected-error @+1 {{'mhc.yield' op expects parent op 'mhc.fused_layer'}}
+  // expected-error @+1 {{'mhc.yield' op expects parent op to be one of 'mhc.fused_layer, mhc.fused_pre'}}
   mhc.yield %x : tensor<?x4x64xf32>
 }
 

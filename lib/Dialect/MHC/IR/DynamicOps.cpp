@@ -108,3 +108,38 @@ LogicalResult DynamicLayerOp::verify() {
     return failure();
   return verifyPositiveFinite(op, "eps", getEps().convertToFloat());
 }
+
+FailureOr<std::pair<CoefficientsOp, PreOp>> FusedPreOp::getUnitOps() {
+  Block &body = getBody().front();
+  auto yield = cast<YieldOp>(body.getTerminator());
+  if (yield.getValues().size() != 4)
+    return failure();
+  auto pre = yield.getValues()[0].getDefiningOp<PreOp>();
+  auto coefficients = yield.getValues()[1].getDefiningOp<CoefficientsOp>();
+  if (!pre || !coefficients ||
+      !llvm::equal(coefficients->getResults(),
+                   yield.getValues().drop_front()) ||
+      pre.getHPre() != coefficients.getHPre() ||
+      !llvm::equal(coefficients->getOperands(), body.getArguments()) ||
+      pre.getX() != body.getArgument(0) ||
+      body.getOperations().size() != 3)
+    return failure();
+  return std::make_pair(coefficients, pre);
+}
+
+LogicalResult FusedPreOp::verifyRegions() {
+  Block &body = getBody().front();
+  if (body.getArgumentTypes() != getOperandTypes())
+    return emitOpError(
+        "requires one block argument per input, with the input's type");
+  auto yield = cast<YieldOp>(body.getTerminator());
+  if (yield.getValues().getTypes() != getResultTypes())
+    return emitOpError() << "requires the body to yield values of the "
+                            "result types (y, h_pre, h_post, matrix)";
+  if (failed(getUnitOps()))
+    return emitOpError(
+        "requires the body to be mhc.coefficients of the block arguments and "
+        "mhc.pre of the first with its h_pre, yielding (y, h_pre, h_post, "
+        "matrix)");
+  return success();
+}

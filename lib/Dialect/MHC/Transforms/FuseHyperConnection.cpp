@@ -1,7 +1,8 @@
-//===- FuseHyperConnection.cpp - form mhc.fused_layer ---------------------===//
+//===- FuseHyperConnection.cpp - form mhc.fused_layer and mhc.fused_pre ---===//
 //
 // Groups `mix(x, sinkhorn(.), gate(.), rms_norm(aggregate(x, gate(.)), w))`
-// into one mhc.fused_layer, the unit the GPU lowering turns into one kernel.
+// into one mhc.fused_layer, the unit the GPU lowering turns into one kernel,
+// and `pre(x, coefficients(x, ...).h_pre)` into one mhc.fused_pre.
 //
 //===----------------------------------------------------------------------===//
 
@@ -93,6 +94,35 @@ static void fuse(Chain &chain, RewriterBase &rewriter) {
       rewriter.eraseOp(op);
 }
 
+/// Replaces `pre` and the mhc.coefficients that computes its h_pre from the
+/// same streams by one mhc.fused_pre at the coefficients' place (all of the
+/// pre's operands are defined there), whose results replace both ops'.
+static LogicalResult fusePre(PreOp pre, RewriterBase &rewriter) {
+  auto coefficients = pre.getHPre().getDefiningOp<CoefficientsOp>();
+  if (!coefficients || coefficients.getX() != pre.getX())
+    return failure();
+  rewriter.setInsertionPoint(coefficients);
+  SmallVector<Type> types{pre.getType()};
+  llvm::append_range(types, coefficients->getResultTypes());
+  Location loc = rewriter.getFusedLoc({coefficients.getLoc(), pre.getLoc()});
+  auto fused = FusedPreOp::create(
+      rewriter, loc, types, coefficients.getX(), coefficients.getPhi(),
+      coefficients.getAlpha(), coefficients.getBias());
+  Block *body = rewriter.createBlock(&fused.getBody());
+  IRMapping mapping;
+  for (Value input : coefficients->getOperands())
+    mapping.map(input, body->addArgument(input.getType(), input.getLoc()));
+  Operation *innerCoefficients = rewriter.clone(*coefficients, mapping);
+  Operation *innerPre = rewriter.clone(*pre, mapping);
+  SmallVector<Value> yielded{innerPre->getResult(0)};
+  llvm::append_range(yielded, innerCoefficients->getResults());
+  YieldOp::create(rewriter, loc, yielded);
+
+  rewriter.replaceOp(pre, fused.getY());
+  rewriter.replaceOp(coefficients, fused->getResults().drop_front());
+  return success();
+}
+
 namespace {
 struct MHCFusePass : mhc::impl::MHCFuseBase<MHCFusePass> {
   void runOnOperation() override {
@@ -106,6 +136,14 @@ struct MHCFusePass : mhc::impl::MHCFuseBase<MHCFusePass> {
     IRRewriter rewriter(&getContext());
     for (Chain &chain : chains)
       fuse(chain, rewriter);
+
+    SmallVector<PreOp> pres;
+    getOperation()->walk([&](PreOp pre) {
+      if (!pre->getParentOfType<FusedPreOp>())
+        pres.push_back(pre);
+    });
+    for (PreOp pre : pres)
+      (void)fusePre(pre, rewriter);
   }
 };
 } // namespace

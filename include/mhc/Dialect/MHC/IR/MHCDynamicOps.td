@@ -186,4 +186,67 @@ def MHC_DynamicLayerOp : MHC_Op<"dynamic_layer",
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// mhc.fused_pre
+//===----------------------------------------------------------------------===//
+
+def MHC_FusedPreOp : MHC_Op<"fused_pre", [IsolatedFromAbove,
+    SingleBlockImplicitTerminator<"YieldOp">, RecursiveMemoryEffects]> {
+  let summary = "the pre unit: coefficients and aggregation of the same streams";
+  let description = [{
+    A unit that `--mhc-fuse` forms from an `mhc.coefficients` and the
+    `mhc.pre` that reads the same streams `x` with its `h_pre`: everything
+    the layer computes before its sublayer F. The body holds the two ops,
+    isolated from above, over block arguments standing for `x`, `phi`,
+    `alpha` and `bias`, and yields `y`, `h_pre`, `h_post` and `M`, so that
+    every user of the coefficients (the post, a backward pass) reads the
+    unit's results. On the GPU the unit is the projection and the per-token
+    pass that turns it into the coefficients and `y`; on the CPU its body is
+    inlined.
+
+    Example:
+
+    ```mlir
+    %y, %h_pre, %h_post, %m = mhc.fused_pre ins(%x, %phi, %alpha, %bias
+        : tensor<?x4x64xf32>, tensor<256x24xf32>, tensor<3xf32>,
+          tensor<24xf32>)
+        -> tensor<?x64xf32>, tensor<?x4xf32>, tensor<?x4xf32>,
+           tensor<?x4x4xf32> {
+    ^bb0(%bx: tensor<?x4x64xf32>, %bphi: tensor<256x24xf32>,
+         %ba: tensor<3xf32>, %bb: tensor<24xf32>):
+      %hp, %hq, %bm = mhc.coefficients %bx, %bphi, %ba, %bb
+          {eps = 1.0e-06 : f32}
+          : tensor<?x4x64xf32>, tensor<256x24xf32>, tensor<3xf32>,
+            tensor<24xf32> -> tensor<?x4xf32>, tensor<?x4xf32>,
+            tensor<?x4x4xf32>
+      %by = mhc.pre %bx, %hp : tensor<?x4x64xf32>, tensor<?x4xf32>
+          -> tensor<?x64xf32>
+      mhc.yield %by, %hp, %hq, %bm : tensor<?x64xf32>, tensor<?x4xf32>,
+          tensor<?x4xf32>, tensor<?x4x4xf32>
+    }
+    ```
+  }];
+  let arguments = (ins
+    MHC_ActivationStreams:$x,
+    MHC_ProjectionTensor:$phi,
+    TensorRankOf<[F32], [1]>:$alpha,
+    TensorRankOf<[F32], [1]>:$bias
+  );
+  let results = (outs MHC_ActivationRows:$y, MHC_TokenCoeffs:$h_pre,
+                      MHC_TokenCoeffs:$h_post, MHC_TokenMatrices:$matrix);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `ins` `(` $x `,` $phi `,` $alpha `,` $bias `:` type($x) `,` type($phi) `,`
+    type($alpha) `,` type($bias) `)` `->` type($y) `,` type($h_pre) `,`
+    type($h_post) `,` type($matrix) attr-dict-with-keyword $body
+  }];
+  let extraClassDeclaration = [{
+    /// The ops of the body, when it is the unit `--mhc-fuse` forms:
+    /// coefficients over the block arguments in order and the pre of the
+    /// first with its h_pre, yielded as (y, h_pre, h_post, M).
+    ::mlir::FailureOr<std::pair<CoefficientsOp, PreOp>> getUnitOps();
+  }];
+  let hasRegionVerifier = 1;
+}
+
 #endif // MHC_DIALECT_MHC_IR_MHCDYNAMICOPS_TD

@@ -297,10 +297,11 @@ def MHC_FusedLayerOp : MHC_Op<"fused_layer", [IsolatedFromAbove,
 }
 
 def MHC_YieldOp : MHC_Op<"yield", [Pure, Terminator, ReturnLike,
-                                   HasParent<"FusedLayerOp">]> {
-  let summary = "the result of a fused layer";
+    ParentOneOf<["FusedLayerOp", "FusedPreOp"]>]> {
+  let summary = "the results of a fused unit";
   let description = [{
-    Ends the body of `mhc.fused_layer` with the streams it produces.
+    Ends the body of `mhc.fused_layer` (the streams it produces) or of
+    `mhc.fused_pre` (y and the token's coefficients).
 
     ```mlir
     mhc.yield %o : tensor<?x4x64xf32>

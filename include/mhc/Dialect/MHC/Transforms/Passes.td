@@ -22,7 +22,8 @@ def MHCDecompose : Pass<"mhc-decompose"> {
 }
 
 def MHCFuse : Pass<"mhc-fuse"> {
-  let summary = "Group aggregate -> RMSNorm -> mix chains into mhc.fused_layer";
+  let summary = "Group a layer's ops into the units the GPU lowering emits as "
+                "kernels (mhc.fused_layer, mhc.fused_pre)";
   let description = [{
     Starting from every `mhc.mix`, looks for the chain that reads the same
     streams `x`: `mix(x, M, s_post, rms_norm(aggregate(x, s_pre), w))`, where
@@ -38,6 +39,15 @@ def MHCFuse : Pass<"mhc-fuse"> {
       an opaque `func.call`), or the aggregate reads other streams than the mix.
     Prologue ops with other users are cloned into the unit (they are n x n
     work) and stay for those users.
+
+    Dynamic H: every `mhc.pre` whose `h_pre` is computed by an
+    `mhc.coefficients` of the same streams becomes, with that op, one
+    `mhc.fused_pre` placed where the coefficients were, which yields `y` and
+    all three coefficients (the post and any other user read them from the
+    unit). A pre of other streams, or of an `h_pre` changed after the
+    coefficients, stays as it is. `mhc.post` is a unit by itself (one
+    kernel); F between pre and post is never fused: an opaque sublayer
+    (`func.call`) separates the two units.
   }];
   let dependentDialects = ["::mlir::mhc::MHCDialect"];
 }
