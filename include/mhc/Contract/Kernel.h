@@ -25,9 +25,10 @@ enum class ArgKind : uint8_t {
   I32,    ///< one i32 parameter
 };
 
-/// The element type of a buffer. `Weight` is the variant's weight type (f32
-/// or bf16).
-enum class Element : uint8_t { F32, I32, Weight };
+/// The element type of a buffer. `Weight` is the variant's weight type,
+/// `Activation` its streams' (x, out, y), `Sublayer` that of the sublayer's
+/// output f: each f32 or bf16, as the variant says.
+enum class Element : uint8_t { F32, I32, Weight, Activation, Sublayer };
 
 /// A symbolic extent of a buffer, resolved per launch (Batch, Words) or per
 /// kernel (Streams, and Channels unless the kernel takes C at run time).

@@ -6,7 +6,8 @@
 include "mlir/Pass/PassBase.td"
 
 def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
-  let summary = "Lower mhc.fused_layer to one GPU kernel and its launch";
+  let summary = "Lower mhc.fused_layer and mhc.post to GPU kernels and their "
+                "launches";
   let description = [{
     Turns every `mhc.fused_layer` into a `gpu.func` kernel in the
     `gpu.module @mhc_kernels` and a `gpu.launch_func` on buffers of its
@@ -46,7 +47,20 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
     and programmatic launch are left out and `cluster-row-split` is an error.
     docs/DESIGN.md maps each part of the kernel to the file that emits it.
 
+    `mhc.post` (dynamic H, include/mhc/Contract/DynamicPost.h) becomes a
+    kernel `(x, f, matrix, h_post, out : memref, transposed : i32)` per
+    (n, activation type, sublayer-output type, vector, block size), C taken
+    at run time: tiles of `threads-per-block` x V columns of one row, blocks
+    looping over the tiles with the grid's stride; each thread loads the
+    token's n^2 + n coefficients, its V columns of f and of every stream
+    once, and stores every output stream once (f32 sums in stream order,
+    one rounding). V is 16 bytes of x (`vector-width` f32 or twice as many
+    bf16; 1 element at `vector-width=1`); n above `max-unrolled-streams` is
+    read from x at run time with the stream loops rolled.
+
     All other mhc ops are illegal: run `--mhc-decompose --mhc-fuse` first.
+    The dynamic-H pre (`mhc.fused_pre`, `mhc.coefficients`, `mhc.pre`) has
+    no kernel yet and gets a diagnostic naming the CPU pipeline.
   }];
   let options = [
     Option<"chip", "chip", "std::string", "\"sm_90\"",

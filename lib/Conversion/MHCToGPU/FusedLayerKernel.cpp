@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "FusedLayerKernel.h"
+#include "KernelContract.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -46,88 +47,40 @@ mlir::mhc::gpu_lowering::kernelParameterTypes(MLIRContext *ctx,
       return IntegerType::get(ctx, 32);
     case contract::Element::Weight:
       return shape.weightType;
+    case contract::Element::Activation:
+    case contract::Element::Sublayer:
+      break;
     }
-    llvm_unreachable("unknown element");
+    llvm_unreachable("not an element of the fused layer's contract");
   };
-  SmallVector<Type> types;
-  for (const contract::Arg &arg : fl::kArgs) {
-    switch (arg.kind) {
-    case contract::ArgKind::Buffer: {
-      SmallVector<int64_t> shapeOf;
-      for (int d = 0; d < arg.rank; ++d)
-        shapeOf.push_back(extent(arg.extents[d]));
-      types.push_back(MemRefType::get(shapeOf, element(arg.element)));
-      break;
-    }
-    case contract::ArgKind::F32:
-      types.push_back(Float32Type::get(ctx));
-      break;
-    case contract::ArgKind::I32:
-      types.push_back(IntegerType::get(ctx, 32));
-      break;
-    }
-  }
-  return types;
+  return contractParameterTypes(ctx, fl::kArgs, extent, element);
 }
 
 gpu::GPUFuncOp mlir::mhc::gpu_lowering::getOrCreateFusedLayerKernel(
     ModuleOp module, const KernelShape &shape, Location loc) {
   MLIRContext *ctx = module.getContext();
-  module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                  UnitAttr::get(ctx));
-  auto kernels = module.lookupSymbol<gpu::GPUModuleOp>(kKernelModuleName);
-  ImplicitLocOpBuilder b(loc, ctx);
-  if (!kernels) {
-    b.setInsertionPointToEnd(module.getBody());
-    kernels = gpu::GPUModuleOp::create(b, kKernelModuleName);
-  }
+  gpu::GPUModuleOp kernels = getOrCreateKernelModule(module, loc);
   std::string name = shape.kernelName();
   if (auto existing = kernels.lookupSymbol<gpu::GPUFuncOp>(name))
     return existing;
 
-  Type f32 = b.getF32Type(), i32 = b.getI32Type();
-  SmallVector<Type> params = kernelParameterTypes(ctx, shape);
-
-  auto workgroup = gpu::AddressSpaceAttr::get(
-      ctx, gpu::GPUDialect::getWorkgroupAddressSpace());
-  SmallVector<Type> attributions;
-  for (int64_t elements : shape.workgroupBuffers())
-    attributions.push_back(MemRefType::get(
-        {elements}, f32, MemRefLayoutAttrInterface(), workgroup));
-
-  b.setInsertionPointToEnd(kernels.getBody());
-  auto func = gpu::GPUFuncOp::create(
-      b, name, FunctionType::get(ctx, params, {}), attributions);
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
-  func.setKnownBlockSizeAttr(
-      DenseI32ArrayAttr::get(ctx, {static_cast<int32_t>(shape.threads), 1, 1}));
+  ImplicitLocOpBuilder b(loc, ctx);
+  gpu::GPUFuncOp func =
+      createKernelFunc(b, kernels, name, kernelParameterTypes(ctx, shape),
+                       shape.workgroupBuffers(), shape.threads);
   if (shape.clusterBlocks > 0)
     func.setKnownClusterSizeAttr(DenseI32ArrayAttr::get(
         ctx, {static_cast<int32_t>(shape.clusterBlocks), 1, 1}));
-  // The backend vectorizes consecutive shared-memory loads (the warp
-  // partials) up to 16 bytes: state that alignment so the accesses it forms
-  // are legal (without it a 32-byte array could sit at a 4-byte boundary).
-  for (unsigned i = 0; i < attributions.size(); ++i)
-    func.setWorkgroupAttributionAttr(i, LLVM::LLVMDialect::getAlignAttrName(),
-                                     b.getI64IntegerAttr(16));
   // A register budget for the rows in flight per SM (.minnctapersm).
   if (shape.minBlocksPerSM > 0)
     func->setAttr("nvvm.minctasm", b.getI32IntegerAttr(static_cast<int32_t>(
                                        shape.minBlocksPerSM)));
   FusedLayerEmitter(b, shape, func).emit();
 
-  // Every kernel states its launch needs in i32 globals the runtime reads
-  // when it loads the kernel: its dynamic shared memory (none) and whether
-  // it may be launched with programmatic stream serialization.
-  b.setInsertionPointToEnd(kernels.getBody());
-  LLVM::GlobalOp::create(b, i32, /*isConstant=*/true, LLVM::Linkage::External,
-                         name + ::mhc::contract::kDynamicSharedBytesSuffix,
-                         b.getI32IntegerAttr(0),
-                         /*alignment=*/4, /*addrSpace=*/1);
-  LLVM::GlobalOp::create(b, i32, /*isConstant=*/true, LLVM::Linkage::External,
-                         name + ::mhc::contract::kProgrammaticLaunchSuffix,
-                         b.getI32IntegerAttr(shape.programmaticLaunch ? 1 : 0),
-                         /*alignment=*/4, /*addrSpace=*/1);
+  // No dynamic shared memory; programmatic launch where the kernel waits
+  // for the grids it depends on.
+  declareLaunchNeeds(b, kernels, name, /*dynamicSharedBytes=*/0,
+                     shape.programmaticLaunch);
   return func;
 }
 

@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "FusedLayerKernel.h"
+#include "KernelContract.h"
+#include "PostKernel.h"
 
 #include "mhc/Conversion/ConversionUtils.h"
 #include "mhc/Dialect/MHC/IR/MHC.h"
@@ -130,7 +132,8 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
     auto xType = cast<RankedTensorType>(inputs[body->x].getType());
     auto weightType = cast<RankedTensorType>(inputs[body->weight].getType());
     KernelShape shape =
-        KernelShape::get(xType, weightType.getElementType(), optionsAt(op));
+        KernelShape::get(xType, weightType.getElementType(),
+                         optionsAt(op, options));
     if (options.clusterRowSplit && smVersion(options.chip) < 90)
       return op.emitOpError()
              << "cluster-row-split needs thread-block clusters (sm_90 or "
@@ -153,28 +156,6 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
     // Kernel operands, in the contract's order: the inputs as buffers, cast
     // to the kernel's types, the output, the scalars, no cache.
     FunctionType kernelType = kernel.getFunctionType();
-    auto asParameter = [&](Value memref, unsigned param) -> Value {
-      Type kernelParam = kernelType.getInput(param);
-      return memref.getType() == kernelParam
-                 ? memref
-                 : memref::CastOp::create(b, kernelParam, memref).getResult();
-    };
-    auto buffer = [&](Value tensor) -> Value {
-      auto tensorType = cast<RankedTensorType>(tensor.getType());
-      auto exact =
-          MemRefType::get(tensorType.getShape(), tensorType.getElementType());
-      return bufferization::ToBufferOp::create(b, exact, tensor,
-                                               /*readOnly=*/true);
-    };
-    // The output, allocated once, shaped as x.
-    auto allocateOut = [&]() -> Value {
-      SmallVector<Value> dynamicSizes;
-      for (int64_t d = 0; d < xType.getRank(); ++d)
-        if (xType.isDynamicDim(d))
-          dynamicSizes.push_back(tensor::DimOp::create(b, inputs[body->x], d));
-      auto outType = MemRefType::get(xType.getShape(), xType.getElementType());
-      return memref::AllocOp::create(b, outType, dynamicSizes);
-    };
     Value out;
     fl::Scalars scalars = scalarsOf(*body);
     SmallVector<Value> operands;
@@ -191,20 +172,23 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
       case ::mhc::contract::ArgKind::Buffer:
         break;
       }
-      Value memref;
+      Type parameter = kernelType.getInput(i);
       switch (i) {
       case fl::Out:
-        memref = out = allocateOut();
+        out = allocateLike(b, inputs[body->x], xType.getElementType());
+        operands.push_back(castToParameter(b, out, parameter));
         break;
       case fl::Cache:
         // An empty cache turns it off (the runtime passes its workspace).
-        memref =
-            memref::AllocaOp::create(b, MemRefType::get({0}, b.getI32Type()));
+        operands.push_back(castToParameter(
+            b,
+            memref::AllocaOp::create(b, MemRefType::get({0}, b.getI32Type())),
+            parameter));
         break;
       default:
-        memref = buffer(inputs[body->input(i)]);
+        operands.push_back(
+            launchBuffer(b, inputs[body->input(i)], parameter));
       }
-      operands.push_back(asParameter(memref, i));
     }
 
     // The contract's widest grid (fl::gridBlocks): one block per row, at
@@ -228,20 +212,6 @@ struct FusedLayerToGPU : OpConversionPattern<FusedLayerOp> {
         b, op.getType(), out, /*restrict=*/true, /*writable=*/true);
     rewriter.replaceOp(op, result);
     return success();
-  }
-
-  /// The pass's options with the threads per block of the innermost op
-  /// around `op` that states `mhc.threads_per_block` (verified by the
-  /// dialect).
-  ConvertMHCToGPUOptions optionsAt(Operation *op) const {
-    ConvertMHCToGPUOptions at = options;
-    MHCDialect::ThreadsPerBlockAttrHelper threads(op->getContext());
-    for (Operation *p = op; p; p = p->getParentOp())
-      if (IntegerAttr attr = threads.getAttr(p)) {
-        at.threadsPerBlock = attr.getInt();
-        break;
-      }
-    return at;
   }
 
   ConvertMHCToGPUOptions options;
@@ -292,15 +262,16 @@ struct ConvertMHCToGPUPass
   }
 
   /// A diagnostic for the first mhc op the conversion has no kernel for:
-  /// only fused layers are lowered, and the dynamic-H ops not yet.
+  /// fused layers and posts are lowered, the dynamic-H pre not yet.
   LogicalResult verifyLowerable() {
     WalkResult result = getOperation()->walk([](Operation *op) {
-      if (!isa<MHCDialect>(op->getDialect()) || isa<FusedLayerOp>(op) ||
+      if (!isa<MHCDialect>(op->getDialect()) ||
+          isa<FusedLayerOp, PostOp>(op) ||
           isa<FusedLayerOp, FusedPreOp>(op->getParentOp()))
         return WalkResult::advance();
-      if (isa<CoefficientsOp, PreOp, PostOp, DynamicLayerOp, FusedPreOp>(op))
+      if (isa<CoefficientsOp, PreOp, DynamicLayerOp, FusedPreOp>(op))
         op->emitOpError()
-            << "has no GPU lowering yet (the dynamic-H kernels are not "
+            << "has no GPU lowering yet (the dynamic-H pre kernels are not "
                "built); --mhc-cpu-pipeline runs it";
       else
         op->emitOpError()
@@ -327,4 +298,5 @@ struct ConvertMHCToGPUPass
 void mlir::mhc::populateMHCToGPUPatterns(
     RewritePatternSet &patterns, const ConvertMHCToGPUOptions &options) {
   patterns.add<FusedLayerToGPU>(patterns.getContext(), options);
+  populatePostToGPUPatterns(patterns, options);
 }

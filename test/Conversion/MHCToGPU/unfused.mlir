@@ -12,23 +12,22 @@ func.func @opaque_sublayer(%x: tensor<?x4x64xf32>, %sp: tensor<4xf32>) -> tensor
 
 // -----
 
-// The dynamic-H ops have no kernel yet: said so, with where they do run.
-func.func @post(%x: tensor<?x4x64xf32>, %f: tensor<?x64xf32>, %m: tensor<?x4x4xf32>,
-                %h: tensor<?x4xf32>) -> tensor<?x4x64xf32> {
-  // expected-error @+1 {{'mhc.post' op has no GPU lowering yet (the dynamic-H kernels are not built); --mhc-cpu-pipeline runs it}}
-  %o = mhc.post %x, %f, %m, %h : tensor<?x4x64xf32>, tensor<?x64xf32>, tensor<?x4x4xf32>, tensor<?x4xf32>
-  return %o : tensor<?x4x64xf32>
+// The dynamic-H pre has no kernel yet: said so, with where it does run.
+func.func @pre(%x: tensor<?x4x64xf32>, %h: tensor<?x4xf32>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{'mhc.pre' op has no GPU lowering yet (the dynamic-H pre kernels are not built); --mhc-cpu-pipeline runs it}}
+  %y = mhc.pre %x, %h : tensor<?x4x64xf32>, tensor<?x4xf32> -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
 }
 
 // -----
 
-// The pre unit that mhc-fuse formed has no kernel yet either.
+// Nor the pre unit that mhc-fuse formed.
 func.func @fused_pre(%x: tensor<?x4x64xf32>, %phi: tensor<256x24xf32>, %a: tensor<3xf32>,
                      %b: tensor<24xf32>) -> tensor<?x64xf32> {
   %hp, %hq, %m = mhc.coefficients %x, %phi, %a, %b {eps = 1.0e-06 : f32}
       : tensor<?x4x64xf32>, tensor<256x24xf32>, tensor<3xf32>, tensor<24xf32>
         -> tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4x4xf32>
-  // expected-error @-3 {{'mhc.fused_pre' op has no GPU lowering yet (the dynamic-H kernels are not built); --mhc-cpu-pipeline runs it}}
+  // expected-error @-3 {{'mhc.fused_pre' op has no GPU lowering yet (the dynamic-H pre kernels are not built); --mhc-cpu-pipeline runs it}}
   %y = mhc.pre %x, %hp : tensor<?x4x64xf32>, tensor<?x4xf32> -> tensor<?x64xf32>
   return %y : tensor<?x64xf32>
 }
