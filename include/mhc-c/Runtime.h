@@ -106,6 +106,46 @@ mhc_status_t mhc_plan_precision_guarantee(mhc_plan_t plan,
 mhc_status_t mhc_plan_run(mhc_plan_t plan, void *stream, void *workspace,
                           const mhc_args_t *args);
 
+/* The dynamic-H post (mhc/Runtime/DynamicPost.h): out = M' x + h_post f per
+   token. No workspace (size 0). Of the preferences, portable and max_blocks
+   apply. */
+typedef struct {
+  int64_t streams;     /* n, 1..32 */
+  int64_t channels;    /* C >= 1 */
+  int64_t max_batch;   /* largest batch of a run; 0: no limit */
+  int32_t activation;  /* mhc_dtype_t of x and out */
+  int32_t sublayer;    /* mhc_dtype_t of f */
+  int32_t orientation; /* mhc_orientation_t: M or M^T */
+} mhc_post_descriptor_t;
+
+typedef struct {
+  const void *x;      /* [batch, n, C] activation */
+  const void *f;      /* [batch, C] sublayer */
+  const void *matrix; /* [batch, n, n] f32 */
+  const void *h_post; /* [batch, n] f32 */
+  void *out;          /* [batch, n, C] activation */
+  int64_t batch;
+} mhc_post_args_t;
+
+typedef struct mhc_post_plan *mhc_post_plan_t;
+
+/* n and C, bf16 activations and sublayer output, M as is. */
+void mhc_post_descriptor_init(mhc_post_descriptor_t *descriptor,
+                              int64_t streams, int64_t channels);
+mhc_status_t mhc_post_plan_select(void *stream,
+                                  const mhc_post_descriptor_t *descriptor,
+                                  const mhc_preference_t *preference,
+                                  mhc_post_plan_t *plan);
+void mhc_post_plan_destroy(mhc_post_plan_t plan);
+mhc_status_t mhc_post_plan_can_implement(mhc_post_plan_t plan,
+                                         const mhc_post_args_t *args);
+size_t mhc_post_plan_workspace_size(mhc_post_plan_t plan);
+const char *mhc_post_plan_sku(mhc_post_plan_t plan);
+mhc_status_t mhc_post_plan_precision_guarantee(mhc_post_plan_t plan,
+                                               mhc_precision_t *precision);
+mhc_status_t mhc_post_plan_run(mhc_post_plan_t plan, void *stream,
+                               void *workspace, const mhc_post_args_t *args);
+
 /* The reason of this thread's last failed call ("" after a success). */
 const char *mhc_last_error(void);
 const char *mhc_status_string(mhc_status_t status);

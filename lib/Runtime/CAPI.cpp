@@ -1,6 +1,7 @@
 //===- CAPI.cpp - C API of the mhc runtime --------------------------------===//
 
 #include "mhc-c/Runtime.h"
+#include "mhc/Runtime/DynamicPost.h"
 #include "mhc/Runtime/HyperConnection.h"
 
 #include <exception>
@@ -11,6 +12,11 @@ using namespace mhc::runtime;
 
 struct mhc_plan {
   std::unique_ptr<HyperConnectionPlan> plan;
+  std::string sku;
+};
+
+struct mhc_post_plan {
+  std::unique_ptr<PostPlan> plan;
   std::string sku;
 };
 
@@ -44,6 +50,13 @@ bool toDType(int32_t v, DType &t) {
   return true;
 }
 
+bool toOrientation(int32_t v, MixOrientation &o) {
+  if (v != MHC_MIX_DIRECT && v != MHC_MIX_TRANSPOSED)
+    return false;
+  o = v == MHC_MIX_DIRECT ? MixOrientation::Direct : MixOrientation::Transposed;
+  return true;
+}
+
 mhc_status_t toDescriptor(const mhc_descriptor_t &c, Descriptor &d) {
   d.streams = c.streams;
   d.channels = c.channels;
@@ -59,11 +72,28 @@ mhc_status_t toDescriptor(const mhc_descriptor_t &c, Descriptor &d) {
                                                        : SinkhornInit::Softmax;
   d.sinkhornEps = c.sinkhorn_eps;
   d.preEps = c.pre_eps;
-  if (c.orientation != MHC_MIX_DIRECT && c.orientation != MHC_MIX_TRANSPOSED)
+  if (!toOrientation(c.orientation, d.orientation))
     return invalid("unknown orientation");
-  d.orientation = c.orientation == MHC_MIX_DIRECT ? MixOrientation::Direct
-                                                  : MixOrientation::Transposed;
   return MHC_STATUS_OK;
+}
+
+Preference toPreference(const mhc_preference_t *c) {
+  Preference p;
+  if (c) {
+    p.portable = c->portable != 0;
+    p.maxBlocks = c->max_blocks;
+    p.clusterRows = c->no_cluster_rows == 0;
+    p.coefficientCache = c->no_coefficient_cache == 0;
+    p.programmaticLaunch = c->no_programmatic_launch == 0;
+  }
+  return p;
+}
+
+void toPrecision(const PrecisionGuarantee &g, mhc_precision_t &c) {
+  c.deterministic = g.deterministic;
+  c.max_relative_error = g.maxRelativeError;
+  c.math = g.math;
+  c.accumulation = g.accumulation;
 }
 
 mhc_status_t toArgs(const mhc_args_t *c, Args &a) {
@@ -78,6 +108,17 @@ mhc_status_t toArgs(const mhc_args_t *c, Args &a) {
   a.batch = c->batch;
   if (!toDType(c->weight_dtype, a.weightType))
     return invalid("unknown weight_dtype in the args");
+  return MHC_STATUS_OK;
+}
+mhc_status_t toPostArgs(const mhc_post_args_t *c, PostArgs &a) {
+  if (!c)
+    return invalid("args is null");
+  a.x = c->x;
+  a.f = c->f;
+  a.matrix = c->matrix;
+  a.hPost = c->h_post;
+  a.out = c->out;
+  a.batch = c->batch;
   return MHC_STATUS_OK;
 }
 } // namespace
@@ -112,14 +153,7 @@ mhc_status_t mhc_plan_select(void *stream, const mhc_descriptor_t *descriptor,
     Descriptor d;
     if (mhc_status_t s = toDescriptor(*descriptor, d); s != MHC_STATUS_OK)
       return s;
-    Preference p;
-    if (preference) {
-      p.portable = preference->portable != 0;
-      p.maxBlocks = preference->max_blocks;
-      p.clusterRows = preference->no_cluster_rows == 0;
-      p.coefficientCache = preference->no_coefficient_cache == 0;
-      p.programmaticLaunch = preference->no_programmatic_launch == 0;
-    }
+    Preference p = toPreference(preference);
     auto result = std::make_unique<mhc_plan>();
     if (Status s = HyperConnectionPlan::select(stream, d, p, result->plan); !s)
       return report(s);
@@ -154,11 +188,7 @@ mhc_status_t mhc_plan_precision_guarantee(mhc_plan_t plan,
                                           mhc_precision_t *precision) {
   if (!plan || !precision)
     return invalid("plan and precision must not be null");
-  PrecisionGuarantee g = plan->plan->precisionGuarantee();
-  precision->deterministic = g.deterministic;
-  precision->max_relative_error = g.maxRelativeError;
-  precision->math = g.math;
-  precision->accumulation = g.accumulation;
+  toPrecision(plan->plan->precisionGuarantee(), *precision);
   return report(Status::ok());
 }
 
@@ -169,6 +199,88 @@ mhc_status_t mhc_plan_run(mhc_plan_t plan, void *stream, void *workspace,
       return invalid("plan is null");
     Args a;
     if (mhc_status_t s = toArgs(args, a); s != MHC_STATUS_OK)
+      return s;
+    return report(plan->plan->run(stream, workspace, a));
+  });
+}
+
+void mhc_post_descriptor_init(mhc_post_descriptor_t *d, int64_t streams,
+                              int64_t channels) {
+  if (!d)
+    return;
+  d->streams = streams;
+  d->channels = channels;
+  d->max_batch = 0;
+  d->activation = MHC_DTYPE_BF16;
+  d->sublayer = MHC_DTYPE_BF16;
+  d->orientation = MHC_MIX_DIRECT;
+}
+
+mhc_status_t mhc_post_plan_select(void *stream,
+                                  const mhc_post_descriptor_t *descriptor,
+                                  const mhc_preference_t *preference,
+                                  mhc_post_plan_t *plan) {
+  return guarded([&]() -> mhc_status_t {
+    if (!descriptor || !plan)
+      return invalid("descriptor and plan must not be null");
+    *plan = nullptr;
+    PostDescriptor d;
+    d.streams = descriptor->streams;
+    d.channels = descriptor->channels;
+    d.maxBatch = descriptor->max_batch;
+    if (!toDType(descriptor->activation, d.activation) ||
+        !toDType(descriptor->sublayer, d.sublayer))
+      return invalid("unknown dtype in the descriptor");
+    if (!toOrientation(descriptor->orientation, d.orientation))
+      return invalid("unknown orientation");
+    auto result = std::make_unique<mhc_post_plan>();
+    if (Status s = PostPlan::select(stream, d, toPreference(preference),
+                                    result->plan);
+        !s)
+      return report(s);
+    result->sku = result->plan->sku().toString();
+    *plan = result.release();
+    return report(Status::ok());
+  });
+}
+
+void mhc_post_plan_destroy(mhc_post_plan_t plan) { delete plan; }
+
+mhc_status_t mhc_post_plan_can_implement(mhc_post_plan_t plan,
+                                         const mhc_post_args_t *args) {
+  return guarded([&]() -> mhc_status_t {
+    if (!plan)
+      return invalid("plan is null");
+    PostArgs a;
+    if (mhc_status_t s = toPostArgs(args, a); s != MHC_STATUS_OK)
+      return s;
+    return report(plan->plan->canImplement(a));
+  });
+}
+
+size_t mhc_post_plan_workspace_size(mhc_post_plan_t plan) {
+  return plan ? plan->plan->workspaceSize() : 0;
+}
+
+const char *mhc_post_plan_sku(mhc_post_plan_t plan) {
+  return plan ? plan->sku.c_str() : "";
+}
+
+mhc_status_t mhc_post_plan_precision_guarantee(mhc_post_plan_t plan,
+                                               mhc_precision_t *precision) {
+  if (!plan || !precision)
+    return invalid("plan and precision must not be null");
+  toPrecision(plan->plan->precisionGuarantee(), *precision);
+  return report(Status::ok());
+}
+
+mhc_status_t mhc_post_plan_run(mhc_post_plan_t plan, void *stream,
+                               void *workspace, const mhc_post_args_t *args) {
+  return guarded([&]() -> mhc_status_t {
+    if (!plan)
+      return invalid("plan is null");
+    PostArgs a;
+    if (mhc_status_t s = toPostArgs(args, a); s != MHC_STATUS_OK)
       return s;
     return report(plan->plan->run(stream, workspace, a));
   });

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Validation.h"
 #include "mhc/Contract/FusedLayer.h"
 #include "mhc/Runtime/HyperConnection.h"
 
@@ -16,6 +17,8 @@
 #include <vector>
 
 namespace mhc::runtime {
+
+using namespace detail;
 
 const char *toString(StatusCode code) {
   switch (code) {
@@ -104,48 +107,11 @@ std::string kernelName(const Descriptor &d, bool fixedChannels,
   return fl::kernelName(v);
 }
 
-Status invalid(const std::string &message) {
-  return {StatusCode::InvalidArgument, message};
-}
-
-bool aligned(const void *p, uintptr_t bytes) {
-  return reinterpret_cast<uintptr_t>(p) % bytes == 0;
-}
-
-size_t dtypeSize(DType t) { return t == DType::F32 ? 4 : 2; }
-
-/// [begin, begin + bytes) and [other, other + otherBytes) share a byte.
-/// One past the last byte of [p, p + bytes), or UINTPTR_MAX where that
-/// passes the end of the address space.
-uintptr_t endOf(const void *p, size_t bytes) {
-  uintptr_t end;
-  if (__builtin_add_overflow(reinterpret_cast<uintptr_t>(p), bytes, &end))
-    return UINTPTR_MAX;
-  return end;
-}
-
-/// [a, a + aBytes) and [b, b + bBytes) share a byte.
-bool overlaps(const void *a, size_t aBytes, const void *b, size_t bBytes) {
-  auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
-  return aBytes && bBytes && x < endOf(b, bBytes) && y < endOf(a, aBytes);
-}
-
 /// Bytes of x (and of out) in a run: all its rows; SIZE_MAX where that does
 /// not fit in size_t (validateArgs rejects such a batch).
 size_t xBytes(const Descriptor &d, const Args &a) {
-  size_t bytes = 4;
-  for (int64_t factor : {a.batch, d.streams, d.channels})
-    if (factor < 0 || __builtin_mul_overflow(bytes, size_t(factor), &bytes))
-      return SIZE_MAX;
-  return bytes;
+  return bufferBytes(4, {a.batch, d.streams, d.channels});
 }
-
-/// A named device buffer of a run.
-struct Region {
-  const char *name;
-  const void *p;
-  size_t bytes;
-};
 
 /// The buffers a run reads.
 std::vector<Region> inputRegions(const Descriptor &d, const Args &a) {
@@ -287,17 +253,7 @@ Status validateArgs(const Descriptor &d, const Sku &sku, const Args &a) {
                    std::to_string(d.streams) + " x " +
                    std::to_string(d.channels) +
                    " f32 rows is more bytes than the address space holds");
-  std::vector<Region> regions = inputRegions(d, a);
-  regions.push_back({"out", a.out, rows});
-  for (const Region &r : regions)
-    if (r.bytes && endOf(r.p, r.bytes) == UINTPTR_MAX)
-      return invalid(std::string(r.name) +
-                     " ends past the end of the address space");
-  for (const Region &input : inputRegions(d, a))
-    if (overlaps(a.out, rows, input.p, input.bytes))
-      return invalid(std::string("out overlaps ") + input.name +
-                     " (in-place is not supported)");
-  return Status::ok();
+  return checkRegions({"out", a.out, rows}, inputRegions(d, a));
 }
 
 size_t coefficientCacheBytes(int64_t streams) {

@@ -10,9 +10,15 @@ file into one gpu.binary holding all kernels.
   cluster: the fixed pairs whose row splits over a thread-block cluster
            (cluster-row-split: 2..8 chunks per thread, row in registers),
            for small batches on sm_90+.
-Both for bf16 and f32 weights. The kernels' names are the contract's
-(include/mhc/Contract/FusedLayer.h), which the lowering and the runtime both
-use; the runtime selects among them with the fixed list this script also
+Both for bf16 and f32 weights. The dynamic-H post (mhc.post):
+
+  post:    dynamic C, n = 1..8 (and one kernel taking n at run time for
+           9..32), 16-byte accesses; every pair of activation and sublayer
+           output dtypes.
+  post-v1: the same with element-wise accesses (any C).
+
+The kernels' names are the contracts' (include/mhc/Contract/FusedLayer.h,
+DynamicPost.h), which the lowering and the runtime both use; the runtime selects among them with the fixed list this script also
 writes, and unittests/Contract checks that every kernel it can select is in
 the library with the contract's signature. Each fixed and cluster function
 states its block size in `mhc.threads_per_block`; the general kernels take
@@ -25,7 +31,7 @@ import sys
 # The IR text of a layer is written once, in the Python package.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "python"))
-from mhc.ir import static_layer_function  # noqa: E402
+from mhc.ir import post_function, static_layer_function  # noqa: E402
 
 # The fixed (n, C) pairs and the threads per block of each one's fixed
 # kernel, chosen by measurement (bench/NOTES.md, attempts 24-26; H200):
@@ -48,9 +54,13 @@ FIXED = {(4, 1280): 320, (4, 1920): 480, (4, 2560): 320, (4, 4096): 512,
 # The cluster kernels split the row into chunks of 256 threads * 4 channels.
 CLUSTER_THREADS = 256
 MAX_STREAMS = 32
+# The post has a kernel per n up to the lowering's max-unrolled-streams; any
+# larger n lowers to the one kernel that takes n at run time.
+POST_UNROLLED_STREAMS = 8
 
 p = argparse.ArgumentParser()
-p.add_argument("--family", choices=["fixed", "general-v4", "general-v1", "cluster"])
+p.add_argument("--family", choices=["fixed", "general-v4", "general-v1", "cluster",
+                                    "post", "post-v1"])
 p.add_argument("--emit-fixed-list", action="store_true",
                help="write the fixed (n, C) pairs as C++ X-macros instead")
 p.add_argument("--fixed-threads", type=int, default=0,
@@ -89,6 +99,13 @@ if a.emit_fixed_list:
 def layer(name, n, c, w, threads=None):
     return "\n" + static_layer_function(name, n, c, w, threads)
 
+
+if a.family in ("post", "post-v1"):
+    for x in ("bf16", "f32"):
+        for f in ("bf16", "f32"):
+            for n in range(1, POST_UNROLLED_STREAMS + 2):
+                print("\n" + post_function(f"post_n{n}_x{x}_f{f}", n, None, x, f))
+    raise SystemExit(0)
 
 for w in ("bf16", "f32"):
     if a.family == "fixed":

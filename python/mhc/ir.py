@@ -82,3 +82,26 @@ def dynamic_layer_function(name, streams, channels=None, dtype="f32",
             f"  %o = mhc.dynamic_layer %x, %phi, %alpha, %bias, %w {{{attrs}}}\n"
             f"      : {types}\n"
             f"  return %o : {x}\n}}\n")
+
+
+def post_function(name, streams, channels=None, dtype="bf16", sublayer_dtype=None,
+                  orientation="direct"):
+    """A func.func `name` that applies one mhc.post (x [?, n, C] of `dtype`,
+    f [?, C] of `sublayer_dtype` (default: `dtype`), M [?, n, n] and h_post
+    [?, n] f32) and returns out; `channels=None` is a dynamic C."""
+    sublayer_dtype = sublayer_dtype or dtype
+    for value in (dtype, sublayer_dtype):
+        if value not in WEIGHT_DTYPES:
+            raise ValueError(f"dtypes must be one of {WEIGHT_DTYPES}, got {value}")
+    if orientation not in ORIENTATIONS:
+        raise ValueError(f"orientation must be one of {ORIENTATIONS}")
+    n = int(streams)
+    c = "?" if channels is None else str(int(channels))
+    x = f"tensor<?x{n}x{c}x{dtype}>"
+    types = f"{x}, tensor<?x{c}x{sublayer_dtype}>, tensor<?x{n}x{n}xf32>, tensor<?x{n}xf32>"
+    args = ", ".join(f"%{v}: {t}" for v, t in zip(("x", "f", "m", "h"), types.split(", ")))
+    return (f"func.func @{name}({args}) -> {x} {{\n"
+            f"  %o = mhc.post %x, %f, %m, %h "
+            f"{{orientation = #mhc.orientation<{orientation}>}}\n"
+            f"      : {types}\n"
+            f"  return %o : {x}\n}}\n")

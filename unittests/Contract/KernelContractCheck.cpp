@@ -18,11 +18,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "mhc/Contract/DynamicPost.h"
 #include "mhc/Contract/FusedLayer.h"
 #include "mhc/Conversion/Passes.h"
 #include "mhc/Dialect/MHC/Transforms/Passes.h"
 #include "mhc/InitMHC.h"
 #include "mhc/Pipelines/Pipelines.h"
+#include "mhc/Runtime/DynamicPost.h"
 #include "mhc/Runtime/HyperConnection.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -42,6 +44,7 @@
 
 namespace contract = ::mhc::contract;
 namespace fl = ::mhc::contract::fused_layer;
+namespace post = ::mhc::contract::dynamic_post;
 namespace rt = ::mhc::runtime;
 
 namespace {
@@ -53,9 +56,34 @@ void fail(const std::string &message) {
   ++failures;
 }
 
-/// A kernel the runtime can launch, and the variant it belongs to.
+/// A kernel the runtime can launch, as its family's contract describes it:
+/// the argument list, and what the variant fixes of it (0: known only at
+/// run time) and of its launch.
 struct Expected {
-  fl::Variant variant;
+  llvm::ArrayRef<contract::Arg> args;
+  int64_t streams = 0, channels = 0;
+  bool bf16Weight = false, bf16Activation = false, bf16Sublayer = false;
+  int64_t threads = 0, clusterBlocks = 0;
+
+  static Expected of(const fl::Variant &v) {
+    Expected e;
+    e.args = fl::kArgs;
+    e.streams = v.streams;
+    e.channels = v.channels;
+    e.bf16Weight = v.bf16Weight;
+    e.threads = v.threads;
+    e.clusterBlocks = v.clusterBlocks;
+    return e;
+  }
+  static Expected of(const post::Variant &v) {
+    Expected e;
+    e.args = post::kArgs;
+    e.streams = v.streams;
+    e.bf16Activation = v.bf16Activation;
+    e.bf16Sublayer = v.bf16Sublayer;
+    e.threads = v.threads;
+    return e;
+  }
 };
 
 /// The fixed (n, C) pairs the runtime was built with.
@@ -68,8 +96,48 @@ constexpr FixedPair kFixedPairs[] = {
 #undef MHC_FIXED_VARIANT
 };
 
+/// Every kernel of a post family the runtime's selection picks, by name.
+std::map<std::string, Expected>
+selectablePostKernels(const std::string &family) {
+  std::map<std::string, Expected> kernels;
+  for (rt::DType x : {rt::DType::BF16, rt::DType::F32})
+    for (rt::DType f : {rt::DType::BF16, rt::DType::F32})
+      for (int64_t n = 1; n <= 32; ++n)
+        for (int64_t c : {1, 3, 1000, 1001, 4096})
+          for (bool portable : {false, true}) {
+            rt::PostDescriptor d;
+            d.streams = n;
+            d.channels = c;
+            d.activation = x;
+            d.sublayer = f;
+            rt::Preference preference;
+            preference.portable = portable;
+            rt::Sku sku;
+            if (!rt::selectPostSku(d, preference, sku)) {
+              fail("selectPostSku rejects n = " + std::to_string(n) +
+                   ", C = " + std::to_string(c));
+              continue;
+            }
+            if (sku.family != family)
+              continue;
+            post::Variant v;
+            v.streams = n <= 8 ? n : 0;
+            v.bf16Activation = x == rt::DType::BF16;
+            v.bf16Sublayer = f == rt::DType::BF16;
+            v.vectorWidth = sku.vectorWidth;
+            v.threads = sku.threadsPerBlock;
+            if (post::kernelName(v) != sku.kernel)
+              fail("the runtime selects " + sku.kernel +
+                   ", the contract names it " + post::kernelName(v));
+            kernels[sku.kernel] = Expected::of(v);
+          }
+  return kernels;
+}
+
 /// Every kernel of `family` the runtime's SKU selection picks, by name.
 std::map<std::string, Expected> selectableKernels(const std::string &family) {
+  if (family.rfind("post", 0) == 0)
+    return selectablePostKernels(family);
   std::vector<rt::Descriptor> descriptors;
   for (rt::DType weight : {rt::DType::BF16, rt::DType::F32}) {
     auto add = [&](int64_t n, int64_t c) {
@@ -101,7 +169,7 @@ std::map<std::string, Expected> selectableKernels(const std::string &family) {
         if (fl::kernelName(v) != name)
           fail("the runtime selects " + name + ", the contract names it " +
                fl::kernelName(v));
-        kernels[name] = {v};
+        kernels[name] = Expected::of(v);
       };
       fl::Variant v;
       v.streams = d.streams;
@@ -122,15 +190,17 @@ std::map<std::string, Expected> selectableKernels(const std::string &family) {
   return kernels;
 }
 
-/// The parameter types the contract gives a kernel of `v`.
+/// The parameter types the contract gives kernel `e`.
 llvm::SmallVector<mlir::Type> contractTypes(mlir::MLIRContext &ctx,
-                                            const fl::Variant &v) {
+                                            const Expected &e) {
   mlir::Type f32 = mlir::Float32Type::get(&ctx);
   mlir::Type i32 = mlir::IntegerType::get(&ctx, 32);
-  mlir::Type weight =
-      v.bf16Weight ? mlir::Type(mlir::BFloat16Type::get(&ctx)) : f32;
+  mlir::Type bf16 = mlir::BFloat16Type::get(&ctx);
+  auto dynamicIfZero = [](int64_t v) {
+    return v > 0 ? v : mlir::ShapedType::kDynamic;
+  };
   llvm::SmallVector<mlir::Type> types;
-  for (const contract::Arg &arg : fl::kArgs) {
+  for (const contract::Arg &arg : e.args) {
     if (arg.kind != contract::ArgKind::Buffer) {
       types.push_back(arg.kind == contract::ArgKind::F32 ? f32 : i32);
       continue;
@@ -139,19 +209,33 @@ llvm::SmallVector<mlir::Type> contractTypes(mlir::MLIRContext &ctx,
     for (int d = 0; d < arg.rank; ++d) {
       switch (arg.extents[d]) {
       case contract::Extent::Streams:
-        shape.push_back(v.streams);
+        shape.push_back(dynamicIfZero(e.streams));
         break;
       case contract::Extent::Channels:
-        shape.push_back(v.channels > 0 ? v.channels
-                                       : mlir::ShapedType::kDynamic);
+        shape.push_back(dynamicIfZero(e.channels));
         break;
       default:
         shape.push_back(mlir::ShapedType::kDynamic);
       }
     }
-    mlir::Type element = arg.element == contract::Element::F32   ? f32
-                         : arg.element == contract::Element::I32 ? i32
-                                                                 : weight;
+    mlir::Type element;
+    switch (arg.element) {
+    case contract::Element::F32:
+      element = f32;
+      break;
+    case contract::Element::I32:
+      element = i32;
+      break;
+    case contract::Element::Weight:
+      element = e.bf16Weight ? bf16 : f32;
+      break;
+    case contract::Element::Activation:
+      element = e.bf16Activation ? bf16 : f32;
+      break;
+    case contract::Element::Sublayer:
+      element = e.bf16Sublayer ? bf16 : f32;
+      break;
+    }
     types.push_back(mlir::MemRefType::get(shape, element));
   }
   return types;
@@ -230,11 +314,11 @@ std::map<std::string, Entry> ptxEntries(const std::string &path) {
   return entries;
 }
 
-/// The PTX parameters the contract gives every kernel of the family: a
-/// buffer's descriptor is two pointers and 1 + 2 rank 64-bit integers.
-std::vector<std::string> contractPtxParams() {
+/// The PTX parameters the contract gives kernel `e`: a buffer's descriptor
+/// is two pointers and 1 + 2 rank 64-bit integers.
+std::vector<std::string> contractPtxParams(const Expected &e) {
   std::vector<std::string> params;
-  for (const contract::Arg &arg : fl::kArgs) {
+  for (const contract::Arg &arg : e.args) {
     switch (arg.kind) {
     case contract::ArgKind::Buffer:
       params.insert(params.end(), 2, ".u64 .ptr");
@@ -265,8 +349,12 @@ int main(int argc, char **argv) {
   std::map<std::string, Expected> expected = selectableKernels(family);
   if (expected.empty())
     fail("the runtime selects no kernel of family " + family);
-  if (contractPtxParams().size() != fl::kParameterCount)
-    fail("kParameterCount disagrees with the argument list");
+  if (contractPtxParams(Expected::of(fl::Variant())).size() !=
+      fl::kParameterCount)
+    fail("the fused layer's kParameterCount disagrees with its arguments");
+  if (contractPtxParams(Expected::of(post::Variant())).size() !=
+      post::kParameterCount)
+    fail("the post's kParameterCount disagrees with its arguments");
 
   mlir::DialectRegistry registry;
   mlir::mhc::registerAllDialects(registry);
@@ -283,7 +371,7 @@ int main(int argc, char **argv) {
         continue;
       }
       auto want =
-          mlir::FunctionType::get(&ctx, contractTypes(ctx, kernel.variant), {});
+          mlir::FunctionType::get(&ctx, contractTypes(ctx, kernel), {});
       if (it->second != want) {
         std::string got, contractText;
         llvm::raw_string_ostream(got) << it->second;
@@ -299,8 +387,8 @@ int main(int argc, char **argv) {
   }
 
   std::map<std::string, Entry> entries = ptxEntries(ptxPath);
-  std::vector<std::string> params = contractPtxParams();
   for (const auto &[name, kernel] : expected) {
+    std::vector<std::string> params = contractPtxParams(kernel);
     auto it = entries.find(name);
     if (it == entries.end()) {
       fail(name + " has no entry in " + ptxPath);
@@ -311,14 +399,14 @@ int main(int argc, char **argv) {
       fail(name + " takes " + std::to_string(entry.params.size()) +
            " PTX parameters unlike the contract's " +
            std::to_string(params.size()) + " (or of other types)");
-    if (entry.maxThreads != kernel.variant.threads)
+    if (entry.maxThreads != kernel.threads)
       fail(name + " is compiled for " + std::to_string(entry.maxThreads) +
            " threads per block, launched with " +
-           std::to_string(kernel.variant.threads));
-    if (entry.clusterBlocks != kernel.variant.clusterBlocks)
+           std::to_string(kernel.threads));
+    if (entry.clusterBlocks != kernel.clusterBlocks)
       fail(name + " has clusters of " + std::to_string(entry.clusterBlocks) +
            " blocks, launched with " +
-           std::to_string(kernel.variant.clusterBlocks));
+           std::to_string(kernel.clusterBlocks));
   }
   if (entries.size() != expected.size())
     fail(ptxPath + " has " + std::to_string(entries.size()) +

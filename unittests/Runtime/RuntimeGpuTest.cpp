@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "CudaDriver.h"
+#include "GpuTestSupport.h"
 #include "TestLayers.h"
 #include "mhc-c/Runtime.h"
 #include "mhc/Runtime/HyperConnection.h"
@@ -24,75 +24,10 @@
 #include <vector>
 
 using namespace mhc::runtime;
-using mhc::runtime::testing::layer;
+using namespace mhc::runtime::testing;
 namespace ref = mhc::reference;
 
 namespace {
-
-/// Loads the driver and makes the device's primary context current (as the
-/// runtime does). Tests allocate before any plan exists, so they cannot rely
-/// on `select` having done it: a filtered run of one test would fail with
-/// CUDA_ERROR_INVALID_CONTEXT.
-const Status &gpuStatus() {
-  static const Status status = [] {
-    const detail::CudaDriver *driver = nullptr;
-    if (Status loaded = detail::loadDriver(driver); !loaded)
-      return loaded;
-    CUcontext context;
-    CUdevice device;
-    return detail::currentContext(*driver, context, device);
-  }();
-  return status;
-}
-
-/// The driver, or null without a usable GPU.
-const detail::CudaDriver *gpu() {
-  const detail::CudaDriver *driver = nullptr;
-  return gpuStatus() && detail::loadDriver(driver) ? driver : nullptr;
-}
-
-#define REQUIRE_GPU()                                                          \
-  do {                                                                         \
-    if (!gpu())                                                                \
-      GTEST_SKIP() << "no GPU: " << gpuStatus().message();                     \
-  } while (0)
-
-#define ASSERT_CU(call) ASSERT_EQ((call), CUDA_SUCCESS) << #call
-
-/// A device allocation, freed on scope exit.
-struct DeviceBuffer {
-  CUdeviceptr ptr = 0;
-  size_t bytes = 0;
-  explicit DeviceBuffer(size_t size) : bytes(size) {
-    EXPECT_EQ(gpu()->memAlloc(&ptr, size ? size : 16), CUDA_SUCCESS);
-  }
-  ~DeviceBuffer() {
-    if (ptr)
-      gpu()->memFree(ptr);
-  }
-  void *get(size_t offset = 0) const {
-    return reinterpret_cast<void *>(ptr + offset);
-  }
-  void upload(const void *src, size_t size, size_t offset = 0) {
-    if (size) {
-      EXPECT_EQ(gpu()->memcpyHtoD(ptr + offset, src, size), CUDA_SUCCESS);
-    }
-  }
-  void download(void *dst, size_t size, size_t offset = 0) const {
-    if (size) {
-      EXPECT_EQ(gpu()->memcpyDtoH(dst, ptr + offset, size), CUDA_SUCCESS);
-    }
-  }
-  void poison() { EXPECT_EQ(gpu()->memsetD8(ptr, 0xFF, bytes), CUDA_SUCCESS); }
-  /// Fills the buffer with bytes from `rng` (a workspace's arbitrary
-  /// previous contents).
-  void scramble(std::mt19937_64 &rng) {
-    std::vector<uint8_t> bytesOf(bytes);
-    for (uint8_t &v : bytesOf)
-      v = uint8_t(rng());
-    upload(bytesOf.data(), bytes);
-  }
-};
 
 /// Runs `plan` once on `a` with `workspace` into poisoned `out` (on the
 /// legacy default stream) and returns out's bytes.
@@ -748,13 +683,4 @@ TEST_F(PlanOnGpu, CApiRunsEndToEnd) {
 
 /// Without a GPU the whole binary reports "skipped" to ctest (exit code 77)
 /// with the reason, rather than 380 individually skipped tests.
-int main(int argc, char **argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  const detail::CudaDriver *driver = nullptr;
-  if (Status s = detail::loadDriver(driver); !s) {
-    std::printf("SKIPPED: the runtime GPU tests need a GPU: %s\n",
-                s.message().c_str());
-    return 77;
-  }
-  return RUN_ALL_TESTS();
-}
+int main(int argc, char **argv) { return runGpuTests(argc, argv); }

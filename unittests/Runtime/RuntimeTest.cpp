@@ -289,6 +289,7 @@ TEST(KernelImages, ParameterListsMatchTheRuntimeABI) {
     if (std::string(kKernelImages[i].arch) != "ptx")
       continue;
     std::string ptx = reinterpret_cast<const char *>(kKernelImages[i].data);
+    bool post = std::string(kKernelImages[i].family).rfind("post", 0) == 0;
     for (size_t at = ptx.find(".entry "); at != std::string::npos;
          at = ptx.find(".entry ", at + 1)) {
       size_t end = ptx.find(')', at);
@@ -301,9 +302,17 @@ TEST(KernelImages, ParameterListsMatchTheRuntimeABI) {
         return n;
       };
       std::string name = params.substr(7, params.find('(') - 7);
-      EXPECT_EQ(count(".param .u64"), 9 + 7 + 5 + 5 + 5 + 9 + 5) << name;
-      EXPECT_EQ(count(".param .f32"), 6) << name;
-      EXPECT_EQ(count(".param .u32"), 2) << name;
+      if (post) {
+        // x [3-d], f [2-d], matrix [3-d], h_post [2-d], out [3-d], then
+        // `transposed`.
+        EXPECT_EQ(count(".param .u64"), 9 + 7 + 9 + 7 + 9) << name;
+        EXPECT_EQ(count(".param .f32"), 0) << name;
+        EXPECT_EQ(count(".param .u32"), 1) << name;
+      } else {
+        EXPECT_EQ(count(".param .u64"), 9 + 7 + 5 + 5 + 5 + 9 + 5) << name;
+        EXPECT_EQ(count(".param .f32"), 6) << name;
+        EXPECT_EQ(count(".param .u32"), 2) << name;
+      }
       // select reads the dynamic shared memory each kernel states; the
       // embedded PTX (sm_80 and cluster sm_90) stages no rows: 0.
       EXPECT_NE(
@@ -311,8 +320,9 @@ TEST(KernelImages, ParameterListsMatchTheRuntimeABI) {
           std::string::npos)
           << name;
       // And whether it waits for the grids it depends on: the sm_90 images
-      // do (griddepcontrol), the sm_80 PTX cannot (0).
-      bool sm90 = ptx.find(".target sm_90") != std::string::npos;
+      // of the fused layer do (griddepcontrol), the sm_80 PTX cannot (0),
+      // the post does not (0).
+      bool sm90 = !post && ptx.find(".target sm_90") != std::string::npos;
       EXPECT_NE(ptx.find(".u32 " + name + "_programmatic_launch" +
                          (sm90 ? " = 1;" : ";")),
                 std::string::npos)
@@ -320,8 +330,9 @@ TEST(KernelImages, ParameterListsMatchTheRuntimeABI) {
       ++kernels;
     }
   }
-  // 18 fixed + 16 cluster + 64 general-v4 + 64 general-v1 kernels.
-  EXPECT_EQ(kernels, 18 + 16 + 64 + 64);
+  // 18 fixed + 16 cluster + 64 general-v4 + 64 general-v1 kernels; post and
+  // post-v1: 4 dtype pairs x (n = 1..8 and n at run time) each.
+  EXPECT_EQ(kernels, 18 + 16 + 64 + 64 + 2 * 4 * 9);
 }
 
 class ArgsTest : public ::testing::Test {
