@@ -41,6 +41,18 @@ class Precision(ctypes.Structure):
                 ("math", ctypes.c_char_p), ("accumulation", ctypes.c_char_p)]
 
 
+class PostDescriptor(ctypes.Structure):
+    _fields_ = [("streams", ctypes.c_int64), ("channels", ctypes.c_int64),
+                ("max_batch", ctypes.c_int64), ("activation", ctypes.c_int32),
+                ("sublayer", ctypes.c_int32), ("orientation", ctypes.c_int32)]
+
+
+class PostArgs(ctypes.Structure):
+    _fields_ = [("x", ctypes.c_void_p), ("f", ctypes.c_void_p),
+                ("matrix", ctypes.c_void_p), ("h_post", ctypes.c_void_p),
+                ("out", ctypes.c_void_p), ("batch", ctypes.c_int64)]
+
+
 _lib = None
 
 
@@ -69,6 +81,25 @@ def library():
     lib.mhc_plan_precision_guarantee.restype = status
     lib.mhc_plan_run.argtypes = [plan, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(Args)]
     lib.mhc_plan_run.restype = status
+    lib.mhc_post_descriptor_init.argtypes = [ctypes.POINTER(PostDescriptor),
+                                             ctypes.c_int64, ctypes.c_int64]
+    lib.mhc_post_descriptor_init.restype = None
+    lib.mhc_post_plan_select.argtypes = [ctypes.c_void_p, ctypes.POINTER(PostDescriptor),
+                                         ctypes.POINTER(Preference), ctypes.POINTER(plan)]
+    lib.mhc_post_plan_select.restype = status
+    lib.mhc_post_plan_destroy.argtypes = [plan]
+    lib.mhc_post_plan_destroy.restype = None
+    lib.mhc_post_plan_can_implement.argtypes = [plan, ctypes.POINTER(PostArgs)]
+    lib.mhc_post_plan_can_implement.restype = status
+    lib.mhc_post_plan_workspace_size.argtypes = [plan]
+    lib.mhc_post_plan_workspace_size.restype = ctypes.c_size_t
+    lib.mhc_post_plan_sku.argtypes = [plan]
+    lib.mhc_post_plan_sku.restype = ctypes.c_char_p
+    lib.mhc_post_plan_precision_guarantee.argtypes = [plan, ctypes.POINTER(Precision)]
+    lib.mhc_post_plan_precision_guarantee.restype = status
+    lib.mhc_post_plan_run.argtypes = [plan, ctypes.c_void_p, ctypes.c_void_p,
+                                      ctypes.POINTER(PostArgs)]
+    lib.mhc_post_plan_run.restype = status
     lib.mhc_last_error.argtypes = []
     lib.mhc_last_error.restype = ctypes.c_char_p
     _lib = lib

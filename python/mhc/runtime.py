@@ -1,4 +1,4 @@
-"""HyperConnectionPlan: the runtime's plan API from Python.
+"""HyperConnectionPlan and PostPlan: the runtime's plan API from Python.
 
 Describe a layer once, select a plan once, run it many times on the current
 CUDA stream. Arguments are torch tensors (CUDA, contiguous) or raw device
@@ -50,15 +50,22 @@ class Descriptor:
         d.sinkhorn_init = {"exp": 0, "softmax": 1}[self.sinkhorn_init]
         d.sinkhorn_eps = self.sinkhorn_eps
         d.pre_eps = self.pre_eps
-        d.orientation = {"direct": 0, "transposed": 1}[self.orientation]
+        d.orientation = _orientation(self.orientation)
         return d
 
 
-def _dtype(name):
+def _dtype(name, what="weight dtype"):
     try:
         return {"f32": _capi.DTYPE_F32, "bf16": _capi.DTYPE_BF16}[name]
     except KeyError:
-        raise ValueError(f"weight dtype must be 'f32' or 'bf16', got {name!r}")
+        raise ValueError(f"{what} must be 'f32' or 'bf16', got {name!r}")
+
+
+def _orientation(name):
+    try:
+        return {"direct": _capi.MIX_DIRECT, "transposed": _capi.MIX_TRANSPOSED}[name]
+    except KeyError:
+        raise ValueError(f"orientation must be 'direct' or 'transposed', got {name!r}")
 
 
 def _pointer(value, name):
@@ -199,3 +206,85 @@ class HyperConnectionPlan:
                                       ctypes.c_void_p(_pointer(workspace, "workspace")),
                                       ctypes.byref(args)))
         return out
+
+
+@dataclass(frozen=True)
+class PostDescriptor:
+    """The dynamic-H post (mhc.post): out = M' x + h_post f per token."""
+    streams: int
+    channels: int
+    max_batch: int = 0
+    activation_dtype: str = "bf16"      # x and out: "bf16" | "f32"
+    sublayer_dtype: str = "bf16"        # f: "bf16" | "f32"
+    orientation: str = "direct"         # M ("direct") or M^T ("transposed")
+
+    def _to_c(self):
+        d = _capi.PostDescriptor()
+        _capi.library().mhc_post_descriptor_init(ctypes.byref(d), self.streams,
+                                                 self.channels)
+        d.max_batch = self.max_batch
+        d.activation = _dtype(self.activation_dtype, "activation dtype")
+        d.sublayer = _dtype(self.sublayer_dtype, "sublayer dtype")
+        d.orientation = _orientation(self.orientation)
+        return d
+
+
+class PostPlan:
+    """A selected post plan (see include/mhc/Runtime/DynamicPost.h). It needs
+    no workspace."""
+
+    def __init__(self, descriptor, portable=False, max_blocks=0, stream=None):
+        self.descriptor = descriptor
+        lib = _capi.library()
+        pref = _capi.Preference(int(bool(portable)), int(max_blocks), 0, 0, 0)
+        handle = ctypes.c_void_p()
+        d = descriptor._to_c()
+        _check(lib.mhc_post_plan_select(
+            ctypes.c_void_p(_current_stream() if stream is None else stream),
+            ctypes.byref(d), ctypes.byref(pref), ctypes.byref(handle)))
+        self._handle = handle
+        self._lib = lib
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle:
+            self._lib.mhc_post_plan_destroy(handle)
+            self._handle = None
+
+    @property
+    def sku(self):
+        return self._lib.mhc_post_plan_sku(self._handle).decode()
+
+    def workspace_size(self):
+        return self._lib.mhc_post_plan_workspace_size(self._handle)
+
+    def precision_guarantee(self):
+        p = _capi.Precision()
+        _check(self._lib.mhc_post_plan_precision_guarantee(self._handle,
+                                                           ctypes.byref(p)))
+        return {"deterministic": bool(p.deterministic),
+                "max_relative_error": p.max_relative_error,
+                "math": p.math.decode(), "accumulation": p.accumulation.decode()}
+
+    def _args(self, x, f, matrix, h_post, out, batch):
+        if batch is None:
+            if isinstance(x, int):
+                raise ValueError("batch is required with raw pointers")
+            batch = x.shape[0]
+        return _capi.PostArgs(_pointer(x, "x"), _pointer(f, "f"),
+                              _pointer(matrix, "matrix"),
+                              _pointer(h_post, "h_post"), _pointer(out, "out"),
+                              int(batch))
+
+    def can_implement(self, x, f, matrix, h_post, out, batch=None):
+        """Raises MhcError when the arguments are not acceptable."""
+        args = self._args(x, f, matrix, h_post, out, batch)
+        _check(self._lib.mhc_post_plan_can_implement(self._handle,
+                                                     ctypes.byref(args)))
+
+    def run(self, x, f, matrix, h_post, out, batch=None, stream=None):
+        """Enqueues the post on `stream` (default: torch's current stream)."""
+        args = self._args(x, f, matrix, h_post, out, batch)
+        s = _current_stream() if stream is None else stream
+        _check(self._lib.mhc_post_plan_run(self._handle, ctypes.c_void_p(s), None,
+                                           ctypes.byref(args)))

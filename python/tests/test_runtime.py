@@ -47,3 +47,31 @@ def test_library_exposes_the_c_api():
     d = _capi.Descriptor()
     lib.mhc_descriptor_init(ctypes.byref(d), 4, 4096)
     assert (d.streams, d.channels, d.sinkhorn_iters, d.weight) == (4, 4096, 20, _capi.DTYPE_BF16)
+
+
+def test_post_descriptor_errors():
+    with pytest.raises(mhc.MhcError) as e:
+        mhc.PostPlan(mhc.PostDescriptor(streams=33, channels=64))
+    assert e.value.category == "unsupported"
+    with pytest.raises(mhc.MhcError) as e:
+        mhc.PostPlan(mhc.PostDescriptor(streams=4, channels=0))
+    assert e.value.category == "invalid argument" and "channels" in str(e.value)
+    with pytest.raises(ValueError, match="sublayer dtype"):
+        mhc.PostPlan(mhc.PostDescriptor(streams=4, channels=64, sublayer_dtype="f16"))
+    with pytest.raises(ValueError, match="orientation"):
+        mhc.PostPlan(mhc.PostDescriptor(streams=4, channels=64, orientation="both"))
+
+
+@pytest.mark.skipif(has_gpu(), reason="a CUDA driver is present")
+def test_post_no_device_is_reported():
+    with pytest.raises(mhc.MhcError) as e:
+        mhc.PostPlan(mhc.PostDescriptor(streams=4, channels=4096))
+    assert e.value.category == "no device"
+
+
+def test_library_exposes_the_post_c_api():
+    lib = _capi.library()
+    d = _capi.PostDescriptor()
+    lib.mhc_post_descriptor_init(ctypes.byref(d), 4, 7168)
+    assert (d.streams, d.channels, d.activation, d.sublayer, d.orientation) == \
+        (4, 7168, _capi.DTYPE_BF16, _capi.DTYPE_BF16, _capi.MIX_DIRECT)
