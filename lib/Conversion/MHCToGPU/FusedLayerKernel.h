@@ -122,16 +122,7 @@ private:
   void computeMatrixInRegisters();
   void computeMatrixByRows();
   void computeMatrixReplicated();
-  Value sinkhornReciprocal(Value sum, Value a);
-  Value pairwiseSum(ArrayRef<Value> values);
   SmallVector<Value> shiftedExpRow(Value row, function_ref<Value(Value)> wrap);
-  void normalizeRowsInLane(SmallVector<Value> &v, int64_t rows, Value a);
-  void normalizeColumnsInLane(SmallVector<Value> &v, int64_t rows,
-                              int64_t padded, int64_t lanes, Value a);
-  using Normalize = function_ref<void(SmallVector<Value> &, Value)>;
-  scf::ForOp sinkhornSchedule(SmallVector<Value> values, Normalize rows,
-                              Normalize columns,
-                              function_ref<void(SmallVector<Value> &)> plus);
   void emitPrologueInSharedMemory();
   void computeMatrixInSharedMemory();
   void forEachStreamThread(function_ref<void(Value)> body);
@@ -140,7 +131,6 @@ private:
   void divideMatrix(function_ref<Value(Value)> at, Value divisor);
   void normalizeRow(Value i, Value addend);
   void normalizeColumn(Value j, Value addend);
-  Value gate(Value logit, Value scale, Value bias);
   void storeGates(Value i);
   void loadCoefficients();
   Value loadMixing(int64_t i, int64_t j);

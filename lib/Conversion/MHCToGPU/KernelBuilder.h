@@ -126,6 +126,26 @@ public:
   /// `partials` holds threads / 32 floats from `base` on.
   Value blockSum(Value partial, Value partials, Value base, int64_t threads);
 
+  // Gates and the Sinkhorn rounds in registers (SinkhornRounds.cpp).
+  /// scale * sigmoid(logit) + bias, sigmoid(h) = 1 / (1 + exp(-h)).
+  Value gate(Value logit, Value scale, Value bias);
+  /// 1 / (sum + a), approximate (1 ulp); 1 for a divisor below the
+  /// smallest normal float.
+  Value sinkhornReciprocal(Value sum, Value a);
+  /// Pairwise sum (neighbours first, an odd element carried up).
+  Value pairwiseSum(ArrayRef<Value> values);
+  /// Rows 0 .. rows - 1 of the n x n values in `v` by their sums + a.
+  void normalizeRowsInLane(SmallVector<Value> &v, int64_t n, int64_t rows,
+                           Value a);
+  /// Columns of the `rows` rows in `v` by their sums + a: padded with zeros
+  /// to `padded` rows, summed pairwise, then across `lanes` lanes.
+  void normalizeColumnsInLane(SmallVector<Value> &v, int64_t n, int64_t rows,
+                              int64_t padded, int64_t lanes, Value a);
+  using Normalize = function_ref<void(SmallVector<Value> &, Value)>;
+  scf::ForOp sinkhornSchedule(SmallVector<Value> values, Value addend,
+                              Value itersI32, Normalize rows, Normalize columns,
+                              function_ref<void(SmallVector<Value> &)> plus);
+
 protected:
   ImplicitLocOpBuilder &b;
   gpu::GPUFuncOp func;

@@ -17,11 +17,9 @@
 
 #include "FusedLayerKernel.h"
 
-#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
-#include <limits>
 
 using namespace mlir;
 using namespace mlir::mhc::gpu_lowering;
@@ -65,40 +63,6 @@ void FusedLayerEmitter::emitPrologueInRegisters() {
   gpu::BarrierOp::create(b);
 }
 
-/// 1 / (sum + a) for the register rounds: the bare MUFU.RCP
-/// (rcp.approx.ftz, 1 ulp) of a divisor of at least the smallest normal
-/// float, else 1, which leaves a line whose sum is zero (only with a = 0)
-/// or denormal as it is. The rounds are a chain of dependent reciprocals:
-/// the exact one made the 20 rounds cost 7.5 us per block (bench/NOTES.md,
-/// attempts 7 and 12), and rcp.approx without .ftz adds a range check and
-/// two scaling multiplies to each (attempt 35). A denormal divisor's
-/// reciprocal can exceed the float range, and multiplying by infinity gave
-/// NaN in the next round (RuntimeGpuTest's UnderflowingColumnStaysFinite).
-Value FusedLayerEmitter::sinkhornReciprocal(Value sum, Value a) {
-  Value divisor = add(sum, a);
-  Value normal = arith::CmpFOp::create(b, arith::CmpFPredicate::OGE, divisor,
-                                       f32c(std::numeric_limits<float>::min()));
-  Value r = NVVM::RcpApproxFtzF32Op::create(b, f32, divisor);
-  return arith::SelectOp::create(b, normal, r, f32c(1.0f));
-}
-
-/// A row's sum in registers: pairwise, an odd element carried to the next
-/// level. For a power-of-two count this is the order of a butterfly over
-/// the values (neighbours first, then pairs of pairs), which the column
-/// sums rely on for their bits.
-Value FusedLayerEmitter::pairwiseSum(ArrayRef<Value> values) {
-  SmallVector<Value> sums(values.begin(), values.end());
-  while (sums.size() > 1) {
-    SmallVector<Value> next;
-    for (size_t k = 0; k + 1 < sums.size(); k += 2)
-      next.push_back(add(sums[k], sums[k + 1]));
-    if (sums.size() % 2)
-      next.push_back(sums.back());
-    sums = next;
-  }
-  return sums[0];
-}
-
 /// Row `row` of H_res as exp(h - max of the row), each value passed
 /// through `wrap` as it is made.
 SmallVector<Value>
@@ -115,66 +79,6 @@ FusedLayerEmitter::shiftedExpRow(Value row, function_ref<Value(Value)> wrap) {
     exps.push_back(
         wrap(math::ExpOp::create(b, arith::SubFOp::create(b, h[j], rowMax))));
   return exps;
-}
-
-/// Rows 0 .. rows - 1 of `v` (n values each, row-major), each by its
-/// pairwise sum + a.
-void FusedLayerEmitter::normalizeRowsInLane(SmallVector<Value> &v, int64_t rows,
-                                            Value a) {
-  const int64_t n = shape.streams;
-  for (int64_t k = 0; k < rows; ++k) {
-    MutableArrayRef<Value> row(&v[k * n], n);
-    Value scale = sinkhornReciprocal(pairwiseSum(row), a);
-    for (Value &x : row)
-      x = mul(x, scale);
-  }
-}
-
-/// Columns 0 .. n - 1 of the `rows` rows the lane holds in `v`
-/// (row-major), each by its sum + a: the lane's entries, padded with
-/// zeros to `padded` (a power of two), pairwise, then butterflies across
-/// `lanes` lanes. Both forms of the rounds add in the order of one
-/// butterfly over the next power of two >= n rows, so they give the same
-/// bits.
-void FusedLayerEmitter::normalizeColumnsInLane(SmallVector<Value> &v,
-                                               int64_t rows, int64_t padded,
-                                               int64_t lanes, Value a) {
-  const int64_t n = shape.streams;
-  for (int64_t j = 0; j < n; ++j) {
-    SmallVector<Value> entries;
-    for (int64_t k = 0; k < padded; ++k)
-      entries.push_back(k < rows ? v[k * n + j] : f32c(0.0f));
-    Value sum = pairwiseSum(entries);
-    for (int64_t offset = 1; offset < lanes; offset *= 2)
-      sum = add(
-          sum, gpu::ShuffleOp::create(b, sum, offset, 32, gpu::ShuffleMode::XOR)
-                   .getShuffleResult());
-    Value scale = sinkhornReciprocal(sum, a);
-    for (int64_t k = 0; k < rows; ++k)
-      v[k * n + j] = mul(v[k * n + j], scale);
-  }
-}
-
-/// The schedule of the register rounds, on whatever part of the matrix
-/// the lane holds: rows by their sums (a = 0), `plusAddend`, columns by
-/// their sums + a, then sinkhorn_iters - 1 rounds of rows and columns
-/// (+ a). Returns the loop; its results are the lane's values of M'.
-scf::ForOp FusedLayerEmitter::sinkhornSchedule(
-    SmallVector<Value> values, Normalize rows, Normalize columns,
-    function_ref<void(SmallVector<Value> &)> plusAddend) {
-  Value addend = arg(fl::SinkhornAddend);
-  rows(values, f32c(0.0f));
-  plusAddend(values);
-  columns(values, addend);
-  Value iters =
-      arith::IndexCastOp::create(b, b.getIndexType(), arg(fl::SinkhornIters));
-  return forLoop(1, iters, 1, values,
-                 [&](OpBuilder &, Location, Value, ValueRange iter) {
-                   SmallVector<Value> next(iter.begin(), iter.end());
-                   rows(next, addend);
-                   columns(next, addend);
-                   scf::YieldOp::create(b, next);
-                 });
 }
 
 /// Warp 0: the Sinkhorn rounds in registers; M' into the matrix buffer.
@@ -201,13 +105,14 @@ void FusedLayerEmitter::computeMatrixByRows() {
     return arith::SelectOp::create(b, owner, e, zero).getResult();
   });
   auto normalizeLaneRow = [&](SmallVector<Value> &v, Value a) {
-    normalizeRowsInLane(v, /*rows=*/1, a);
+    normalizeRowsInLane(v, n, /*rows=*/1, a);
   };
   auto normalizeColumnsAcrossLanes = [&](SmallVector<Value> &v, Value a) {
-    normalizeColumnsInLane(v, /*rows=*/1, /*padded=*/1, width, a);
+    normalizeColumnsInLane(v, n, /*rows=*/1, /*padded=*/1, width, a);
   };
   scf::ForOp rounds = sinkhornSchedule(
-      values, normalizeLaneRow, normalizeColumnsAcrossLanes,
+      values, addend, arg(fl::SinkhornIters), normalizeLaneRow,
+      normalizeColumnsAcrossLanes,
       [&](SmallVector<Value> &v) {
         for (int64_t j = 0; j < n; ++j) {
           Value zero = f32c(0.0f);
@@ -241,16 +146,17 @@ void FusedLayerEmitter::computeMatrixReplicated() {
   for (int64_t i = 0; i < n; ++i)
     llvm::append_range(m, shiftedExpRow(index(i), [](Value e) { return e; }));
   auto normalizeRows = [&](SmallVector<Value> &v, Value a) {
-    normalizeRowsInLane(v, n, a);
+    normalizeRowsInLane(v, n, n, a);
   };
   auto normalizeColumns = [&](SmallVector<Value> &v, Value a) {
-    normalizeColumnsInLane(v, n, width, /*lanes=*/1, a);
+    normalizeColumnsInLane(v, n, n, width, /*lanes=*/1, a);
   };
-  scf::ForOp rounds = sinkhornSchedule(m, normalizeRows, normalizeColumns,
-                                       [&](SmallVector<Value> &v) {
-                                         for (Value &x : v)
-                                           x = add(x, addend);
-                                       });
+  scf::ForOp rounds = sinkhornSchedule(
+      m, addend, arg(fl::SinkhornIters), normalizeRows, normalizeColumns,
+      [&](SmallVector<Value> &v) {
+        for (Value &x : v)
+          x = add(x, addend);
+      });
   // M (or M^T when the kernel applies M^T) into the matrix buffer.
   ifThen(eq(lane, index(0)), [&] {
     for (int64_t i = 0; i < n; ++i)
@@ -384,14 +290,6 @@ void FusedLayerEmitter::normalizeRow(Value i, Value addend) {
 void FusedLayerEmitter::normalizeColumn(Value j, Value addend) {
   auto at = [&](Value k) { return matrixIndex(k, j); };
   divideMatrix(at, add(sumMatrix(at), addend));
-}
-
-Value FusedLayerEmitter::gate(Value logit, Value scale, Value bias) {
-  // sigmoid(h) = 1 / (1 + exp(-h)); exp overflowing to inf gives 0, exactly.
-  Value e = math::ExpOp::create(b, arith::NegFOp::create(b, logit));
-  Value denominator = add(f32c(1.0f), e);
-  Value s = arith::DivFOp::create(b, f32c(1.0f), denominator);
-  return add(mul(scale, s), bias);
 }
 
 /// s_pre[i] and s_post[i] into shared memory.
