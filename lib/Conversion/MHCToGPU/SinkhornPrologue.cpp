@@ -20,7 +20,6 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
-
 using namespace mlir;
 using namespace mlir::mhc::gpu_lowering;
 
