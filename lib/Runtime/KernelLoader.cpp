@@ -229,7 +229,7 @@ Status launch(const CudaDriver &driver, CUfunction function, unsigned grid,
 }
 
 void KernelParams::memref(const void *p, const contract::Arg &arg,
-                          const int64_t (&extents)[4]) {
+                          const int64_t (&extents)[contract::kNumExtents]) {
   auto address = reinterpret_cast<uint64_t>(p);
   push(address);
   push(address);

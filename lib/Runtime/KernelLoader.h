@@ -70,7 +70,7 @@ public:
   /// bits of the f32 or i32) for scalar argument i.
   template <size_t N, typename ScalarBits>
   KernelParams(const contract::Arg (&args)[N], const void *const (&buffers)[N],
-               const int64_t (&extents)[4], ScalarBits scalarBits) {
+               const int64_t (&extents)[contract::kNumExtents], ScalarBits scalarBits) {
     for (size_t i = 0; i < N; ++i) {
       if (args[i].kind == contract::ArgKind::Buffer)
         memref(buffers[i], args[i], extents);
@@ -86,7 +86,7 @@ public:
 
 private:
   void memref(const void *p, const contract::Arg &arg,
-              const int64_t (&extents)[4]);
+              const int64_t (&extents)[contract::kNumExtents]);
   void push(uint64_t word) {
     assert(count < kMaxWords && "too many kernel parameters");
     words[count] = word;

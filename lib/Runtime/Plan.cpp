@@ -170,7 +170,7 @@ Status HyperConnectionPlan::run(void *stream, void *workspace,
   buffers[fl::Weight] = args.weight;
   buffers[fl::Out] = args.out;
   buffers[fl::Cache] = workspaceBytes ? workspace : nullptr;
-  int64_t extents[4];
+  int64_t extents[contract::kNumExtents] = {};
   extents[size_t(contract::Extent::Batch)] = b;
   extents[size_t(contract::Extent::Streams)] = d.streams;
   extents[size_t(contract::Extent::Channels)] = d.channels;

@@ -200,7 +200,7 @@ Status PostPlan::run(void *stream, void *, const PostArgs &args) const {
   buffers[post::Matrix] = args.matrix;
   buffers[post::HPost] = args.hPost;
   buffers[post::Out] = args.out;
-  int64_t extents[4] = {};
+  int64_t extents[contract::kNumExtents] = {};
   extents[size_t(contract::Extent::Batch)] = args.batch;
   extents[size_t(contract::Extent::Streams)] = d.streams;
   extents[size_t(contract::Extent::Channels)] = d.channels;

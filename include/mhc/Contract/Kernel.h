@@ -30,14 +30,21 @@ enum class ArgKind : uint8_t {
 /// output f: each f32 or bf16, as the variant says.
 enum class Element : uint8_t { F32, I32, Weight, Activation, Sublayer };
 
-/// A symbolic extent of a buffer, resolved per launch (Batch, Words) or per
-/// kernel (Streams, and Channels unless the kernel takes C at run time).
+/// A symbolic extent of a buffer, resolved per launch (Batch, Words, Splits)
+/// or per kernel (Streams and what follows from n, and Channels unless the
+/// kernel takes C at run time).
 enum class Extent : uint8_t {
-  Batch,    ///< token rows of the launch
-  Streams,  ///< n
-  Channels, ///< C
-  Words,    ///< the workspace's i32 words given to the launch (any count)
+  Batch,             ///< token rows of the launch
+  Streams,           ///< n
+  Channels,          ///< C
+  Words,             ///< the workspace's i32 words given to the launch
+  Splits,            ///< slices of a split-K reduction (the launch's choice)
+  ProjectionRows,    ///< n C: a token's flattened streams
+  ProjectionColumns, ///< n^2 + 2n: the per-token coefficients' logits
+  PartialWidth,      ///< n^2 + 2n + 1: the logits and the sum of squares
+  Scales,            ///< 3: the dynamic coefficients' alpha
 };
+inline constexpr size_t kNumExtents = 9;
 
 /// One kernel argument.
 struct Arg {

@@ -6,8 +6,8 @@
 include "mlir/Pass/PassBase.td"
 
 def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
-  let summary = "Lower mhc.fused_layer and mhc.post to GPU kernels and their "
-                "launches";
+  let summary = "Lower mhc.fused_layer, mhc.fused_pre and mhc.post to GPU "
+                "kernels and their launches";
   let description = [{
     Turns every `mhc.fused_layer` into a `gpu.func` kernel in the
     `gpu.module @mhc_kernels` and a `gpu.launch_func` on buffers of its
@@ -58,9 +58,22 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
     bf16; 1 element at `vector-width=1`); n above `max-unrolled-streams` is
     read from x at run time with the stream loops rolled.
 
-    All other mhc ops are illegal: run `--mhc-decompose --mhc-fuse` first.
-    The dynamic-H pre (`mhc.fused_pre`, `mhc.coefficients`, `mhc.pre`) has
-    no kernel yet and gets a diagnostic naming the CPU pipeline.
+    `mhc.fused_pre` (dynamic H, include/mhc/Contract/DynamicPre.h) becomes
+    two kernels: the projection of the tokens' flattened streams onto phi as
+    a split-K GEMM on tensor cores (`nvvm.mma.sync`: bf16 m16n8k16 when x
+    and phi are bf16, else tf32 m16n8k8 with operands rounded to nearest),
+    64-token tiles of 4 warps, each block one K slice, writing its partial
+    logits and sums of squares into a partials buffer [splits, B, m + 1]
+    (no atomics); then the pre kernel, which per group of 32 tokens sums
+    the partials in slice order, computes r, the gates and Sinkhorn (one
+    token per lane of warp 0, in registers) and writes h_pre, h_post, M and
+    y. n is at most 8, and n C a multiple of the projection's step (32 for
+    bf16, 16 for tf32) and C of the 16-byte vector: a static shape that is
+    not gets a diagnostic, a dynamic C a host-side `cf.assert`.
+
+    All other mhc ops are illegal: run `--mhc-decompose --mhc-fuse` first
+    (an `mhc.coefficients` or `mhc.pre` outside a pre unit gets a
+    diagnostic naming the CPU pipeline).
   }];
   let options = [
     Option<"chip", "chip", "std::string", "\"sm_90\"",
@@ -143,6 +156,7 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::cf::ControlFlowDialect",
     "::mlir::gpu::GPUDialect", "::mlir::LLVM::LLVMDialect",
     "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
     "::mlir::NVVM::NVVMDialect", "::mlir::scf::SCFDialect",

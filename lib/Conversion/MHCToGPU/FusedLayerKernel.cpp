@@ -27,17 +27,8 @@ SmallVector<Type>
 mlir::mhc::gpu_lowering::kernelParameterTypes(MLIRContext *ctx,
                                               const KernelShape &shape) {
   namespace contract = ::mhc::contract;
-  auto extent = [&](contract::Extent e) -> int64_t {
-    switch (e) {
-    case contract::Extent::Streams:
-      return shape.streams;
-    case contract::Extent::Channels:
-      return shape.channels;
-    case contract::Extent::Batch:
-    case contract::Extent::Words:
-      return ShapedType::kDynamic;
-    }
-    llvm_unreachable("unknown extent");
+  auto extent = [&](contract::Extent e) {
+    return staticExtent(e, shape.streams, shape.channels);
   };
   auto element = [&](contract::Element e) -> Type {
     switch (e) {

@@ -39,6 +39,33 @@ SmallVector<Type> mlir::mhc::gpu_lowering::contractParameterTypes(
   return types;
 }
 
+int64_t mlir::mhc::gpu_lowering::staticExtent(contract::Extent e,
+                                              int64_t streams,
+                                              int64_t channels) {
+  const int64_t dynamic = ShapedType::kDynamic;
+  const bool n = !ShapedType::isDynamic(streams);
+  const bool c = !ShapedType::isDynamic(channels);
+  switch (e) {
+  case contract::Extent::Streams:
+    return streams;
+  case contract::Extent::Channels:
+    return channels;
+  case contract::Extent::ProjectionRows:
+    return n && c ? streams * channels : dynamic;
+  case contract::Extent::ProjectionColumns:
+    return n ? streams * streams + 2 * streams : dynamic;
+  case contract::Extent::PartialWidth:
+    return n ? streams * streams + 2 * streams + 1 : dynamic;
+  case contract::Extent::Scales:
+    return 3;
+  case contract::Extent::Batch:
+  case contract::Extent::Words:
+  case contract::Extent::Splits:
+    return dynamic;
+  }
+  llvm_unreachable("unknown extent");
+}
+
 gpu::GPUModuleOp mlir::mhc::gpu_lowering::getOrCreateKernelModule(
     ModuleOp module, Location loc) {
   MLIRContext *ctx = module.getContext();

@@ -27,6 +27,12 @@ contractParameterTypes(MLIRContext *ctx, ArrayRef<::mhc::contract::Arg> args,
                        function_ref<int64_t(::mhc::contract::Extent)> extent,
                        function_ref<Type(::mhc::contract::Element)> element);
 
+/// The static size of extent `e` in a kernel of `streams` streams and
+/// `channels` channels (either may be ShapedType::kDynamic), or
+/// ShapedType::kDynamic for the extents a launch chooses.
+int64_t staticExtent(::mhc::contract::Extent e, int64_t streams,
+                     int64_t channels);
+
 /// The gpu.module of mhc's kernels in `module` (kKernelModuleName), created
 /// on first use; marks `module` as a GPU container.
 gpu::GPUModuleOp getOrCreateKernelModule(ModuleOp module, Location loc);

@@ -11,11 +11,13 @@
 #include "FusedLayerKernel.h"
 #include "KernelContract.h"
 #include "PostKernel.h"
+#include "PreKernels.h"
 
 #include "mhc/Conversion/ConversionUtils.h"
 #include "mhc/Dialect/MHC/IR/MHC.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -262,17 +264,21 @@ struct ConvertMHCToGPUPass
   }
 
   /// A diagnostic for the first mhc op the conversion has no kernel for:
-  /// fused layers and posts are lowered, the dynamic-H pre not yet.
+  /// fused layers, pre units and posts are lowered.
   LogicalResult verifyLowerable() {
     WalkResult result = getOperation()->walk([](Operation *op) {
+      if (auto unit = dyn_cast<FusedPreOp>(op))
+        return failed(verifyPreUnitLowerable(unit)) ? WalkResult::interrupt()
+                                                    : WalkResult::advance();
       if (!isa<MHCDialect>(op->getDialect()) ||
-          isa<FusedLayerOp, PostOp>(op) ||
+          isa<FusedLayerOp, FusedPreOp, PostOp>(op) ||
           isa<FusedLayerOp, FusedPreOp>(op->getParentOp()))
         return WalkResult::advance();
-      if (isa<CoefficientsOp, PreOp, DynamicLayerOp, FusedPreOp>(op))
+      if (isa<CoefficientsOp, PreOp, DynamicLayerOp>(op))
         op->emitOpError()
-            << "has no GPU lowering yet (the dynamic-H pre kernels are not "
-               "built); --mhc-cpu-pipeline runs it";
+            << "is lowered to the GPU only as a pre unit: mhc-fuse makes an "
+               "mhc.fused_pre of an mhc.coefficients and the mhc.pre of the "
+               "same streams; --mhc-cpu-pipeline runs it alone";
       else
         op->emitOpError()
             << "is lowered to the GPU only inside an mhc.fused_layer: "
@@ -299,4 +305,5 @@ void mlir::mhc::populateMHCToGPUPatterns(
     RewritePatternSet &patterns, const ConvertMHCToGPUOptions &options) {
   patterns.add<FusedLayerToGPU>(patterns.getContext(), options);
   populatePostToGPUPatterns(patterns, options);
+  populatePreToGPUPatterns(patterns, options);
 }

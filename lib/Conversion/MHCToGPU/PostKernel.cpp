@@ -206,9 +206,8 @@ gpu::GPUFuncOp getOrCreatePostKernel(ModuleOp module, const PostShape &shape,
   std::string name = shape.kernelName();
   if (auto existing = kernels.lookupSymbol<gpu::GPUFuncOp>(name))
     return existing;
-  auto extent = [&](contract::Extent e) -> int64_t {
-    return e == contract::Extent::Streams ? shape.streams
-                                          : int64_t(ShapedType::kDynamic);
+  auto extent = [&](contract::Extent e) {
+    return staticExtent(e, shape.streams, ShapedType::kDynamic);
   };
   auto element = [&](contract::Element e) -> Type {
     switch (e) {
