@@ -21,12 +21,14 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | 
 fail=0
 [ "${MHC_SKIP_TESTS:-0}" = 1 ] || $part "$dir/RuntimeGpuTest" --gtest_filter="$filter" --gtest_output=json:"$res/gpu_tests.json" > "$res/gpu_tests.log" 2>&1 || fail=1
 [ "${MHC_SKIP_TESTS:-0}" = 1 ] || $part "$dir/PostGpuTest" --gtest_output=json:"$res/post_gpu_tests.json" > "$res/post_gpu_tests.log" 2>&1 || fail=1
+[ "${MHC_SKIP_TESTS:-0}" = 1 ] || $part "$dir/PreGpuTest" --gtest_output=json:"$res/pre_gpu_tests.json" > "$res/pre_gpu_tests.log" 2>&1 || fail=1
 san=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 subset='Shapes/LayerSweep.*/n3_C1000_B7_*:Shapes/LayerSweep.*/n4_C4096_B7_*:Shapes/LayerSweep.*/n32_C64_B7_*:Shapes/LayerSweep.*/n2_C3_B7_*:Shapes/LayerSweep.*portable*:PlanOnGpu.*'
 for tool in memcheck racecheck; do
   [ "${MHC_SKIP_TESTS:-0}" = 1 ] && continue
   $part "$san" --tool "$tool" --error-exitcode 9 "$dir/RuntimeGpuTest" --gtest_filter="$subset" > "$res/sanitizer_$tool.log" 2>&1 || fail=1
   $part "$san" --tool "$tool" --error-exitcode 9 "$dir/PostGpuTest" --gtest_filter='PostGpu.NaN*:PostGpu.Errors*:PostGpu.CApi' > "$res/sanitizer_post_$tool.log" 2>&1 || fail=1
+  $part "$san" --tool "$tool" --error-exitcode 9 "$dir/PreGpuTest" --gtest_filter='PreGpu.NaN*:PreGpu.Workspace*:PreGpu.CApi' > "$res/sanitizer_pre_$tool.log" 2>&1 || fail=1
 done
 # The Python package against the runtime (compile tests need MLIR: not here).
 PYTHONPATH="$dir/python" MHC_RUNTIME_LIBRARY="$dir/lib/libmhc_runtime.so" \
@@ -46,9 +48,13 @@ grep -E "^\[  (PASSED|FAILED|SKIPPED) +\]|tests ran" "$res/gpu_tests.log" | head
 grep "^\[ result" "$res/gpu_tests.log" | sed 's/.*rel=//' | sort -g | tail -1 | sed 's/^/worst max_rel_err: /'
 echo "== post GPU tests"
 grep -E "^\[  (PASSED|FAILED|SKIPPED) +\]|tests ran|^post:" "$res/post_gpu_tests.log" | head -20
+echo "== pre GPU tests"
+grep -E "^\[  (PASSED|FAILED|SKIPPED) +\]|tests ran|^pre:|Failure" "$res/pre_gpu_tests.log" | head -20
 for tool in memcheck racecheck; do
   echo "== $tool: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$res/sanitizer_$tool.log" | tail -1) ($(grep -c '^\[       OK' "$res/sanitizer_$tool.log") tests)"
-  echo "== $tool (post): $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$res/sanitizer_post_$tool.log" | tail -1) ($(grep -c '^\[       OK' "$res/sanitizer_post_$tool.log") tests)"
+  for part_ in post pre; do
+    echo "== $tool ($part_): $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$res/sanitizer_${part_}_$tool.log" | tail -1) ($(grep -c '^\[       OK' "$res/sanitizer_${part_}_$tool.log") tests)"
+  done
 done
 [ -f "$res/launch_latency.txt" ] && { echo "== launch latency (C++)"; cat "$res/launch_latency.txt"; }
 [ -f "$res/bench.txt" ] && { echo "== bench"; tail -20 "$res/bench.txt"; }

@@ -6,10 +6,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="${MHC_BUILD_DIR:-$root/build}"
 out="${1:-$root/.device}"
-ninja -C "$build" mhc_runtime RuntimeGpuTest PostGpuTest mhc-launch-bench
+ninja -C "$build" mhc_runtime RuntimeGpuTest PostGpuTest PreGpuTest mhc-launch-bench
 rm -rf "$out" && mkdir -p "$out/lib"
 cp "$build/lib/libmhc_runtime.so" "$out/lib/"
 cp "$build/unittests/RuntimeGpuTest" "$build/unittests/PostGpuTest" \
+   "$build/unittests/PreGpuTest" \
    "$build/bench/mhc-launch-bench" "$out/"
 cp -r "$root/python" "$out/python"
 cp "$root/bench/bench.py" "$root/bench/bench_post.py" "$root/bench/probes/ncu_probe.py" "$root/bench/probes/start_probe.py" \

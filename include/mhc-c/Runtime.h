@@ -146,6 +146,56 @@ mhc_status_t mhc_post_plan_precision_guarantee(mhc_post_plan_t plan,
 mhc_status_t mhc_post_plan_run(mhc_post_plan_t plan, void *stream,
                                void *workspace, const mhc_post_args_t *args);
 
+/* The dynamic-H pre (mhc/Runtime/DynamicPre.h): per token h_pre, h_post, M
+   and y = sum_i h_pre[i] x[i]. Two launches; the workspace (the
+   projection's partial sums) depends on the batch:
+   mhc_pre_plan_workspace_size(plan, batch). Of the preferences, max_blocks
+   applies. */
+typedef struct {
+  int64_t streams;    /* n, 1..8 */
+  int64_t channels;   /* C */
+  int64_t max_batch;  /* largest batch of a run; 0: no limit */
+  int32_t activation; /* mhc_dtype_t of x and y */
+  int32_t projection; /* mhc_dtype_t of phi */
+  float eps;
+  float pre_eps;
+  int32_t sinkhorn_iters;
+  int32_t sinkhorn_init; /* mhc_sinkhorn_init_t */
+  float sinkhorn_eps;
+} mhc_pre_descriptor_t;
+
+typedef struct {
+  const void *x;     /* [batch, n, C] activation */
+  const void *phi;   /* [n C, n^2 + 2n] projection */
+  const void *alpha; /* [3] f32 */
+  const void *bias;  /* [n^2 + 2n] f32 */
+  void *y;           /* [batch, C] activation */
+  void *h_pre;       /* [batch, n] f32 */
+  void *h_post;      /* [batch, n] f32 */
+  void *matrix;      /* [batch, n, n] f32 */
+  int64_t batch;
+} mhc_pre_args_t;
+
+typedef struct mhc_pre_plan *mhc_pre_plan_t;
+
+/* n and C, bf16 x and phi, the defaults of mhc.coefficients. */
+void mhc_pre_descriptor_init(mhc_pre_descriptor_t *descriptor, int64_t streams,
+                             int64_t channels);
+mhc_status_t mhc_pre_plan_select(void *stream,
+                                 const mhc_pre_descriptor_t *descriptor,
+                                 const mhc_preference_t *preference,
+                                 mhc_pre_plan_t *plan);
+void mhc_pre_plan_destroy(mhc_pre_plan_t plan);
+mhc_status_t mhc_pre_plan_can_implement(mhc_pre_plan_t plan,
+                                        const mhc_pre_args_t *args);
+size_t mhc_pre_plan_workspace_size(mhc_pre_plan_t plan, int64_t batch);
+/* The two kernels. Valid while the plan lives. */
+const char *mhc_pre_plan_sku(mhc_pre_plan_t plan);
+mhc_status_t mhc_pre_plan_precision_guarantee(mhc_pre_plan_t plan,
+                                              mhc_precision_t *precision);
+mhc_status_t mhc_pre_plan_run(mhc_pre_plan_t plan, void *stream,
+                              void *workspace, const mhc_pre_args_t *args);
+
 /* The reason of this thread's last failed call ("" after a success). */
 const char *mhc_last_error(void);
 const char *mhc_status_string(mhc_status_t status);

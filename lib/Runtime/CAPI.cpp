@@ -1,62 +1,29 @@
 //===- CAPI.cpp - C API of the mhc runtime --------------------------------===//
 
-#include "mhc-c/Runtime.h"
-#include "mhc/Runtime/DynamicPost.h"
-#include "mhc/Runtime/HyperConnection.h"
+#include "CAPISupport.h"
 
-#include <exception>
 #include <new>
-#include <string>
 
 using namespace mhc::runtime;
+using namespace mhc::runtime::capi;
+
+namespace mhc::runtime::capi {
+namespace {
+thread_local std::string lastError;
+} // namespace
+
+mhc_status_t report(const Status &status) {
+  lastError = status.message();
+  return static_cast<mhc_status_t>(status.code());
+}
+} // namespace mhc::runtime::capi
 
 struct mhc_plan {
   std::unique_ptr<HyperConnectionPlan> plan;
   std::string sku;
 };
 
-struct mhc_post_plan {
-  std::unique_ptr<PostPlan> plan;
-  std::string sku;
-};
-
 namespace {
-thread_local std::string lastError;
-
-mhc_status_t report(const Status &status) {
-  lastError = status.message();
-  return static_cast<mhc_status_t>(status.code());
-}
-
-mhc_status_t invalid(const char *message) {
-  return report({StatusCode::InvalidArgument, message});
-}
-
-/// Runs `body`, turning anything it throws (std::bad_alloc) into a status.
-template <typename Fn> mhc_status_t guarded(Fn &&body) {
-  try {
-    return body();
-  } catch (const std::exception &e) {
-    return report({StatusCode::Internal, e.what()});
-  } catch (...) {
-    return report({StatusCode::Internal, "unknown exception"});
-  }
-}
-
-bool toDType(int32_t v, DType &t) {
-  if (v != MHC_DTYPE_F32 && v != MHC_DTYPE_BF16)
-    return false;
-  t = v == MHC_DTYPE_F32 ? DType::F32 : DType::BF16;
-  return true;
-}
-
-bool toOrientation(int32_t v, MixOrientation &o) {
-  if (v != MHC_MIX_DIRECT && v != MHC_MIX_TRANSPOSED)
-    return false;
-  o = v == MHC_MIX_DIRECT ? MixOrientation::Direct : MixOrientation::Transposed;
-  return true;
-}
-
 mhc_status_t toDescriptor(const mhc_descriptor_t &c, Descriptor &d) {
   d.streams = c.streams;
   d.channels = c.channels;
@@ -65,35 +32,13 @@ mhc_status_t toDescriptor(const mhc_descriptor_t &c, Descriptor &d) {
     return invalid("unknown dtype in the descriptor");
   d.eps = c.eps;
   d.sinkhornIters = c.sinkhorn_iters;
-  if (c.sinkhorn_init != MHC_SINKHORN_EXP &&
-      c.sinkhorn_init != MHC_SINKHORN_SOFTMAX)
+  if (!toSinkhornInit(c.sinkhorn_init, d.sinkhornInit))
     return invalid("unknown sinkhorn_init");
-  d.sinkhornInit = c.sinkhorn_init == MHC_SINKHORN_EXP ? SinkhornInit::Exp
-                                                       : SinkhornInit::Softmax;
   d.sinkhornEps = c.sinkhorn_eps;
   d.preEps = c.pre_eps;
   if (!toOrientation(c.orientation, d.orientation))
     return invalid("unknown orientation");
   return MHC_STATUS_OK;
-}
-
-Preference toPreference(const mhc_preference_t *c) {
-  Preference p;
-  if (c) {
-    p.portable = c->portable != 0;
-    p.maxBlocks = c->max_blocks;
-    p.clusterRows = c->no_cluster_rows == 0;
-    p.coefficientCache = c->no_coefficient_cache == 0;
-    p.programmaticLaunch = c->no_programmatic_launch == 0;
-  }
-  return p;
-}
-
-void toPrecision(const PrecisionGuarantee &g, mhc_precision_t &c) {
-  c.deterministic = g.deterministic;
-  c.max_relative_error = g.maxRelativeError;
-  c.math = g.math;
-  c.accumulation = g.accumulation;
 }
 
 mhc_status_t toArgs(const mhc_args_t *c, Args &a) {
@@ -108,17 +53,6 @@ mhc_status_t toArgs(const mhc_args_t *c, Args &a) {
   a.batch = c->batch;
   if (!toDType(c->weight_dtype, a.weightType))
     return invalid("unknown weight_dtype in the args");
-  return MHC_STATUS_OK;
-}
-mhc_status_t toPostArgs(const mhc_post_args_t *c, PostArgs &a) {
-  if (!c)
-    return invalid("args is null");
-  a.x = c->x;
-  a.f = c->f;
-  a.matrix = c->matrix;
-  a.hPost = c->h_post;
-  a.out = c->out;
-  a.batch = c->batch;
   return MHC_STATUS_OK;
 }
 } // namespace
@@ -204,89 +138,7 @@ mhc_status_t mhc_plan_run(mhc_plan_t plan, void *stream, void *workspace,
   });
 }
 
-void mhc_post_descriptor_init(mhc_post_descriptor_t *d, int64_t streams,
-                              int64_t channels) {
-  if (!d)
-    return;
-  d->streams = streams;
-  d->channels = channels;
-  d->max_batch = 0;
-  d->activation = MHC_DTYPE_BF16;
-  d->sublayer = MHC_DTYPE_BF16;
-  d->orientation = MHC_MIX_DIRECT;
-}
-
-mhc_status_t mhc_post_plan_select(void *stream,
-                                  const mhc_post_descriptor_t *descriptor,
-                                  const mhc_preference_t *preference,
-                                  mhc_post_plan_t *plan) {
-  return guarded([&]() -> mhc_status_t {
-    if (!descriptor || !plan)
-      return invalid("descriptor and plan must not be null");
-    *plan = nullptr;
-    PostDescriptor d;
-    d.streams = descriptor->streams;
-    d.channels = descriptor->channels;
-    d.maxBatch = descriptor->max_batch;
-    if (!toDType(descriptor->activation, d.activation) ||
-        !toDType(descriptor->sublayer, d.sublayer))
-      return invalid("unknown dtype in the descriptor");
-    if (!toOrientation(descriptor->orientation, d.orientation))
-      return invalid("unknown orientation");
-    auto result = std::make_unique<mhc_post_plan>();
-    if (Status s = PostPlan::select(stream, d, toPreference(preference),
-                                    result->plan);
-        !s)
-      return report(s);
-    result->sku = result->plan->sku().toString();
-    *plan = result.release();
-    return report(Status::ok());
-  });
-}
-
-void mhc_post_plan_destroy(mhc_post_plan_t plan) { delete plan; }
-
-mhc_status_t mhc_post_plan_can_implement(mhc_post_plan_t plan,
-                                         const mhc_post_args_t *args) {
-  return guarded([&]() -> mhc_status_t {
-    if (!plan)
-      return invalid("plan is null");
-    PostArgs a;
-    if (mhc_status_t s = toPostArgs(args, a); s != MHC_STATUS_OK)
-      return s;
-    return report(plan->plan->canImplement(a));
-  });
-}
-
-size_t mhc_post_plan_workspace_size(mhc_post_plan_t plan) {
-  return plan ? plan->plan->workspaceSize() : 0;
-}
-
-const char *mhc_post_plan_sku(mhc_post_plan_t plan) {
-  return plan ? plan->sku.c_str() : "";
-}
-
-mhc_status_t mhc_post_plan_precision_guarantee(mhc_post_plan_t plan,
-                                               mhc_precision_t *precision) {
-  if (!plan || !precision)
-    return invalid("plan and precision must not be null");
-  toPrecision(plan->plan->precisionGuarantee(), *precision);
-  return report(Status::ok());
-}
-
-mhc_status_t mhc_post_plan_run(mhc_post_plan_t plan, void *stream,
-                               void *workspace, const mhc_post_args_t *args) {
-  return guarded([&]() -> mhc_status_t {
-    if (!plan)
-      return invalid("plan is null");
-    PostArgs a;
-    if (mhc_status_t s = toPostArgs(args, a); s != MHC_STATUS_OK)
-      return s;
-    return report(plan->plan->run(stream, workspace, a));
-  });
-}
-
-const char *mhc_last_error(void) { return lastError.c_str(); }
+const char *mhc_last_error(void) { return capi::lastError.c_str(); }
 
 const char *mhc_status_string(mhc_status_t status) {
   switch (status) {

@@ -16,6 +16,8 @@ Both for bf16 and f32 weights. The dynamic-H post (mhc.post):
            9..32), 16-byte accesses; every pair of activation and sublayer
            output dtypes.
   post-v1: the same with element-wise accesses (any C).
+  pre:     the dynamic-H pre unit's two kernels (projection, pre), dynamic
+           C, n = 1..8, x and phi each bf16 or f32.
 
 The kernels' names are the contracts' (include/mhc/Contract/FusedLayer.h,
 DynamicPost.h), which the lowering and the runtime both use; the runtime selects among them with the fixed list this script also
@@ -31,7 +33,7 @@ import sys
 # The IR text of a layer is written once, in the Python package.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "python"))
-from mhc.ir import post_function, static_layer_function  # noqa: E402
+from mhc.ir import post_function, pre_function, static_layer_function  # noqa: E402
 
 # The fixed (n, C) pairs and the threads per block of each one's fixed
 # kernel, chosen by measurement (bench/NOTES.md, attempts 24-26; H200):
@@ -60,7 +62,7 @@ POST_UNROLLED_STREAMS = 8
 
 p = argparse.ArgumentParser()
 p.add_argument("--family", choices=["fixed", "general-v4", "general-v1", "cluster",
-                                    "post", "post-v1"])
+                                    "post", "post-v1", "pre"])
 p.add_argument("--emit-fixed-list", action="store_true",
                help="write the fixed (n, C) pairs as C++ X-macros instead")
 p.add_argument("--fixed-threads", type=int, default=0,
@@ -105,6 +107,13 @@ if a.family in ("post", "post-v1"):
         for f in ("bf16", "f32"):
             for n in range(1, POST_UNROLLED_STREAMS + 2):
                 print("\n" + post_function(f"post_n{n}_x{x}_f{f}", n, None, x, f))
+    raise SystemExit(0)
+
+if a.family == "pre":
+    for x in ("bf16", "f32"):
+        for p_ in ("bf16", "f32"):
+            for n in range(1, 9):
+                print("\n" + pre_function(f"pre_n{n}_x{x}_p{p_}", n, None, x, p_))
     raise SystemExit(0)
 
 for w in ("bf16", "f32"):

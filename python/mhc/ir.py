@@ -105,3 +105,36 @@ def post_function(name, streams, channels=None, dtype="bf16", sublayer_dtype=Non
             f"{{orientation = #mhc.orientation<{orientation}>}}\n"
             f"      : {types}\n"
             f"  return %o : {x}\n}}\n")
+
+
+def pre_function(name, streams, channels=None, dtype="bf16", phi_dtype=None, eps=1e-6,
+                 pre_eps=0.0, sinkhorn_iters=20, sinkhorn_init="exp", sinkhorn_eps=1e-6):
+    """A func.func `name` with the pre unit of a dynamic-H layer: mhc.coefficients
+    of x [?, n, C] (`dtype`) with phi [n C, n^2 + 2n] (`phi_dtype`, default
+    `dtype`), alpha [3] and bias, and the mhc.pre of the same x; returns y,
+    h_pre, h_post and M. `channels=None` is a dynamic C."""
+    phi_dtype = phi_dtype or dtype
+    for value in (dtype, phi_dtype):
+        if value not in WEIGHT_DTYPES:
+            raise ValueError(f"dtypes must be one of {WEIGHT_DTYPES}, got {value}")
+    if sinkhorn_init not in SINKHORN_INITS:
+        raise ValueError(f"sinkhorn_init must be one of {SINKHORN_INITS}")
+    n = int(streams)
+    m = n * n + 2 * n
+    c = "?" if channels is None else str(int(channels))
+    rows = "?" if channels is None else str(n * int(channels))
+    x = f"tensor<?x{n}x{c}x{dtype}>"
+    coeffs = f"tensor<?x{n}xf32>, tensor<?x{n}xf32>, tensor<?x{n}x{n}xf32>"
+    ins = f"{x}, tensor<{rows}x{m}x{phi_dtype}>, tensor<3xf32>, tensor<{m}xf32>"
+    args = ", ".join(f"%{v}: {t}" for v, t in zip(("x", "phi", "alpha", "bias"),
+                                                  ins.split(", ")))
+    y = f"tensor<?x{c}x{dtype}>"
+    attrs = (f"eps = {eps:e} : f32, pre_eps = {pre_eps:e} : f32, "
+             f"sinkhorn_iters = {int(sinkhorn_iters)}, "
+             f"sinkhorn_init = #mhc.sinkhorn_init<{sinkhorn_init}>, "
+             f"sinkhorn_eps = {sinkhorn_eps:e} : f32")
+    return (f"func.func @{name}({args}) -> ({y}, {coeffs}) {{\n"
+            f"  %hp, %hq, %m = mhc.coefficients %x, %phi, %alpha, %bias {{{attrs}}}\n"
+            f"      : {ins} -> {coeffs}\n"
+            f"  %y = mhc.pre %x, %hp : {x}, tensor<?x{n}xf32> -> {y}\n"
+            f"  return %y, %hp, %hq, %m : {y}, {coeffs}\n}}\n")

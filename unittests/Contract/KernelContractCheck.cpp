@@ -19,12 +19,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "mhc/Contract/DynamicPost.h"
+#include "mhc/Contract/DynamicPre.h"
 #include "mhc/Contract/FusedLayer.h"
 #include "mhc/Conversion/Passes.h"
 #include "mhc/Dialect/MHC/Transforms/Passes.h"
 #include "mhc/InitMHC.h"
 #include "mhc/Pipelines/Pipelines.h"
 #include "mhc/Runtime/DynamicPost.h"
+#include "mhc/Runtime/DynamicPre.h"
 #include "mhc/Runtime/HyperConnection.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -45,6 +47,7 @@
 namespace contract = ::mhc::contract;
 namespace fl = ::mhc::contract::fused_layer;
 namespace post = ::mhc::contract::dynamic_post;
+namespace dpre = ::mhc::contract::dynamic_pre;
 namespace rt = ::mhc::runtime;
 
 namespace {
@@ -73,6 +76,23 @@ struct Expected {
     e.bf16Weight = v.bf16Weight;
     e.threads = v.threads;
     e.clusterBlocks = v.clusterBlocks;
+    return e;
+  }
+  static Expected of(const dpre::ProjectionVariant &v) {
+    Expected e;
+    e.args = dpre::projection::kArgs;
+    e.streams = v.streams;
+    e.bf16Activation = v.bf16Activation;
+    e.bf16Weight = v.bf16Projection;
+    e.threads = v.threads;
+    return e;
+  }
+  static Expected of(const dpre::PreVariant &v) {
+    Expected e;
+    e.args = dpre::pre::kArgs;
+    e.streams = v.streams;
+    e.bf16Activation = v.bf16Activation;
+    e.threads = v.threads;
     return e;
   }
   static Expected of(const post::Variant &v) {
@@ -134,8 +154,51 @@ selectablePostKernels(const std::string &family) {
   return kernels;
 }
 
+/// Every kernel of the pre family the runtime's selection picks, by name.
+std::map<std::string, Expected> selectablePreKernels() {
+  std::map<std::string, Expected> kernels;
+  for (rt::DType x : {rt::DType::BF16, rt::DType::F32})
+    for (rt::DType p : {rt::DType::BF16, rt::DType::F32})
+      for (int64_t n = 1; n <= 8; ++n)
+        for (int64_t c : {64, 4096, 7168}) {
+          rt::PreDescriptor d;
+          d.streams = n;
+          d.channels = c;
+          d.activation = x;
+          d.projection = p;
+          rt::Sku sku;
+          std::string preKernel;
+          if (!rt::selectPreSku(d, {}, sku, preKernel)) {
+            fail("selectPreSku rejects n = " + std::to_string(n) +
+                 ", C = " + std::to_string(c));
+            continue;
+          }
+          dpre::ProjectionVariant pv;
+          pv.streams = n;
+          pv.bf16Activation = x == rt::DType::BF16;
+          pv.bf16Projection = p == rt::DType::BF16;
+          pv.threads = sku.threadsPerBlock;
+          dpre::PreVariant v;
+          v.streams = n;
+          v.bf16Activation = x == rt::DType::BF16;
+          v.vectorWidth = sku.vectorWidth;
+          v.threads = 256;
+          if (dpre::kernelName(pv) != sku.kernel)
+            fail("the runtime selects " + sku.kernel +
+                 ", the contract names it " + dpre::kernelName(pv));
+          if (dpre::kernelName(v) != preKernel)
+            fail("the runtime selects " + preKernel +
+                 ", the contract names it " + dpre::kernelName(v));
+          kernels[sku.kernel] = Expected::of(pv);
+          kernels[preKernel] = Expected::of(v);
+        }
+  return kernels;
+}
+
 /// Every kernel of `family` the runtime's SKU selection picks, by name.
 std::map<std::string, Expected> selectableKernels(const std::string &family) {
+  if (family == "pre")
+    return selectablePreKernels();
   if (family.rfind("post", 0) == 0)
     return selectablePostKernels(family);
   std::vector<rt::Descriptor> descriptors;
@@ -213,6 +276,20 @@ llvm::SmallVector<mlir::Type> contractTypes(mlir::MLIRContext &ctx,
         break;
       case contract::Extent::Channels:
         shape.push_back(dynamicIfZero(e.channels));
+        break;
+      case contract::Extent::ProjectionRows:
+        shape.push_back(e.streams > 0 && e.channels > 0
+                            ? e.streams * e.channels
+                            : mlir::ShapedType::kDynamic);
+        break;
+      case contract::Extent::ProjectionColumns:
+        shape.push_back(e.streams * e.streams + 2 * e.streams);
+        break;
+      case contract::Extent::PartialWidth:
+        shape.push_back(e.streams * e.streams + 2 * e.streams + 1);
+        break;
+      case contract::Extent::Scales:
+        shape.push_back(3);
         break;
       default:
         shape.push_back(mlir::ShapedType::kDynamic);
@@ -355,6 +432,11 @@ int main(int argc, char **argv) {
   if (contractPtxParams(Expected::of(post::Variant())).size() !=
       post::kParameterCount)
     fail("the post's kParameterCount disagrees with its arguments");
+  if (contractPtxParams(Expected::of(dpre::ProjectionVariant())).size() !=
+          dpre::projection::kParameterCount ||
+      contractPtxParams(Expected::of(dpre::PreVariant())).size() !=
+          dpre::pre::kParameterCount)
+    fail("the pre's kParameterCount disagrees with its arguments");
 
   mlir::DialectRegistry registry;
   mlir::mhc::registerAllDialects(registry);

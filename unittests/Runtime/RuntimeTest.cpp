@@ -289,7 +289,9 @@ TEST(KernelImages, ParameterListsMatchTheRuntimeABI) {
     if (std::string(kKernelImages[i].arch) != "ptx")
       continue;
     std::string ptx = reinterpret_cast<const char *>(kKernelImages[i].data);
-    bool post = std::string(kKernelImages[i].family).rfind("post", 0) == 0;
+    std::string family = kKernelImages[i].family;
+    bool post = family.rfind("post", 0) == 0;
+    bool dynamic = post || family == "pre";
     for (size_t at = ptx.find(".entry "); at != std::string::npos;
          at = ptx.find(".entry ", at + 1)) {
       size_t end = ptx.find(')', at);
@@ -302,7 +304,18 @@ TEST(KernelImages, ParameterListsMatchTheRuntimeABI) {
         return n;
       };
       std::string name = params.substr(7, params.find('(') - 7);
-      if (post) {
+      if (name.rfind("mhc_proj_", 0) == 0) {
+        // x [3-d], phi [2-d], partials [3-d]; no scalar.
+        EXPECT_EQ(count(".param .u64"), 9 + 7 + 9) << name;
+        EXPECT_EQ(count(".param .f32"), 0) << name;
+        EXPECT_EQ(count(".param .u32"), 0) << name;
+      } else if (name.rfind("mhc_pre_", 0) == 0) {
+        // x, partials [3-d], alpha, bias [1-d], y, h_pre, h_post [2-d],
+        // matrix [3-d]; eps, pre_eps, sinkhorn_addend, sinkhorn_iters.
+        EXPECT_EQ(count(".param .u64"), 9 + 9 + 5 + 5 + 7 + 7 + 7 + 9) << name;
+        EXPECT_EQ(count(".param .f32"), 3) << name;
+        EXPECT_EQ(count(".param .u32"), 1) << name;
+      } else if (post) {
         // x [3-d], f [2-d], matrix [3-d], h_post [2-d], out [3-d], then
         // `transposed`.
         EXPECT_EQ(count(".param .u64"), 9 + 7 + 9 + 7 + 9) << name;
@@ -321,8 +334,8 @@ TEST(KernelImages, ParameterListsMatchTheRuntimeABI) {
           << name;
       // And whether it waits for the grids it depends on: the sm_90 images
       // of the fused layer do (griddepcontrol), the sm_80 PTX cannot (0),
-      // the post does not (0).
-      bool sm90 = !post && ptx.find(".target sm_90") != std::string::npos;
+      // the dynamic-H kernels do not (0).
+      bool sm90 = !dynamic && ptx.find(".target sm_90") != std::string::npos;
       EXPECT_NE(ptx.find(".u32 " + name + "_programmatic_launch" +
                          (sm90 ? " = 1;" : ";")),
                 std::string::npos)
@@ -331,8 +344,9 @@ TEST(KernelImages, ParameterListsMatchTheRuntimeABI) {
     }
   }
   // 18 fixed + 16 cluster + 64 general-v4 + 64 general-v1 kernels; post and
-  // post-v1: 4 dtype pairs x (n = 1..8 and n at run time) each.
-  EXPECT_EQ(kernels, 18 + 16 + 64 + 64 + 2 * 4 * 9);
+  // post-v1: 4 dtype pairs x (n = 1..8 and n at run time) each; pre: 32
+  // projections (n = 1..8, 4 dtype pairs) and 16 pre kernels (n, x dtype).
+  EXPECT_EQ(kernels, 18 + 16 + 64 + 64 + 2 * 4 * 9 + 32 + 16);
 }
 
 class ArgsTest : public ::testing::Test {
