@@ -53,6 +53,22 @@ class PostArgs(ctypes.Structure):
                 ("out", ctypes.c_void_p), ("batch", ctypes.c_int64)]
 
 
+class PreDescriptor(ctypes.Structure):
+    _fields_ = [("streams", ctypes.c_int64), ("channels", ctypes.c_int64),
+                ("max_batch", ctypes.c_int64), ("activation", ctypes.c_int32),
+                ("projection", ctypes.c_int32), ("eps", ctypes.c_float),
+                ("pre_eps", ctypes.c_float), ("sinkhorn_iters", ctypes.c_int32),
+                ("sinkhorn_init", ctypes.c_int32), ("sinkhorn_eps", ctypes.c_float)]
+
+
+class PreArgs(ctypes.Structure):
+    _fields_ = [("x", ctypes.c_void_p), ("phi", ctypes.c_void_p),
+                ("alpha", ctypes.c_void_p), ("bias", ctypes.c_void_p),
+                ("y", ctypes.c_void_p), ("h_pre", ctypes.c_void_p),
+                ("h_post", ctypes.c_void_p), ("matrix", ctypes.c_void_p),
+                ("batch", ctypes.c_int64)]
+
+
 _lib = None
 
 
@@ -100,6 +116,25 @@ def library():
     lib.mhc_post_plan_run.argtypes = [plan, ctypes.c_void_p, ctypes.c_void_p,
                                       ctypes.POINTER(PostArgs)]
     lib.mhc_post_plan_run.restype = status
+    lib.mhc_pre_descriptor_init.argtypes = [ctypes.POINTER(PreDescriptor),
+                                            ctypes.c_int64, ctypes.c_int64]
+    lib.mhc_pre_descriptor_init.restype = None
+    lib.mhc_pre_plan_select.argtypes = [ctypes.c_void_p, ctypes.POINTER(PreDescriptor),
+                                        ctypes.POINTER(Preference), ctypes.POINTER(plan)]
+    lib.mhc_pre_plan_select.restype = status
+    lib.mhc_pre_plan_destroy.argtypes = [plan]
+    lib.mhc_pre_plan_destroy.restype = None
+    lib.mhc_pre_plan_can_implement.argtypes = [plan, ctypes.POINTER(PreArgs)]
+    lib.mhc_pre_plan_can_implement.restype = status
+    lib.mhc_pre_plan_workspace_size.argtypes = [plan, ctypes.c_int64]
+    lib.mhc_pre_plan_workspace_size.restype = ctypes.c_size_t
+    lib.mhc_pre_plan_sku.argtypes = [plan]
+    lib.mhc_pre_plan_sku.restype = ctypes.c_char_p
+    lib.mhc_pre_plan_precision_guarantee.argtypes = [plan, ctypes.POINTER(Precision)]
+    lib.mhc_pre_plan_precision_guarantee.restype = status
+    lib.mhc_pre_plan_run.argtypes = [plan, ctypes.c_void_p, ctypes.c_void_p,
+                                     ctypes.POINTER(PreArgs)]
+    lib.mhc_pre_plan_run.restype = status
     lib.mhc_last_error.argtypes = []
     lib.mhc_last_error.restype = ctypes.c_char_p
     _lib = lib

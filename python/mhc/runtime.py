@@ -1,4 +1,4 @@
-"""HyperConnectionPlan and PostPlan: the runtime's plan API from Python.
+"""HyperConnectionPlan, PrePlan and PostPlan: the runtime's plan API from Python.
 
 Describe a layer once, select a plan once, run it many times on the current
 CUDA stream. Arguments are torch tensors (CUDA, contiguous) or raw device
@@ -288,3 +288,111 @@ class PostPlan:
         s = _current_stream() if stream is None else stream
         _check(self._lib.mhc_post_plan_run(self._handle, ctypes.c_void_p(s), None,
                                            ctypes.byref(args)))
+
+
+@dataclass(frozen=True)
+class PreDescriptor:
+    """The dynamic-H pre (mhc.coefficients + mhc.pre of the same streams)."""
+    streams: int
+    channels: int
+    max_batch: int = 0
+    activation_dtype: str = "bf16"      # x and y: "bf16" | "f32"
+    projection_dtype: str = "bf16"      # phi: "bf16" | "f32"
+    eps: float = 1e-6
+    pre_eps: float = 0.0
+    sinkhorn_iters: int = 20
+    sinkhorn_init: str = "exp"          # "exp" | "softmax"
+    sinkhorn_eps: float = 1e-6
+
+    def _to_c(self):
+        d = _capi.PreDescriptor()
+        _capi.library().mhc_pre_descriptor_init(ctypes.byref(d), self.streams,
+                                                self.channels)
+        d.max_batch = self.max_batch
+        d.activation = _dtype(self.activation_dtype, "activation dtype")
+        d.projection = _dtype(self.projection_dtype, "projection dtype")
+        d.eps = self.eps
+        d.pre_eps = self.pre_eps
+        d.sinkhorn_iters = self.sinkhorn_iters
+        try:
+            d.sinkhorn_init = {"exp": _capi.SINKHORN_EXP,
+                               "softmax": _capi.SINKHORN_SOFTMAX}[self.sinkhorn_init]
+        except KeyError:
+            raise ValueError(f"sinkhorn_init must be 'exp' or 'softmax', "
+                             f"got {self.sinkhorn_init!r}")
+        d.sinkhorn_eps = self.sinkhorn_eps
+        return d
+
+
+class PrePlan:
+    """A selected pre plan (see include/mhc/Runtime/DynamicPre.h): two launches
+    per run; the workspace (the projection's partials) depends on the batch."""
+
+    def __init__(self, descriptor, max_blocks=0, stream=None):
+        self.descriptor = descriptor
+        lib = _capi.library()
+        pref = _capi.Preference(0, int(max_blocks), 0, 0, 0)
+        handle = ctypes.c_void_p()
+        d = descriptor._to_c()
+        _check(lib.mhc_pre_plan_select(
+            ctypes.c_void_p(_current_stream() if stream is None else stream),
+            ctypes.byref(d), ctypes.byref(pref), ctypes.byref(handle)))
+        self._handle = handle
+        self._lib = lib
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle:
+            self._lib.mhc_pre_plan_destroy(handle)
+            self._handle = None
+
+    @property
+    def sku(self):
+        return self._lib.mhc_pre_plan_sku(self._handle).decode()
+
+    def workspace_size(self, batch):
+        """Bytes of workspace a run of `batch` tokens needs."""
+        return self._lib.mhc_pre_plan_workspace_size(self._handle, int(batch))
+
+    def new_workspace(self, batch, device=None):
+        """A torch tensor of workspace_size(batch) bytes (None if 0)."""
+        size = self.workspace_size(batch)
+        if size == 0:
+            return None
+        import torch
+        return torch.empty(size, dtype=torch.uint8,
+                           device="cuda" if device is None else device)
+
+    def precision_guarantee(self):
+        p = _capi.Precision()
+        _check(self._lib.mhc_pre_plan_precision_guarantee(self._handle,
+                                                          ctypes.byref(p)))
+        return {"deterministic": bool(p.deterministic),
+                "max_relative_error": p.max_relative_error,
+                "math": p.math.decode(), "accumulation": p.accumulation.decode()}
+
+    def _args(self, x, phi, alpha, bias, y, h_pre, h_post, matrix, batch):
+        if batch is None:
+            if isinstance(x, int):
+                raise ValueError("batch is required with raw pointers")
+            batch = x.shape[0]
+        names = ("x", "phi", "alpha", "bias", "y", "h_pre", "h_post", "matrix")
+        ptrs = [_pointer(v, k) for v, k in zip((x, phi, alpha, bias, y, h_pre,
+                                                h_post, matrix), names)]
+        return _capi.PreArgs(*ptrs, int(batch))
+
+    def can_implement(self, x, phi, alpha, bias, y, h_pre, h_post, matrix,
+                      batch=None):
+        args = self._args(x, phi, alpha, bias, y, h_pre, h_post, matrix, batch)
+        _check(self._lib.mhc_pre_plan_can_implement(self._handle,
+                                                    ctypes.byref(args)))
+
+    def run(self, x, phi, alpha, bias, y, h_pre, h_post, matrix, workspace,
+            batch=None, stream=None):
+        """Enqueues the projection and the pre on `stream` (default: torch's
+        current stream); `workspace`: workspace_size(batch) bytes."""
+        args = self._args(x, phi, alpha, bias, y, h_pre, h_post, matrix, batch)
+        s = _current_stream() if stream is None else stream
+        _check(self._lib.mhc_pre_plan_run(
+            self._handle, ctypes.c_void_p(s),
+            ctypes.c_void_p(_pointer(workspace, "workspace")), ctypes.byref(args)))

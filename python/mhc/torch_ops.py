@@ -7,12 +7,13 @@
 - `torch.ops.mhc.post`: the dynamic-H write back after F,
   out = M' x + h_post f.
 
-On CUDA tensors static_layer and post run the compiler-generated kernels
-through cached plans (one per descriptor and device), on torch's current
-stream; on CPU tensors every op computes the reference math
-(mhc.reference). `pre` has no GPU kernel yet: on CUDA tensors it computes the
-reference math with torch's CUDA operations (PRE_BACKEND says so), so a
-model runs end to end on the GPU with the post on mhc's kernel.
+On CUDA tensors the ops run the compiler-generated kernels through cached
+plans (one per descriptor and device), on torch's current stream; on CPU
+tensors every op computes the reference math (mhc.reference). The pre's
+kernels take n <= 8 and rows of whole projection steps (n C a multiple of
+32 for bf16 x and phi, else 16; C of 8 for bf16 x, else 4); other shapes on
+CUDA compute the reference math with torch's CUDA operations
+(`pre_backend(...)` says which a shape gets).
 
 Which torch gives what (REGISTRATION says which path this process took):
 - torch >= 2.4: a torch.library.custom_op with a fake implementation, so it
@@ -29,7 +30,8 @@ from typing import Tuple
 import torch
 
 from . import reference
-from .runtime import Descriptor, HyperConnectionPlan, PostDescriptor, PostPlan
+from .runtime import (Descriptor, HyperConnectionPlan, PostDescriptor, PostPlan,
+                      PreDescriptor, PrePlan)
 
 _plans = {}
 # Workspaces (coefficient caches) per plan (they live and die with it), one
@@ -144,8 +146,16 @@ def _fake_post(x, f, matrix, h_post, orientation="direct"):
     return torch.empty_like(x)
 
 
-#: Where torch.ops.mhc.pre runs on CUDA tensors.
-PRE_BACKEND = "reference (torch operations; the pre kernel is not built yet)"
+def pre_backend(x, phi):
+    """'kernel' where torch.ops.mhc.pre runs mhc's kernels for these tensors,
+    else 'reference'."""
+    if not x.is_cuda or x.dtype not in _DTYPES or phi.dtype not in _DTYPES:
+        return "reference"
+    n, c = x.shape[1], x.shape[2]
+    bf16 = x.dtype == torch.bfloat16 and phi.dtype == torch.bfloat16
+    step, vector = (32 if bf16 else 16), (8 if x.dtype == torch.bfloat16 else 4)
+    ok = 1 <= n <= 8 and (n * c) % step == 0 and c % vector == 0
+    return "kernel" if ok else "reference"
 
 
 def _pre(x: torch.Tensor, phi: torch.Tensor, alpha: torch.Tensor,
@@ -162,6 +172,28 @@ def _pre(x: torch.Tensor, phi: torch.Tensor, alpha: torch.Tensor,
                          f"tensor, got {tuple(phi.shape)} {phi.dtype}")
     if alpha.shape != (3,) or bias.shape != (m,):
         raise ValueError(f"alpha must have 3 entries and bias {m}")
+    if pre_backend(x, phi) == "kernel":
+        descriptor = PreDescriptor(
+            streams=n, channels=c, activation_dtype=_DTYPES[x.dtype],
+            projection_dtype=_DTYPES[phi.dtype], eps=eps, pre_eps=pre_eps,
+            sinkhorn_iters=sinkhorn_iters, sinkhorn_init=sinkhorn_init,
+            sinkhorn_eps=sinkhorn_eps)
+        key = (descriptor, x.device.index)
+        plan = _plans.get(key)
+        if plan is None:
+            with torch.cuda.device(x.device.index):
+                plan = PrePlan(descriptor)
+            _plans[key] = plan
+        x = x.contiguous()
+        y = x.new_empty((b, c))
+        h_pre = x.new_empty((b, n), dtype=torch.float32)
+        h_post = torch.empty_like(h_pre)
+        matrix = x.new_empty((b, n, n), dtype=torch.float32)
+        if b:
+            plan.run(x, phi.contiguous(), alpha.float().contiguous(),
+                     bias.float().contiguous(), y, h_pre, h_post, matrix,
+                     plan.new_workspace(b, x.device), batch=b)
+        return y, h_pre, h_post, matrix
     h_pre, h_post, matrix = reference.coefficients(
         x, phi, alpha, bias, eps, pre_eps, sinkhorn_iters, sinkhorn_init,
         sinkhorn_eps)

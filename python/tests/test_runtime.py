@@ -75,3 +75,29 @@ def test_library_exposes_the_post_c_api():
     lib.mhc_post_descriptor_init(ctypes.byref(d), 4, 7168)
     assert (d.streams, d.channels, d.activation, d.sublayer, d.orientation) == \
         (4, 7168, _capi.DTYPE_BF16, _capi.DTYPE_BF16, _capi.MIX_DIRECT)
+
+
+def test_pre_descriptor_errors():
+    with pytest.raises(mhc.MhcError) as e:
+        mhc.PrePlan(mhc.PreDescriptor(streams=9, channels=64))
+    assert e.value.category == "unsupported" and "1 to 8 streams" in str(e.value)
+    with pytest.raises(mhc.MhcError) as e:
+        mhc.PrePlan(mhc.PreDescriptor(streams=4, channels=36))
+    assert e.value.category == "unsupported" and "multiple of 32" in str(e.value)
+    with pytest.raises(ValueError, match="sinkhorn_init"):
+        mhc.PrePlan(mhc.PreDescriptor(streams=4, channels=64, sinkhorn_init="log"))
+
+
+@pytest.mark.skipif(has_gpu(), reason="a CUDA driver is present")
+def test_pre_no_device_is_reported():
+    with pytest.raises(mhc.MhcError) as e:
+        mhc.PrePlan(mhc.PreDescriptor(streams=4, channels=4096))
+    assert e.value.category == "no device"
+
+
+def test_library_exposes_the_pre_c_api():
+    lib = _capi.library()
+    d = _capi.PreDescriptor()
+    lib.mhc_pre_descriptor_init(ctypes.byref(d), 4, 7168)
+    assert (d.streams, d.channels, d.activation, d.projection, d.sinkhorn_iters) == \
+        (4, 7168, _capi.DTYPE_BF16, _capi.DTYPE_BF16, 20)

@@ -189,3 +189,28 @@ def test_block_on_the_gpu_under_compile():
     compiled = torch.compile(block, fullgraph=True)(x)
     assert rel_err(eager, block.reference(x)) < 1e-4
     assert rel_err(compiled, eager) < 1e-4
+
+
+def test_pre_backend_names_the_path():
+    x, phi, _, _ = dynamic_inputs(2, 4, 64)
+    assert ops.pre_backend(x, phi) == "reference"  # CPU tensors
+
+
+@needs_gpu
+@pytest.mark.parametrize("b,n,c", [(1, 4, 7168), (67, 4, 1024), (5, 8, 64), (33, 1, 64)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_pre_gpu_matches_float64(b, n, c, dtype):
+    x, phi, alpha, bias = dynamic_inputs(b, n, c, dtype, dtype, device="cuda")
+    assert ops.pre_backend(x, phi) == "kernel"
+    y, h_pre, h_post, m = torch.ops.mhc.pre(x, phi, alpha, bias, sinkhorn_init="softmax")
+    want = reference.coefficients(x.double().cpu(), phi.double().cpu(), alpha.double().cpu(),
+                                  bias.double().cpu(), sinkhorn_init="softmax",
+                                  dtype=torch.float64)
+    # tf32 (f32 inputs) rounds each operand to 2^-11; bf16 products are exact.
+    tol = 5e-3 if dtype == torch.float32 else 1e-4
+    for got, ref in zip((h_pre, h_post, m), want):
+        assert rel_err(got, ref) < tol
+    y_ref = reference.pre(x.double().cpu(), want[0], torch.float64)
+    assert rel_err(y, y_ref) < (tol if dtype == torch.float32 else 2 ** -7)
+    again = torch.ops.mhc.pre(x, phi, alpha, bias, sinkhorn_init="softmax")
+    assert all(torch.equal(a, b_) for a, b_ in zip((y, h_pre, h_post, m), again))
