@@ -7,7 +7,7 @@
 # MHC_GPU_TEST_FILTER narrows the GPU tests (a gtest filter; the float64
 # reference of the B = 8192 shapes takes most of the ~270 s of the full
 # run), MHC_BENCH_SHAPES the benchmark's shapes (e.g. 8192x4x4096,1x4x7168),
-# MHC_POST_BENCH_SHAPES the post benchmark's (TxnxC,...),
+# MHC_DYNAMIC_BENCH_SHAPES the dynamic-H benchmark's (TxnxC,...),
 # MHC_PART_SECONDS bounds each part so that a short device call still
 # brings back what finished.
 set -uo pipefail
@@ -40,7 +40,7 @@ if [ "${MHC_SKIP_BENCH:-0}" != 1 ]; then
   PYTHONUNBUFFERED=1 PYTHONPATH="$dir/python" MHC_RUNTIME_LIBRARY="$dir/lib/libmhc_runtime.so" \
     $part python3 "$dir/bench.py" --out "$res" --shapes "${MHC_BENCH_SHAPES:-all}" > "$res/bench.txt" 2>&1 || fail=1
   PYTHONUNBUFFERED=1 PYTHONPATH="$dir/python:$dir" MHC_RUNTIME_LIBRARY="$dir/lib/libmhc_runtime.so" \
-    $part python3 "$dir/bench_post.py" --out "$res" --shapes "${MHC_POST_BENCH_SHAPES:-all}" > "$res/bench_post.txt" 2>&1 || fail=1
+    $part python3 "$dir/bench_dynamic.py" --out "$res" --shapes "${MHC_DYNAMIC_BENCH_SHAPES:-all}" > "$res/bench_dynamic.txt" 2>&1 || fail=1
 fi
 echo "== python tests: $(tail -1 "$res/python_tests.log")"
 echo "== GPU tests"
@@ -58,5 +58,5 @@ for tool in memcheck racecheck; do
 done
 [ -f "$res/launch_latency.txt" ] && { echo "== launch latency (C++)"; cat "$res/launch_latency.txt"; }
 [ -f "$res/bench.txt" ] && { echo "== bench"; tail -20 "$res/bench.txt"; }
-[ -f "$res/bench_post.txt" ] && { echo "== bench (post)"; tail -34 "$res/bench_post.txt"; }
+[ -f "$res/bench_dynamic.txt" ] && { echo "== bench (dynamic H)"; tail -34 "$res/bench_dynamic.txt"; }
 exit $fail

@@ -13,7 +13,7 @@ cp "$build/unittests/RuntimeGpuTest" "$build/unittests/PostGpuTest" \
    "$build/unittests/PreGpuTest" \
    "$build/bench/mhc-launch-bench" "$out/"
 cp -r "$root/python" "$out/python"
-cp "$root/bench/bench.py" "$root/bench/bench_post.py" "$root/bench/probes/ncu_probe.py" "$root/bench/probes/start_probe.py" \
+cp "$root/bench/bench.py" "$root/bench/bench_dynamic.py" "$root/bench/probes/ncu_probe.py" "$root/bench/probes/start_probe.py" \
    "$root/bench/probes/bits_probe.py" \
    "$root/bench/sweep.sh" "$out/"
 rm -rf "$out/python/tests/__pycache__"
