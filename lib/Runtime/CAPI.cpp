@@ -100,14 +100,10 @@ mhc_status_t mhc_plan_select(void *stream, const mhc_descriptor_t *descriptor,
 void mhc_plan_destroy(mhc_plan_t plan) { delete plan; }
 
 mhc_status_t mhc_plan_can_implement(mhc_plan_t plan, const mhc_args_t *args) {
-  return guarded([&]() -> mhc_status_t {
-    if (!plan)
-      return invalid("plan is null");
-    Args a;
-    if (mhc_status_t s = toArgs(args, a); s != MHC_STATUS_OK)
-      return s;
-    return report(plan->plan->canImplement(a));
-  });
+  return withArgs(plan, args, toArgs,
+                  [](const HyperConnectionPlan &p, const Args &a) {
+                    return p.canImplement(a);
+                  });
 }
 
 size_t mhc_plan_workspace_size(mhc_plan_t plan) {
@@ -120,22 +116,15 @@ const char *mhc_plan_sku(mhc_plan_t plan) {
 
 mhc_status_t mhc_plan_precision_guarantee(mhc_plan_t plan,
                                           mhc_precision_t *precision) {
-  if (!plan || !precision)
-    return invalid("plan and precision must not be null");
-  toPrecision(plan->plan->precisionGuarantee(), *precision);
-  return report(Status::ok());
+  return precisionOf(plan, precision);
 }
 
 mhc_status_t mhc_plan_run(mhc_plan_t plan, void *stream, void *workspace,
                           const mhc_args_t *args) {
-  return guarded([&]() -> mhc_status_t {
-    if (!plan)
-      return invalid("plan is null");
-    Args a;
-    if (mhc_status_t s = toArgs(args, a); s != MHC_STATUS_OK)
-      return s;
-    return report(plan->plan->run(stream, workspace, a));
-  });
+  return withArgs(plan, args, toArgs,
+                  [&](const HyperConnectionPlan &p, const Args &a) {
+                    return p.run(stream, workspace, a);
+                  });
 }
 
 const char *mhc_last_error(void) { return capi::lastError.c_str(); }

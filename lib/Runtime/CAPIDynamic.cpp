@@ -98,14 +98,10 @@ void mhc_post_plan_destroy(mhc_post_plan_t plan) { delete plan; }
 
 mhc_status_t mhc_post_plan_can_implement(mhc_post_plan_t plan,
                                          const mhc_post_args_t *args) {
-  return guarded([&]() -> mhc_status_t {
-    if (!plan)
-      return invalid("plan is null");
-    PostArgs a;
-    if (mhc_status_t s = toPostArgs(args, a); s != MHC_STATUS_OK)
-      return s;
-    return report(plan->plan->canImplement(a));
-  });
+  return withArgs(plan, args, toPostArgs,
+                  [](const PostPlan &p, const PostArgs &a) {
+                    return p.canImplement(a);
+                  });
 }
 
 size_t mhc_post_plan_workspace_size(mhc_post_plan_t plan) {
@@ -118,22 +114,15 @@ const char *mhc_post_plan_sku(mhc_post_plan_t plan) {
 
 mhc_status_t mhc_post_plan_precision_guarantee(mhc_post_plan_t plan,
                                                mhc_precision_t *precision) {
-  if (!plan || !precision)
-    return invalid("plan and precision must not be null");
-  toPrecision(plan->plan->precisionGuarantee(), *precision);
-  return report(Status::ok());
+  return precisionOf(plan, precision);
 }
 
 mhc_status_t mhc_post_plan_run(mhc_post_plan_t plan, void *stream,
                                void *workspace, const mhc_post_args_t *args) {
-  return guarded([&]() -> mhc_status_t {
-    if (!plan)
-      return invalid("plan is null");
-    PostArgs a;
-    if (mhc_status_t s = toPostArgs(args, a); s != MHC_STATUS_OK)
-      return s;
-    return report(plan->plan->run(stream, workspace, a));
-  });
+  return withArgs(plan, args, toPostArgs,
+                  [&](const PostPlan &p, const PostArgs &a) {
+                    return p.run(stream, workspace, a);
+                  });
 }
 
 void mhc_pre_descriptor_init(mhc_pre_descriptor_t *d, int64_t streams,
@@ -190,14 +179,10 @@ void mhc_pre_plan_destroy(mhc_pre_plan_t plan) { delete plan; }
 
 mhc_status_t mhc_pre_plan_can_implement(mhc_pre_plan_t plan,
                                         const mhc_pre_args_t *args) {
-  return guarded([&]() -> mhc_status_t {
-    if (!plan)
-      return invalid("plan is null");
-    PreArgs a;
-    if (mhc_status_t s = toPreArgs(args, a); s != MHC_STATUS_OK)
-      return s;
-    return report(plan->plan->canImplement(a));
-  });
+  return withArgs(plan, args, toPreArgs,
+                  [](const PrePlan &p, const PreArgs &a) {
+                    return p.canImplement(a);
+                  });
 }
 
 size_t mhc_pre_plan_workspace_size(mhc_pre_plan_t plan, int64_t batch) {
@@ -210,21 +195,14 @@ const char *mhc_pre_plan_sku(mhc_pre_plan_t plan) {
 
 mhc_status_t mhc_pre_plan_precision_guarantee(mhc_pre_plan_t plan,
                                               mhc_precision_t *precision) {
-  if (!plan || !precision)
-    return invalid("plan and precision must not be null");
-  toPrecision(plan->plan->precisionGuarantee(), *precision);
-  return report(Status::ok());
+  return precisionOf(plan, precision);
 }
 
 mhc_status_t mhc_pre_plan_run(mhc_pre_plan_t plan, void *stream,
                               void *workspace, const mhc_pre_args_t *args) {
-  return guarded([&]() -> mhc_status_t {
-    if (!plan)
-      return invalid("plan is null");
-    PreArgs a;
-    if (mhc_status_t s = toPreArgs(args, a); s != MHC_STATUS_OK)
-      return s;
-    return report(plan->plan->run(stream, workspace, a));
-  });
+  return withArgs(plan, args, toPreArgs,
+                  [&](const PrePlan &p, const PreArgs &a) {
+                    return p.run(stream, workspace, a);
+                  });
 }
 }

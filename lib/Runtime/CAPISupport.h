@@ -75,6 +75,32 @@ inline void toPrecision(const PrecisionGuarantee &g, mhc_precision_t &c) {
   c.accumulation = g.accumulation;
 }
 
+/// A plan call with C arguments: `plan` checked, `args` converted with
+/// `convert`, `call(plan, converted)`'s status reported; what every plan's
+/// can_implement and run do.
+template <typename Handle, typename CArgs, typename Args, typename Call>
+mhc_status_t withArgs(Handle *plan, const CArgs *args,
+                      mhc_status_t (*convert)(const CArgs *, Args &),
+                      Call call) {
+  return guarded([&]() -> mhc_status_t {
+    if (!plan)
+      return invalid("plan is null");
+    Args a;
+    if (mhc_status_t s = convert(args, a); s != MHC_STATUS_OK)
+      return s;
+    return report(call(*plan->plan, a));
+  });
+}
+
+/// Every plan's precision_guarantee.
+template <typename Handle>
+mhc_status_t precisionOf(Handle *plan, mhc_precision_t *precision) {
+  if (!plan || !precision)
+    return invalid("plan and precision must not be null");
+  toPrecision(plan->plan->precisionGuarantee(), *precision);
+  return report(Status::ok());
+}
+
 } // namespace mhc::runtime::capi
 
 #endif // MHC_LIB_RUNTIME_CAPISUPPORT_H

@@ -91,36 +91,54 @@ def _current_stream():
     return 0
 
 
-class HyperConnectionPlan:
+class _Plan:
+    """What every plan shares: the C handle (destroyed with the object), its
+    SKU and precision guarantee, through the C functions `mhc_<prefix>_*`."""
+    _prefix = "plan"
+
+    def _fn(self, name):
+        return getattr(self._lib, f"mhc_{self._prefix}_{name}")
+
+    def _select(self, descriptor, preference, stream):
+        self.descriptor = descriptor
+        self._lib = _capi.library()
+        handle = ctypes.c_void_p()
+        d = descriptor._to_c()
+        _check(self._fn("select")(
+            ctypes.c_void_p(_current_stream() if stream is None else stream),
+            ctypes.byref(d), ctypes.byref(preference), ctypes.byref(handle)))
+        self._handle = handle
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle:
+            self._fn("destroy")(handle)
+            self._handle = None
+
+    @property
+    def sku(self):
+        return self._fn("sku")(self._handle).decode()
+
+    def precision_guarantee(self):
+        p = _capi.Precision()
+        _check(self._fn("precision_guarantee")(self._handle, ctypes.byref(p)))
+        return {"deterministic": bool(p.deterministic),
+                "max_relative_error": p.max_relative_error,
+                "math": p.math.decode(), "accumulation": p.accumulation.decode()}
+
+
+class HyperConnectionPlan(_Plan):
     """A selected plan (see include/mhc/Runtime/HyperConnection.h)."""
 
     def __init__(self, descriptor, portable=False, max_blocks=0, stream=None,
                  cluster_rows=True, coefficient_cache=True,
                  programmatic_launch=True):
-        self.descriptor = descriptor
-        lib = _capi.library()
         pref = _capi.Preference(int(bool(portable)), int(max_blocks),
                                 int(not cluster_rows),
                                 int(not coefficient_cache),
                                 int(not programmatic_launch))
-        handle = ctypes.c_void_p()
-        d = descriptor._to_c()
-        _check(lib.mhc_plan_select(
-            ctypes.c_void_p(_current_stream() if stream is None else stream),
-            ctypes.byref(d), ctypes.byref(pref), ctypes.byref(handle)))
-        self._handle = handle
-        self._lib = lib
+        self._select(descriptor, pref, stream)
         self._workspaces = {}
-
-    def __del__(self):
-        handle = getattr(self, "_handle", None)
-        if handle:
-            self._lib.mhc_plan_destroy(handle)
-            self._handle = None
-
-    @property
-    def sku(self):
-        return self._lib.mhc_plan_sku(self._handle).decode()
 
     def workspace_size(self):
         """Bytes of device workspace a run needs (the coefficient cache)."""
@@ -138,13 +156,6 @@ class HyperConnectionPlan:
         # entry); zeros only spare a first lookup of uninitialized memory.
         return torch.zeros(size, dtype=torch.uint8,
                            device="cuda" if device is None else device)
-
-    def precision_guarantee(self):
-        p = _capi.Precision()
-        _check(self._lib.mhc_plan_precision_guarantee(self._handle, ctypes.byref(p)))
-        return {"deterministic": bool(p.deterministic),
-                "max_relative_error": p.max_relative_error,
-                "math": p.math.decode(), "accumulation": p.accumulation.decode()}
 
     def _args(self, x, h_res, h_pre, h_post, weight, out, batch):
         if batch is None:
@@ -229,42 +240,18 @@ class PostDescriptor:
         return d
 
 
-class PostPlan:
+class PostPlan(_Plan):
     """A selected post plan (see include/mhc/Runtime/DynamicPost.h). It needs
     no workspace."""
+    _prefix = "post_plan"
 
     def __init__(self, descriptor, portable=False, max_blocks=0, stream=None):
-        self.descriptor = descriptor
-        lib = _capi.library()
-        pref = _capi.Preference(int(bool(portable)), int(max_blocks), 0, 0, 0)
-        handle = ctypes.c_void_p()
-        d = descriptor._to_c()
-        _check(lib.mhc_post_plan_select(
-            ctypes.c_void_p(_current_stream() if stream is None else stream),
-            ctypes.byref(d), ctypes.byref(pref), ctypes.byref(handle)))
-        self._handle = handle
-        self._lib = lib
-
-    def __del__(self):
-        handle = getattr(self, "_handle", None)
-        if handle:
-            self._lib.mhc_post_plan_destroy(handle)
-            self._handle = None
-
-    @property
-    def sku(self):
-        return self._lib.mhc_post_plan_sku(self._handle).decode()
+        self._select(descriptor,
+                     _capi.Preference(int(bool(portable)), int(max_blocks), 0, 0, 0),
+                     stream)
 
     def workspace_size(self):
-        return self._lib.mhc_post_plan_workspace_size(self._handle)
-
-    def precision_guarantee(self):
-        p = _capi.Precision()
-        _check(self._lib.mhc_post_plan_precision_guarantee(self._handle,
-                                                           ctypes.byref(p)))
-        return {"deterministic": bool(p.deterministic),
-                "max_relative_error": p.max_relative_error,
-                "math": p.math.decode(), "accumulation": p.accumulation.decode()}
+        return self._fn("workspace_size")(self._handle)
 
     def _args(self, x, f, matrix, h_post, out, batch):
         if batch is None:
@@ -324,35 +311,18 @@ class PreDescriptor:
         return d
 
 
-class PrePlan:
+class PrePlan(_Plan):
     """A selected pre plan (see include/mhc/Runtime/DynamicPre.h): two launches
     per run; the workspace (the projection's partials) depends on the batch."""
+    _prefix = "pre_plan"
 
     def __init__(self, descriptor, max_blocks=0, stream=None):
-        self.descriptor = descriptor
-        lib = _capi.library()
-        pref = _capi.Preference(0, int(max_blocks), 0, 0, 0)
-        handle = ctypes.c_void_p()
-        d = descriptor._to_c()
-        _check(lib.mhc_pre_plan_select(
-            ctypes.c_void_p(_current_stream() if stream is None else stream),
-            ctypes.byref(d), ctypes.byref(pref), ctypes.byref(handle)))
-        self._handle = handle
-        self._lib = lib
-
-    def __del__(self):
-        handle = getattr(self, "_handle", None)
-        if handle:
-            self._lib.mhc_pre_plan_destroy(handle)
-            self._handle = None
-
-    @property
-    def sku(self):
-        return self._lib.mhc_pre_plan_sku(self._handle).decode()
+        self._select(descriptor, _capi.Preference(0, int(max_blocks), 0, 0, 0),
+                     stream)
 
     def workspace_size(self, batch):
         """Bytes of workspace a run of `batch` tokens needs."""
-        return self._lib.mhc_pre_plan_workspace_size(self._handle, int(batch))
+        return self._fn("workspace_size")(self._handle, int(batch))
 
     def new_workspace(self, batch, device=None):
         """A torch tensor of workspace_size(batch) bytes (None if 0)."""
@@ -362,14 +332,6 @@ class PrePlan:
         import torch
         return torch.empty(size, dtype=torch.uint8,
                            device="cuda" if device is None else device)
-
-    def precision_guarantee(self):
-        p = _capi.Precision()
-        _check(self._lib.mhc_pre_plan_precision_guarantee(self._handle,
-                                                          ctypes.byref(p)))
-        return {"deterministic": bool(p.deterministic),
-                "max_relative_error": p.max_relative_error,
-                "math": p.math.decode(), "accumulation": p.accumulation.decode()}
 
     def _args(self, x, phi, alpha, bias, y, h_pre, h_post, matrix, batch):
         if batch is None:

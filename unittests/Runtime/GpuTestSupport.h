@@ -10,10 +10,12 @@
 #define MHC_UNITTESTS_RUNTIME_GPUTESTSUPPORT_H
 
 #include "CudaDriver.h"
+#include "mhc/Support/Reference.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -83,6 +85,38 @@ struct DeviceBuffer {
     upload(bytesOf.data(), bytes);
   }
 };
+
+/// The device bytes of host values of type `t` (bf16: rounded to nearest
+/// even).
+inline std::vector<uint8_t> encode(const std::vector<float> &v, DType t) {
+  std::vector<uint8_t> out(v.size() * (t == DType::F32 ? 4 : 2));
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (t == DType::F32) {
+      std::memcpy(&out[i * 4], &v[i], 4);
+    } else {
+      uint16_t h = mhc::reference::toBF16(v[i]);
+      std::memcpy(&out[i * 2], &h, 2);
+    }
+  }
+  return out;
+}
+
+/// `count` values of type `t` from the device, widened.
+inline std::vector<float> decode(const DeviceBuffer &d, size_t count, DType t) {
+  std::vector<uint8_t> bytes(count * (t == DType::F32 ? 4 : 2));
+  d.download(bytes.data(), bytes.size());
+  std::vector<float> out(count);
+  for (size_t i = 0; i < count; ++i) {
+    if (t == DType::F32) {
+      std::memcpy(&out[i], &bytes[i * 4], 4);
+    } else {
+      uint16_t h;
+      std::memcpy(&h, &bytes[i * 2], 2);
+      out[i] = mhc::reference::fromBF16(h);
+    }
+  }
+  return out;
+}
 
 /// The main of a GPU test program.
 inline int runGpuTests(int argc, char **argv) {

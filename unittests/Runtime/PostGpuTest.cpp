@@ -35,18 +35,8 @@ struct HostBuffer {
 
   HostBuffer(DType dtype, size_t count) : dtype(dtype), values(count) {}
   size_t bytes() const { return values.size() * (dtype == DType::F32 ? 4 : 2); }
-  /// The device bytes.
   std::vector<uint8_t> encode() const {
-    std::vector<uint8_t> out(bytes());
-    for (size_t i = 0; i < values.size(); ++i) {
-      if (dtype == DType::F32) {
-        std::memcpy(&out[i * 4], &values[i], 4);
-      } else {
-        uint16_t h = ref::toBF16(values[i]);
-        std::memcpy(&out[i * 2], &h, 2);
-      }
-    }
-    return out;
+    return mhc::runtime::testing::encode(values, dtype);
   }
   void fill(std::mt19937_64 &rng, float lo, float hi) {
     std::uniform_real_distribution<float> u(lo, hi);
@@ -54,21 +44,6 @@ struct HostBuffer {
       v = dtype == DType::F32 ? u(rng) : ref::fromBF16(ref::toBF16(u(rng)));
   }
 };
-
-std::vector<float> decode(DType dtype, const std::vector<uint8_t> &bytes) {
-  size_t size = dtype == DType::F32 ? 4 : 2;
-  std::vector<float> out(bytes.size() / size);
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (dtype == DType::F32) {
-      std::memcpy(&out[i], &bytes[i * 4], 4);
-    } else {
-      uint16_t h;
-      std::memcpy(&h, &bytes[i * 2], 2);
-      out[i] = ref::fromBF16(h);
-    }
-  }
-  return out;
-}
 
 /// A post's inputs on the host and the device, and its output buffer.
 struct PostCase {
@@ -125,9 +100,7 @@ struct PostCase {
     Status s = plan.run(nullptr, nullptr, args);
     EXPECT_TRUE(s) << s.message();
     EXPECT_EQ(gpu()->ctxSynchronize(), CUDA_SUCCESS);
-    std::vector<uint8_t> bytes(x.bytes());
-    dout.download(bytes.data(), bytes.size());
-    return decode(d.activation, bytes);
+    return decode(dout, x.values.size(), d.activation);
   }
 };
 
@@ -307,10 +280,9 @@ TEST(PostGpu, CApi) {
   ASSERT_EQ(mhc_post_plan_run(plan, nullptr, nullptr, &args), MHC_STATUS_OK)
       << mhc_last_error();
   EXPECT_EQ(gpu()->ctxSynchronize(), CUDA_SUCCESS);
-  std::vector<uint8_t> bytes(k.x.bytes());
-  k.dout.download(bytes.data(), bytes.size());
   std::unique_ptr<PostPlan> cpp = selectPlan(d);
-  expectWithinGuarantee(*cpp, decode(d.activation, bytes), k.reference());
+  expectWithinGuarantee(*cpp, decode(k.dout, k.x.values.size(), d.activation),
+                        k.reference());
   mhc_post_plan_destroy(plan);
 }
 

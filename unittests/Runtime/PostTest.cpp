@@ -9,6 +9,7 @@
 #include "mhc-c/Runtime.h"
 #include "CudaDriver.h"
 #include "KernelImages.h"
+#include "TestLayers.h"
 #include "mhc/Runtime/DynamicPost.h"
 
 #include <gtest/gtest.h>
@@ -17,14 +18,9 @@
 #include <string>
 
 using namespace mhc::runtime;
+using mhc::runtime::testing::expectStatus;
 
 namespace {
-
-void expectStatus(const Status &s, StatusCode code, const std::string &text) {
-  EXPECT_EQ(s.code(), code) << s.message();
-  EXPECT_NE(s.message().find(text), std::string::npos)
-      << "'" << s.message() << "' does not mention '" << text << "'";
-}
 
 PostDescriptor post(int64_t n, int64_t c, DType x = DType::BF16,
                     DType f = DType::BF16) {

@@ -43,35 +43,6 @@ float roundTF32(float v) {
   return r;
 }
 
-std::vector<uint8_t> encode(const std::vector<float> &v, DType t) {
-  std::vector<uint8_t> out(v.size() * (t == DType::F32 ? 4 : 2));
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (t == DType::F32) {
-      std::memcpy(&out[i * 4], &v[i], 4);
-    } else {
-      uint16_t h = ref::toBF16(v[i]);
-      std::memcpy(&out[i * 2], &h, 2);
-    }
-  }
-  return out;
-}
-
-std::vector<float> decode(const DeviceBuffer &d, size_t count, DType t) {
-  std::vector<uint8_t> bytes(count * (t == DType::F32 ? 4 : 2));
-  d.download(bytes.data(), bytes.size());
-  std::vector<float> out(count);
-  for (size_t i = 0; i < count; ++i) {
-    if (t == DType::F32) {
-      std::memcpy(&out[i], &bytes[i * 4], 4);
-    } else {
-      uint16_t h;
-      std::memcpy(&h, &bytes[i * 2], 2);
-      out[i] = ref::fromBF16(h);
-    }
-  }
-  return out;
-}
-
 struct PreCase {
   PreDescriptor d;
   int64_t batch, m, width;

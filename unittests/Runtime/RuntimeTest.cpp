@@ -21,15 +21,10 @@
 #include <string>
 
 using namespace mhc::runtime;
+using mhc::runtime::testing::expectStatus;
 using mhc::runtime::testing::layer;
 
 namespace {
-
-void expectStatus(const Status &s, StatusCode code, const std::string &text) {
-  EXPECT_EQ(s.code(), code) << s.message();
-  EXPECT_NE(s.message().find(text), std::string::npos)
-      << "'" << s.message() << "' does not mention '" << text << "'";
-}
 
 TEST(Descriptor, AcceptsTheDefaults) {
   EXPECT_TRUE(validateDescriptor(layer(4, 4096)));

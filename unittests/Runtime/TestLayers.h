@@ -1,6 +1,7 @@
 //===- TestLayers.h - descriptors shared by the runtime tests ---*- C++ -*-===//
 //
-// The host and GPU runtime tests build their descriptors from here.
+// What the host and GPU runtime tests share: their descriptors and the
+// check of a status's category and reason.
 //
 //===----------------------------------------------------------------------===//
 
@@ -8,6 +9,10 @@
 #define MHC_UNITTESTS_RUNTIME_TESTLAYERS_H
 
 #include "mhc/Runtime/HyperConnection.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
 
 namespace mhc::runtime::testing {
 
@@ -18,6 +23,14 @@ inline Descriptor layer(int64_t n, int64_t c) {
   d.streams = n;
   d.channels = c;
   return d;
+}
+
+/// `s` has category `code` and a reason that mentions `text`.
+inline void expectStatus(const Status &s, StatusCode code,
+                         const std::string &text) {
+  EXPECT_EQ(s.code(), code) << s.message();
+  EXPECT_NE(s.message().find(text), std::string::npos)
+      << "'" << s.message() << "' does not mention '" << text << "'";
 }
 
 } // namespace mhc::runtime::testing

@@ -66,6 +66,49 @@ int64_t mlir::mhc::gpu_lowering::staticExtent(contract::Extent e,
   llvm_unreachable("unknown extent");
 }
 
+gpu::GPUFuncOp mlir::mhc::gpu_lowering::getOrCreateContractKernel(
+    ModuleOp module, Location loc, StringRef name,
+    ArrayRef<contract::Arg> args, int64_t streams, int64_t channels,
+    ContractElements elements, ArrayRef<int64_t> workgroupFloats,
+    int64_t threads,
+    function_ref<void(ImplicitLocOpBuilder &, gpu::GPUFuncOp)> emit) {
+  MLIRContext *ctx = module.getContext();
+  gpu::GPUModuleOp kernels = getOrCreateKernelModule(module, loc);
+  if (auto existing = kernels.lookupSymbol<gpu::GPUFuncOp>(name))
+    return existing;
+  auto extent = [&](contract::Extent e) {
+    return staticExtent(e, streams, channels);
+  };
+  auto element = [&](contract::Element e) -> Type {
+    Type type;
+    switch (e) {
+    case contract::Element::F32:
+      return Float32Type::get(ctx);
+    case contract::Element::I32:
+      return IntegerType::get(ctx, 32);
+    case contract::Element::Weight:
+      type = elements.weight;
+      break;
+    case contract::Element::Activation:
+      type = elements.activation;
+      break;
+    case contract::Element::Sublayer:
+      type = elements.sublayer;
+      break;
+    }
+    assert(type && "an element type the family's variant does not give");
+    return type;
+  };
+  ImplicitLocOpBuilder b(loc, ctx);
+  gpu::GPUFuncOp func = createKernelFunc(
+      b, kernels, name, contractParameterTypes(ctx, args, extent, element),
+      workgroupFloats, threads);
+  emit(b, func);
+  declareLaunchNeeds(b, kernels, name, /*dynamicSharedBytes=*/0,
+                     /*programmaticLaunch=*/false);
+  return func;
+}
+
 gpu::GPUModuleOp mlir::mhc::gpu_lowering::getOrCreateKernelModule(
     ModuleOp module, Location loc) {
   MLIRContext *ctx = module.getContext();

@@ -33,6 +33,25 @@ contractParameterTypes(MLIRContext *ctx, ArrayRef<::mhc::contract::Arg> args,
 int64_t staticExtent(::mhc::contract::Extent e, int64_t streams,
                      int64_t channels);
 
+/// The element types a family's variant gives the contract's symbolic ones
+/// (null where the family has none).
+struct ContractElements {
+  Type weight, activation, sublayer;
+};
+
+/// A kernel of a family with n (`streams`, or ShapedType::kDynamic) and C
+/// (`channels`, likewise) fixed as its variant fixes them: its parameters
+/// from `args`, `workgroupFloats` f32 workgroup buffers, `threads` per
+/// block, no dynamic shared memory and ordinary launches. Returns the
+/// existing kernel `name` in the kernel module, or creates it and fills
+/// its body with `emit`.
+gpu::GPUFuncOp getOrCreateContractKernel(
+    ModuleOp module, Location loc, StringRef name,
+    ArrayRef<::mhc::contract::Arg> args, int64_t streams, int64_t channels,
+    ContractElements elements, ArrayRef<int64_t> workgroupFloats,
+    int64_t threads,
+    function_ref<void(ImplicitLocOpBuilder &, gpu::GPUFuncOp)> emit);
+
 /// The gpu.module of mhc's kernels in `module` (kKernelModuleName), created
 /// on first use; marks `module` as a GPU container.
 gpu::GPUModuleOp getOrCreateKernelModule(ModuleOp module, Location loc);

@@ -201,38 +201,15 @@ namespace {
 /// The gpu.func of `shape` in the kernel module, created once.
 gpu::GPUFuncOp getOrCreatePostKernel(ModuleOp module, const PostShape &shape,
                                      Location loc) {
-  MLIRContext *ctx = module.getContext();
-  gpu::GPUModuleOp kernels = getOrCreateKernelModule(module, loc);
-  std::string name = shape.kernelName();
-  if (auto existing = kernels.lookupSymbol<gpu::GPUFuncOp>(name))
-    return existing;
-  auto extent = [&](contract::Extent e) {
-    return staticExtent(e, shape.streams, ShapedType::kDynamic);
-  };
-  auto element = [&](contract::Element e) -> Type {
-    switch (e) {
-    case contract::Element::Activation:
-      return shape.activation;
-    case contract::Element::Sublayer:
-      return shape.sublayer;
-    case contract::Element::F32:
-      return Float32Type::get(ctx);
-    case contract::Element::I32:
-      return IntegerType::get(ctx, 32);
-    case contract::Element::Weight:
-      break;
-    }
-    llvm_unreachable("not an element of the post's contract");
-  };
-  ImplicitLocOpBuilder b(loc, ctx);
-  SmallVector<Type> params =
-      contractParameterTypes(ctx, post::kArgs, extent, element);
-  gpu::GPUFuncOp func = createKernelFunc(b, kernels, name, params,
-                                         /*workgroupFloats=*/{}, shape.threads);
-  PostEmitter(b, shape, func).emit();
-  declareLaunchNeeds(b, kernels, name, /*dynamicSharedBytes=*/0,
-                     /*programmaticLaunch=*/false);
-  return func;
+  ContractElements elements;
+  elements.activation = shape.activation;
+  elements.sublayer = shape.sublayer;
+  return getOrCreateContractKernel(
+      module, loc, shape.kernelName(), post::kArgs, shape.streams,
+      ShapedType::kDynamic, elements, /*workgroupFloats=*/{}, shape.threads,
+      [&](ImplicitLocOpBuilder &b, gpu::GPUFuncOp func) {
+        PostEmitter(b, shape, func).emit();
+      });
 }
 
 struct PostToGPU : OpConversionPattern<PostOp> {

@@ -61,6 +61,13 @@ dpre::ProjectionVariant PreShape::projectionVariant() const {
   return v;
 }
 
+ContractElements PreShape::elements() const {
+  ContractElements e;
+  e.activation = activation;
+  e.weight = projection;
+  return e;
+}
+
 dpre::PreVariant PreShape::preVariant() const {
   dpre::PreVariant v;
   v.streams = streams;
@@ -259,51 +266,18 @@ void PreEmitter::emit() {
   gpu::ReturnOp::create(b);
 }
 
-/// The kernel's parameter types: the contract's, with n and the shape's
-/// types.
-static SmallVector<Type> parameterTypes(MLIRContext *ctx,
-                                        ArrayRef<contract::Arg> args,
-                                        const PreShape &shape) {
-  auto extent = [&](contract::Extent e) {
-    return staticExtent(e, shape.streams, ShapedType::kDynamic);
-  };
-  auto element = [&](contract::Element e) -> Type {
-    switch (e) {
-    case contract::Element::Activation:
-      return shape.activation;
-    case contract::Element::Weight:
-      return shape.projection;
-    case contract::Element::F32:
-      return Float32Type::get(ctx);
-    case contract::Element::I32:
-      return IntegerType::get(ctx, 32);
-    case contract::Element::Sublayer:
-      break;
-    }
-    llvm_unreachable("not an element of the pre's contracts");
-  };
-  return contractParameterTypes(ctx, args, extent, element);
-}
-
 gpu::GPUFuncOp mlir::mhc::gpu_lowering::getOrCreatePreKernel(
     ModuleOp module, const PreShape &shape, Location loc) {
-  MLIRContext *ctx = module.getContext();
-  gpu::GPUModuleOp kernels = getOrCreateKernelModule(module, loc);
   dpre::PreVariant variant = shape.preVariant();
-  std::string name = dpre::kernelName(variant);
-  if (auto existing = kernels.lookupSymbol<gpu::GPUFuncOp>(name))
-    return existing;
-  ImplicitLocOpBuilder b(loc, ctx);
   SmallVector<int64_t> workgroup = {
       dpre::kPreGroupTokens * dpre::partialWidth(shape.streams),
       dpre::kPreGroupTokens * shape.streams};
-  gpu::GPUFuncOp func =
-      createKernelFunc(b, kernels, name, parameterTypes(ctx, pa::kArgs, shape),
-                       workgroup, variant.threads);
-  PreEmitter(b, shape, func).emit();
-  declareLaunchNeeds(b, kernels, name, /*dynamicSharedBytes=*/0,
-                     /*programmaticLaunch=*/false);
-  return func;
+  return getOrCreateContractKernel(
+      module, loc, dpre::kernelName(variant), pa::kArgs, shape.streams,
+      ShapedType::kDynamic, shape.elements(), workgroup, variant.threads,
+      [&](ImplicitLocOpBuilder &b, gpu::GPUFuncOp func) {
+        PreEmitter(b, shape, func).emit();
+      });
 }
 
 LogicalResult mlir::mhc::gpu_lowering::verifyPreUnitLowerable(FusedPreOp op) {

@@ -10,6 +10,8 @@
 #ifndef MHC_LIB_CONVERSION_MHCTOGPU_PREKERNELS_H
 #define MHC_LIB_CONVERSION_MHCTOGPU_PREKERNELS_H
 
+#include "KernelContract.h"
+
 #include "mhc/Contract/DynamicPre.h"
 #include "mhc/Conversion/MHCToGPU/MHCToGPU.h"
 #include "mhc/Dialect/MHC/IR/MHC.h"
@@ -35,6 +37,8 @@ struct PreShape {
     return dpre::bf16Multiply(activation.isBF16(), projection.isBF16());
   }
   dpre::ProjectionVariant projectionVariant() const;
+  /// phi is the contract's Weight, x and y its Activation.
+  ContractElements elements() const;
   dpre::PreVariant preVariant() const;
 };
 

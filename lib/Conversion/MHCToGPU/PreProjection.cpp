@@ -299,37 +299,11 @@ void ProjectionEmitter::emit() {
 
 gpu::GPUFuncOp mlir::mhc::gpu_lowering::getOrCreateProjectionKernel(
     ModuleOp module, const PreShape &shape, Location loc) {
-  MLIRContext *ctx = module.getContext();
-  gpu::GPUModuleOp kernels = getOrCreateKernelModule(module, loc);
   dpre::ProjectionVariant variant = shape.projectionVariant();
-  std::string name = dpre::kernelName(variant);
-  if (auto existing = kernels.lookupSymbol<gpu::GPUFuncOp>(name))
-    return existing;
-  auto extent = [&](contract::Extent e) {
-    return staticExtent(e, shape.streams, ShapedType::kDynamic);
-  };
-  auto element = [&](contract::Element e) -> Type {
-    switch (e) {
-    case contract::Element::Activation:
-      return shape.activation;
-    case contract::Element::Weight:
-      return shape.projection;
-    case contract::Element::F32:
-      return Float32Type::get(ctx);
-    case contract::Element::I32:
-      return IntegerType::get(ctx, 32);
-    case contract::Element::Sublayer:
-      break;
-    }
-    llvm_unreachable("not an element of the projection's contract");
-  };
-  ImplicitLocOpBuilder b(loc, ctx);
-  gpu::GPUFuncOp func = createKernelFunc(
-      b, kernels, name,
-      contractParameterTypes(ctx, proj::kArgs, extent, element),
-      /*workgroupFloats=*/{}, variant.threads);
-  ProjectionEmitter(b, shape, func).emit();
-  declareLaunchNeeds(b, kernels, name, /*dynamicSharedBytes=*/0,
-                     /*programmaticLaunch=*/false);
-  return func;
+  return getOrCreateContractKernel(
+      module, loc, dpre::kernelName(variant), proj::kArgs, shape.streams,
+      ShapedType::kDynamic, shape.elements(), /*workgroupFloats=*/{},
+      variant.threads, [&](ImplicitLocOpBuilder &b, gpu::GPUFuncOp func) {
+        ProjectionEmitter(b, shape, func).emit();
+      });
 }
