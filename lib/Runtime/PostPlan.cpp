@@ -40,18 +40,10 @@ post::Variant variantOf(const PostDescriptor &d, const Sku &sku) {
 } // namespace
 
 Status validatePostDescriptor(const PostDescriptor &d) {
-  if (d.streams < 1 || d.streams > kMaxStreams)
-    return {StatusCode::Unsupported,
-            "streams must be in [1, 32], got " + std::to_string(d.streams)};
-  if (d.channels < 1)
-    return invalid("channels must be >= 1, got " + std::to_string(d.channels));
-  if (d.channels > (int64_t(1) << 31) / 4)
-    return {StatusCode::Unsupported,
-            "channels beyond 2^29 are not supported, got " +
-                std::to_string(d.channels)};
-  if (d.maxBatch < 0)
-    return invalid("maxBatch must be >= 0 (0: no limit), got " +
-                   std::to_string(d.maxBatch));
+  if (Status s =
+          validateShape(d.streams, kMaxStreams, d.channels, 29, d.maxBatch);
+      !s)
+    return s;
   if (!knownDType(d.activation) || !knownDType(d.sublayer))
     return invalid("the activation and sublayer dtypes must be f32 or bf16");
   if (d.orientation != MixOrientation::Direct &&

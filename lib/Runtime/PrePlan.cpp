@@ -34,19 +34,11 @@ int64_t vectorOf(const PreDescriptor &d) {
 } // namespace
 
 Status validatePreDescriptor(const PreDescriptor &d) {
-  if (d.streams < 1 || d.streams > dpre::kMaxStreams)
-    return {StatusCode::Unsupported,
-            "the GPU pre takes 1 to 8 streams, got " +
-                std::to_string(d.streams)};
-  if (d.channels < 1)
-    return invalid("channels must be >= 1, got " + std::to_string(d.channels));
-  if (d.channels > (int64_t(1) << 31) / 32)
-    return {StatusCode::Unsupported,
-            "channels beyond 2^26 are not supported, got " +
-                std::to_string(d.channels)};
-  if (d.maxBatch < 0)
-    return invalid("maxBatch must be >= 0 (0: no limit), got " +
-                   std::to_string(d.maxBatch));
+  // n C stays below 2^31 (the kernels' i32-safe index range).
+  if (Status s = validateShape(d.streams, dpre::kMaxStreams, d.channels, 26,
+                               d.maxBatch);
+      !s)
+    return s;
   if (!knownDType(d.activation) || !knownDType(d.projection))
     return invalid("the activation and projection dtypes must be f32 or bf16");
   if (!(d.eps > 0.0f) || !std::isfinite(d.eps))

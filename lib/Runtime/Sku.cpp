@@ -125,18 +125,10 @@ std::vector<Region> inputRegions(const Descriptor &d, const Args &a) {
 } // namespace
 
 Status validateDescriptor(const Descriptor &d) {
-  if (d.streams < 1 || d.streams > kMaxStreams)
-    return {StatusCode::Unsupported,
-            "streams must be in [1, 32], got " + std::to_string(d.streams)};
-  if (d.channels < 1)
-    return invalid("channels must be >= 1, got " + std::to_string(d.channels));
-  if (d.channels > (int64_t(1) << 31) / 4)
-    return {StatusCode::Unsupported,
-            "channels beyond 2^29 are not supported, got " +
-                std::to_string(d.channels)};
-  if (d.maxBatch < 0)
-    return invalid("maxBatch must be >= 0 (0: no limit), got " +
-                   std::to_string(d.maxBatch));
+  if (Status s =
+          validateShape(d.streams, kMaxStreams, d.channels, 29, d.maxBatch);
+      !s)
+    return s;
   if (d.activation != DType::F32)
     return {StatusCode::Unsupported, "activations must be f32"};
   if (d.weight != DType::F32 && d.weight != DType::BF16)

@@ -31,6 +31,28 @@ inline const char *dtypeName(DType t) {
   return t == DType::F32 ? "f32" : "bf16";
 }
 
+/// The shape rules every descriptor has: n in [1, maxStreams] and C at most
+/// 2^maxChannelsLog2 (Unsupported otherwise), C >= 1 and maxBatch >= 0
+/// (InvalidArgument).
+inline Status validateShape(int64_t streams, int64_t maxStreams,
+                            int64_t channels, int maxChannelsLog2,
+                            int64_t maxBatch) {
+  if (streams < 1 || streams > maxStreams)
+    return {StatusCode::Unsupported, "streams must be in [1, " +
+                                         std::to_string(maxStreams) +
+                                         "], got " + std::to_string(streams)};
+  if (channels < 1)
+    return invalid("channels must be >= 1, got " + std::to_string(channels));
+  if (channels > (int64_t(1) << maxChannelsLog2))
+    return {StatusCode::Unsupported,
+            "channels beyond 2^" + std::to_string(maxChannelsLog2) +
+                " are not supported, got " + std::to_string(channels)};
+  if (maxBatch < 0)
+    return invalid("maxBatch must be >= 0 (0: no limit), got " +
+                   std::to_string(maxBatch));
+  return Status::ok();
+}
+
 /// One past the last byte of [p, p + bytes), or UINTPTR_MAX where that
 /// passes the end of the address space.
 inline uintptr_t endOf(const void *p, size_t bytes) {

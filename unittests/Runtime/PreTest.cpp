@@ -36,7 +36,7 @@ TEST(PreDescriptor, Rules) {
   EXPECT_TRUE(validatePreDescriptor(pre(1, 32)));
   EXPECT_TRUE(validatePreDescriptor(pre(8, 4, DType::F32, DType::F32)));
   expectStatus(validatePreDescriptor(pre(9, 64)), StatusCode::Unsupported,
-               "1 to 8 streams");
+               "streams must be in [1, 8]");
   // bf16 x and phi: n C a multiple of 32; f32 x: C a multiple of 4.
   expectStatus(validatePreDescriptor(pre(4, 36)), StatusCode::Unsupported,
                "multiple of 32 and C of 8");
