@@ -20,6 +20,7 @@
 #include "mhc/Dialect/MHC/IR/MHC.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -262,6 +263,19 @@ struct PostToGPU : OpConversionPattern<PostOp> {
     // threads * V columns, at least one.
     Value rows = memref::DimOp::create(b, out, 0);
     Value channels = memref::DimOp::create(b, out, 2);
+    if (xType.isDynamicDim(2) && shape.vector > 1) {
+      // Vector accesses cover whole vectors: a C they do not divide stops
+      // the program with a message instead of reading past the rows.
+      Value rest = arith::RemUIOp::create(
+          b, channels, arith::ConstantIndexOp::create(b, shape.vector));
+      Value whole = arith::CmpIOp::create(
+          b, arith::CmpIPredicate::eq, rest,
+          arith::ConstantIndexOp::create(b, 0));
+      cf::AssertOp::create(b, whole,
+                           "mhc.post on the GPU needs C to be a multiple of " +
+                               std::to_string(shape.vector) +
+                               " (vector-width=1 takes any C)");
+    }
     Value tileColumns = arith::ConstantIndexOp::create(
         b, post::tileColumns(shape.variant()));
     Value tiles = arith::CeilDivUIOp::create(b, channels, tileColumns);

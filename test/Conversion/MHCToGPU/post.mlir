@@ -14,6 +14,7 @@
 // CHECK: %[[TR:.*]] = arith.constant 1 : i32
 // CHECK: %[[ROWS:.*]] = memref.dim %[[OUT]], %c0
 // CHECK: %[[C:.*]] = memref.dim %[[OUT]], %c2
+// CHECK: cf.assert %{{.*}}, "mhc.post on the GPU needs C to be a multiple of 8 (vector-width=1 takes any C)"
 // CHECK: %[[TILES:.*]] = arith.ceildivui %[[C]], %c2048
 // CHECK: %[[ALL:.*]] = arith.muli %[[ROWS]], %[[TILES]]
 // CHECK: %[[GRID:.*]] = arith.maxui %[[ALL]], %c1
@@ -55,6 +56,7 @@ func.func @post_bf16(%x: tensor<?x4x?xbf16>, %f: tensor<?x?xbf16>, %m: tensor<?x
 // f32 streams with a bf16 sublayer output, M as is (transposed = 0), a
 // static C that is a multiple of 2 but not of 4: 8-byte accesses.
 // CHECK-LABEL: func.func @post_mixed
+// CHECK-NOT: cf.assert
 // CHECK: %[[TR:.*]] = arith.constant 0 : i32
 // CHECK: gpu.launch_func @mhc_kernels::@mhc_post_n2_xf32_fbf16_v2_t256
 // CHECK-SAME: %[[TR]] : i32
