@@ -1,7 +1,8 @@
 //===- RuntimeFuzzer.cpp - hostile values at the runtime's host entries ---===//
 //
 // A libFuzzer target over what the runtime does on the host, no GPU needed:
-// the C API (descriptor init, plan select, and every plan call with a null
+// the C API of every plan (the static layer's, the dynamic-H pre's and
+// post's: descriptor init, plan select, and every plan call with a null
 // plan) and the C++ validation behind it (descriptor rules, SKU selection,
 // argument and workspace checks) with values a caller could pass: any
 // streams, channels and batch (0, negative, huge, byte counts that overflow),
@@ -14,6 +15,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "mhc-c/Runtime.h"
+#include "mhc/Runtime/DynamicPost.h"
+#include "mhc/Runtime/DynamicPre.h"
 #include "mhc/Runtime/HyperConnection.h"
 
 #include <fuzzer/FuzzedDataProvider.h>
@@ -22,6 +25,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 namespace rt = mhc::runtime;
 
@@ -106,10 +110,116 @@ bool fits(const void *p, uint64_t bytes) {
     }                                                                          \
   } while (false)
 
+/// The dynamic-H plans' C API and validation on hostile values: each call
+/// returns a status; an accepted run's buffers fit, are aligned and the
+/// outputs overlap no input.
+void fuzzDynamicPlans(FuzzedDataProvider &p) {
+  mhc_preference_t preference;
+  std::memset(&preference, 0, sizeof(preference));
+  preference.portable = p.ConsumeIntegral<int32_t>();
+  preference.max_blocks = hostileCount(p);
+
+  mhc_post_descriptor_t qd;
+  mhc_post_descriptor_init(&qd, hostileCount(p), hostileCount(p));
+  qd.max_batch = hostileCount(p);
+  qd.activation = p.ConsumeIntegralInRange<int32_t>(-1, 3);
+  qd.sublayer = p.ConsumeIntegralInRange<int32_t>(-1, 3);
+  qd.orientation = p.ConsumeIntegralInRange<int32_t>(-1, 3);
+  mhc_post_plan_t post = nullptr;
+  mhc_status_t s = mhc_post_plan_select(nullptr, &qd, &preference, &post);
+  CHECK(knownStatus(s));
+  CHECK((s == MHC_STATUS_OK) == (post != nullptr));
+  mhc_post_args_t qa;
+  std::memset(&qa, 0, sizeof(qa));
+  qa.batch = hostileCount(p);
+  CHECK(knownStatus(mhc_post_plan_can_implement(post, &qa)));
+  CHECK(mhc_post_plan_sku(post) != nullptr);
+  mhc_post_plan_destroy(post);
+
+  mhc_pre_descriptor_t pd;
+  mhc_pre_descriptor_init(&pd, hostileCount(p), hostileCount(p));
+  pd.max_batch = hostileCount(p);
+  pd.activation = p.ConsumeIntegralInRange<int32_t>(-1, 3);
+  pd.projection = p.ConsumeIntegralInRange<int32_t>(-1, 3);
+  pd.eps = hostileFloat(p);
+  pd.pre_eps = hostileFloat(p);
+  pd.sinkhorn_iters = p.ConsumeIntegral<int32_t>();
+  pd.sinkhorn_init = p.ConsumeIntegralInRange<int32_t>(-1, 3);
+  pd.sinkhorn_eps = hostileFloat(p);
+  mhc_pre_plan_t pre = nullptr;
+  s = mhc_pre_plan_select(nullptr, &pd, &preference, &pre);
+  CHECK(knownStatus(s));
+  CHECK((s == MHC_STATUS_OK) == (pre != nullptr));
+  (void)mhc_pre_plan_workspace_size(pre, hostileCount(p));
+  mhc_pre_plan_destroy(pre);
+
+  // The post's validation.
+  rt::PostDescriptor q;
+  q.streams = hostileCount(p);
+  q.channels = hostileCount(p);
+  q.maxBatch = hostileCount(p);
+  q.activation = p.ConsumeBool() ? rt::DType::BF16 : rt::DType::F32;
+  q.sublayer = p.ConsumeBool() ? rt::DType::BF16 : rt::DType::F32;
+  rt::Preference pref;
+  pref.portable = p.ConsumeBool();
+  rt::Sku sku;
+  if (rt::selectPostSku(q, pref, sku)) {
+    rt::PostArgs a;
+    a.x = hostilePointer(p);
+    a.f = hostilePointer(p);
+    a.matrix = hostilePointer(p);
+    a.hPost = hostilePointer(p);
+    a.out = const_cast<void *>(p.ConsumeBool() ? a.x : hostilePointer(p));
+    a.batch = hostileCount(p);
+    if (rt::validatePostArgs(q, sku, a) && a.batch > 0) {
+      uint64_t rows;
+      uint64_t s = q.activation == rt::DType::F32 ? 4 : 2;
+      CHECK(product({uint64_t(a.batch), uint64_t(q.streams),
+                     uint64_t(q.channels), s},
+                    rows));
+      CHECK(fits(a.x, rows) && fits(a.out, rows) && a.x != a.out);
+      CHECK(reinterpret_cast<uintptr_t>(a.x) % (s * sku.vectorWidth) == 0);
+    }
+  }
+
+  // The pre's validation.
+  rt::PreDescriptor d;
+  d.streams = hostileCount(p);
+  d.channels = hostileCount(p);
+  d.maxBatch = hostileCount(p);
+  d.activation = p.ConsumeBool() ? rt::DType::BF16 : rt::DType::F32;
+  d.projection = p.ConsumeBool() ? rt::DType::BF16 : rt::DType::F32;
+  d.eps = hostileFloat(p);
+  std::string preKernel;
+  if (rt::selectPreSku(d, pref, sku, preKernel)) {
+    rt::PreArgs a;
+    a.x = hostilePointer(p);
+    a.phi = hostilePointer(p);
+    a.alpha = hostilePointer(p);
+    a.bias = hostilePointer(p);
+    a.y = const_cast<void *>(p.ConsumeBool() ? a.x : hostilePointer(p));
+    a.hPre = const_cast<void *>(hostilePointer(p));
+    a.hPost = const_cast<void *>(p.ConsumeBool() ? a.hPre : hostilePointer(p));
+    a.matrix = const_cast<void *>(hostilePointer(p));
+    a.batch = hostileCount(p);
+    if (rt::validatePreArgs(d, sku, a) && a.batch > 0) {
+      uint64_t rows;
+      uint64_t s = d.activation == rt::DType::F32 ? 4 : 2;
+      CHECK(product({uint64_t(a.batch), uint64_t(d.streams),
+                     uint64_t(d.channels), s},
+                    rows));
+      CHECK(fits(a.x, rows) && a.x != a.y && a.hPre != a.hPost);
+      CHECK(reinterpret_cast<uintptr_t>(a.x) % 16 == 0 &&
+            reinterpret_cast<uintptr_t>(a.y) % 16 == 0);
+    }
+  }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FuzzedDataProvider p(data, size);
+  fuzzDynamicPlans(p);
 
   // The C API.
   mhc_descriptor_t cd;
