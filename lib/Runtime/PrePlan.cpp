@@ -28,8 +28,11 @@ bool bf16Mma(const PreDescriptor &d) {
                             d.projection == DType::BF16);
 }
 
-int64_t vectorOf(const PreDescriptor &d) {
-  return d.activation == DType::BF16 ? 8 : 4;
+/// Whether the vector kernels take the descriptor's shape.
+bool vectorized(const PreDescriptor &d) {
+  return dpre::vectorizedShape(d.streams, d.channels,
+                               d.activation == DType::BF16,
+                               d.projection == DType::BF16);
 }
 } // namespace
 
@@ -53,13 +56,6 @@ Status validatePreDescriptor(const PreDescriptor &d) {
   if (d.sinkhornInit != SinkhornInit::Exp &&
       d.sinkhornInit != SinkhornInit::Softmax)
     return invalid("unknown Sinkhorn init");
-  int64_t step = dpre::kStep(bf16Mma(d)), vector = vectorOf(d);
-  if ((d.streams * d.channels) % step != 0 || d.channels % vector != 0)
-    return {StatusCode::Unsupported,
-            "the GPU pre needs n * C to be a multiple of " +
-                std::to_string(step) + " and C of " + std::to_string(vector) +
-                ", got n = " + std::to_string(d.streams) +
-                ", C = " + std::to_string(d.channels)};
   return Status::ok();
 }
 
@@ -69,18 +65,21 @@ Status selectPreSku(const PreDescriptor &d, const Preference &preference,
     return s;
   if (preference.maxBlocks < 0)
     return invalid("maxBlocks must be >= 0");
+  // The vector kernels where the shape allows, else the element-wise ones.
+  bool vector = vectorized(d) && !preference.portable;
   sku = Sku();
-  sku.family = "pre";
+  sku.family = vector ? "pre" : "pre-v1";
   dpre::ProjectionVariant projection;
   projection.streams = d.streams;
   projection.bf16Activation = d.activation == DType::BF16;
   projection.bf16Projection = d.projection == DType::BF16;
+  projection.vectorWidth = !vector ? 1 : bf16Mma(d) ? 8 : 4;
   sku.kernel = dpre::kernelName(projection);
   sku.threadsPerBlock = projection.threads;
   dpre::PreVariant pre;
   pre.streams = d.streams;
   pre.bf16Activation = d.activation == DType::BF16;
-  pre.vectorWidth = vectorOf(d);
+  pre.vectorWidth = !vector ? 1 : d.activation == DType::BF16 ? 8 : 4;
   pre.threads = kPreThreads;
   sku.vectorWidth = pre.vectorWidth;
   preKernel = dpre::kernelName(pre);
@@ -119,12 +118,18 @@ Status validatePreArgs(const PreDescriptor &d, const Sku &sku,
     }
   auto misaligned = [&](const Region &r, uintptr_t bytes) {
     return invalid(std::string(r.name) + " must be " + std::to_string(bytes) +
-                   "-byte aligned for " + sku.kernel);
+                   "-byte aligned for " + sku.kernel +
+                   (sku.vectorWidth > 1 ? " (select with Preference::portable "
+                                          "for element-aligned pointers)"
+                                        : ""));
   };
-  if (!aligned(a.x, 16))
-    return misaligned(inputs[0], 16);
-  if (!aligned(a.y, 16))
-    return misaligned(outputs[0], 16);
+  // The vector kernels access x and y 16 bytes at a time (the projection
+  // reads runs of the step's elements, 8 bytes for bf16 x with tf32).
+  uintptr_t rowAlign = sku.vectorWidth > 1 ? 16 : act;
+  if (!aligned(a.x, rowAlign))
+    return misaligned(inputs[0], rowAlign);
+  if (!aligned(a.y, rowAlign))
+    return misaligned(outputs[0], rowAlign);
   if (!aligned(a.phi, proj))
     return misaligned(inputs[1], proj);
   for (const Region &r : {inputs[2], inputs[3], outputs[1], outputs[2],
@@ -202,9 +207,11 @@ Status PrePlan::select(void *, const PreDescriptor &descriptor,
   impl->driver = device.driver;
   impl->sms = device.sms;
   LoadedFunction projection, pre;
-  if (Status s = loadFunction(device, "pre", impl->sku.kernel, projection); !s)
+  const std::string &family = impl->sku.family;
+  if (Status s = loadFunction(device, family, impl->sku.kernel, projection);
+      !s)
     return s;
-  if (Status s = loadFunction(device, "pre", impl->preKernel, pre); !s)
+  if (Status s = loadFunction(device, family, impl->preKernel, pre); !s)
     return s;
   impl->projection = projection.function;
   impl->pre = pre.function;

@@ -17,7 +17,8 @@ Both for bf16 and f32 weights. The dynamic-H post (mhc.post):
            output dtypes.
   post-v1: the same with element-wise accesses (any C).
   pre:     the dynamic-H pre unit's two kernels (projection, pre), dynamic
-           C, n = 1..8, x and phi each bf16 or f32.
+           C, n = 1..8, x and phi each bf16 or f32, vector accesses.
+  pre-v1:  the same with element-wise accesses (any C).
 
 The kernels' names are the contracts' (include/mhc/Contract/FusedLayer.h,
 DynamicPost.h), which the lowering and the runtime both use; the runtime selects among them with the fixed list this script also
@@ -62,7 +63,7 @@ POST_UNROLLED_STREAMS = 8
 
 p = argparse.ArgumentParser()
 p.add_argument("--family", choices=["fixed", "general-v4", "general-v1", "cluster",
-                                    "post", "post-v1", "pre"])
+                                    "post", "post-v1", "pre", "pre-v1"])
 p.add_argument("--emit-fixed-list", action="store_true",
                help="write the fixed (n, C) pairs as C++ X-macros instead")
 p.add_argument("--fixed-threads", type=int, default=0,
@@ -109,7 +110,7 @@ if a.family in ("post", "post-v1"):
                 print("\n" + post_function(f"post_n{n}_x{x}_f{f}", n, None, x, f))
     raise SystemExit(0)
 
-if a.family == "pre":
+if a.family in ("pre", "pre-v1"):
     for x in ("bf16", "f32"):
         for p_ in ("bf16", "f32"):
             for n in range(1, 9):

@@ -10,10 +10,9 @@
 On CUDA tensors the ops run the compiler-generated kernels through cached
 plans (one per descriptor and device), on torch's current stream; on CPU
 tensors every op computes the reference math (mhc.reference). The pre's
-kernels take n <= 8 and rows of whole projection steps (n C a multiple of
-32 for bf16 x and phi, else 16; C of 8 for bf16 x, else 4); other shapes on
-CUDA compute the reference math with torch's CUDA operations
-(`pre_backend(...)` says which a shape gets).
+kernels take n <= 8 (any C: element-wise kernels where the vector ones do
+not fit); more streams on CUDA compute the reference math with torch's CUDA
+operations (`pre_backend(...)` says which a shape gets).
 
 Which torch gives what (REGISTRATION says which path this process took):
 - torch >= 2.4: a torch.library.custom_op with a fake implementation, so it
@@ -147,15 +146,11 @@ def _fake_post(x, f, matrix, h_post, orientation="direct"):
 
 
 def pre_backend(x, phi):
-    """'kernel' where torch.ops.mhc.pre runs mhc's kernels for these tensors,
-    else 'reference'."""
+    """'kernel' where torch.ops.mhc.pre runs mhc's kernels for these tensors
+    (CUDA, n <= 8), else 'reference'."""
     if not x.is_cuda or x.dtype not in _DTYPES or phi.dtype not in _DTYPES:
         return "reference"
-    n, c = x.shape[1], x.shape[2]
-    bf16 = x.dtype == torch.bfloat16 and phi.dtype == torch.bfloat16
-    step, vector = (32 if bf16 else 16), (8 if x.dtype == torch.bfloat16 else 4)
-    ok = 1 <= n <= 8 and (n * c) % step == 0 and c % vector == 0
-    return "kernel" if ok else "reference"
+    return "kernel" if 1 <= x.shape[1] <= 8 else "reference"
 
 
 def _pre(x: torch.Tensor, phi: torch.Tensor, alpha: torch.Tensor,

@@ -82,8 +82,8 @@ def test_pre_descriptor_errors():
         mhc.PrePlan(mhc.PreDescriptor(streams=9, channels=64))
     assert e.value.category == "unsupported" and "streams must be in [1, 8]" in str(e.value)
     with pytest.raises(mhc.MhcError) as e:
-        mhc.PrePlan(mhc.PreDescriptor(streams=4, channels=36))
-    assert e.value.category == "unsupported" and "multiple of 32" in str(e.value)
+        mhc.PrePlan(mhc.PreDescriptor(streams=4, channels=0))
+    assert e.value.category == "invalid argument" and "channels" in str(e.value)
     with pytest.raises(ValueError, match="sinkhorn_init"):
         mhc.PrePlan(mhc.PreDescriptor(streams=4, channels=64, sinkhorn_init="log"))
 

@@ -197,7 +197,8 @@ def test_pre_backend_names_the_path():
 
 
 @needs_gpu
-@pytest.mark.parametrize("b,n,c", [(1, 4, 7168), (67, 4, 1024), (5, 8, 64), (33, 1, 64)])
+@pytest.mark.parametrize("b,n,c", [(1, 4, 7168), (67, 4, 1024), (5, 8, 64), (33, 1, 64),
+                                   (3, 4, 37)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_pre_gpu_matches_float64(b, n, c, dtype):
     x, phi, alpha, bias = dynamic_inputs(b, n, c, dtype, dtype, device="cuda")

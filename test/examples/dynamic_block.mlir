@@ -13,13 +13,13 @@
 // UNITS: %[[F:.*]] = call @sublayer(%[[Y]])
 // UNITS-NEXT: mhc.post %arg0, %[[F]], %[[M]], %[[HQ]] {orientation = #mhc.orientation<transposed>}
 
-// HOST: gpu.launch_func @mhc_kernels::@mhc_proj_n4_xbf16_pbf16_t128
+// HOST: gpu.launch_func @mhc_kernels::@mhc_proj_n4_xbf16_pbf16_v8_t128
 // HOST: gpu.launch_func @mhc_kernels::@mhc_pre_n4_xbf16_v8_t256
 // HOST: call @sublayer
 // HOST: gpu.launch_func @mhc_kernels::@mhc_post_n4_xbf16_fbf16_v8_t256
 // HOST: gpu.binary @mhc_kernels
 
-// PTX-DAG: .visible .entry mhc_proj_n4_xbf16_pbf16_t128(
+// PTX-DAG: .visible .entry mhc_proj_n4_xbf16_pbf16_v8_t128(
 // PTX-DAG: .visible .entry mhc_pre_n4_xbf16_v8_t256(
 // PTX-DAG: .visible .entry mhc_post_n4_xbf16_fbf16_v8_t256(
 // PTX-DAG: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32

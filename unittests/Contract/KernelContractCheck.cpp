@@ -154,13 +154,15 @@ selectablePostKernels(const std::string &family) {
   return kernels;
 }
 
-/// Every kernel of the pre family the runtime's selection picks, by name.
-std::map<std::string, Expected> selectablePreKernels() {
+/// Every kernel of a pre family the runtime's selection picks, by name.
+std::map<std::string, Expected>
+selectablePreKernels(const std::string &family) {
   std::map<std::string, Expected> kernels;
   for (rt::DType x : {rt::DType::BF16, rt::DType::F32})
     for (rt::DType p : {rt::DType::BF16, rt::DType::F32})
       for (int64_t n = 1; n <= 8; ++n)
-        for (int64_t c : {64, 4096, 7168}) {
+        for (int64_t c : {1, 37, 64, 4096, 7168})
+          for (bool portable : {false, true}) {
           rt::PreDescriptor d;
           d.streams = n;
           d.channels = c;
@@ -168,15 +170,25 @@ std::map<std::string, Expected> selectablePreKernels() {
           d.projection = p;
           rt::Sku sku;
           std::string preKernel;
-          if (!rt::selectPreSku(d, {}, sku, preKernel)) {
+          rt::Preference preference;
+          preference.portable = portable;
+          if (!rt::selectPreSku(d, preference, sku, preKernel)) {
             fail("selectPreSku rejects n = " + std::to_string(n) +
                  ", C = " + std::to_string(c));
             continue;
           }
+          if (sku.family != family)
+            continue;
           dpre::ProjectionVariant pv;
           pv.streams = n;
           pv.bf16Activation = x == rt::DType::BF16;
           pv.bf16Projection = p == rt::DType::BF16;
+          pv.vectorWidth = family == "pre-v1"
+                               ? 1
+                               : dpre::bf16Multiply(pv.bf16Activation,
+                                                    pv.bf16Projection)
+                                     ? 8
+                                     : 4;
           pv.threads = sku.threadsPerBlock;
           dpre::PreVariant v;
           v.streams = n;
@@ -191,14 +203,14 @@ std::map<std::string, Expected> selectablePreKernels() {
                  ", the contract names it " + dpre::kernelName(v));
           kernels[sku.kernel] = Expected::of(pv);
           kernels[preKernel] = Expected::of(v);
-        }
+          }
   return kernels;
 }
 
 /// Every kernel of `family` the runtime's SKU selection picks, by name.
 std::map<std::string, Expected> selectableKernels(const std::string &family) {
-  if (family == "pre")
-    return selectablePreKernels();
+  if (family.rfind("pre", 0) == 0)
+    return selectablePreKernels(family);
   if (family.rfind("post", 0) == 0)
     return selectablePostKernels(family);
   std::vector<rt::Descriptor> descriptors;

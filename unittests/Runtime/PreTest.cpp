@@ -37,11 +37,9 @@ TEST(PreDescriptor, Rules) {
   EXPECT_TRUE(validatePreDescriptor(pre(8, 4, DType::F32, DType::F32)));
   expectStatus(validatePreDescriptor(pre(9, 64)), StatusCode::Unsupported,
                "streams must be in [1, 8]");
-  // bf16 x and phi: n C a multiple of 32; f32 x: C a multiple of 4.
-  expectStatus(validatePreDescriptor(pre(4, 36)), StatusCode::Unsupported,
-               "multiple of 32 and C of 8");
-  expectStatus(validatePreDescriptor(pre(8, 6, DType::F32, DType::F32)),
-               StatusCode::Unsupported, "multiple of 16 and C of 4");
+  // Any C: the element-wise kernels take what the vector ones do not.
+  EXPECT_TRUE(validatePreDescriptor(pre(4, 37)));
+  EXPECT_TRUE(validatePreDescriptor(pre(8, 6, DType::F32, DType::F32)));
   expectStatus(validatePreDescriptor(pre(4, 0)), StatusCode::InvalidArgument,
                "channels");
   PreDescriptor d = pre(4, 64);
@@ -63,27 +61,41 @@ TEST(PreSku, NamesAndImages) {
   std::string preKernel;
   ASSERT_TRUE(selectPreSku(pre(4, 7168), {}, sku, preKernel));
   EXPECT_EQ(sku.family, "pre");
-  EXPECT_EQ(sku.kernel, "mhc_proj_n4_xbf16_pbf16_t128");
+  EXPECT_EQ(sku.kernel, "mhc_proj_n4_xbf16_pbf16_v8_t128");
   EXPECT_EQ(preKernel, "mhc_pre_n4_xbf16_v8_t256");
   ASSERT_TRUE(selectPreSku(pre(2, 64, DType::F32, DType::BF16), {}, sku,
                            preKernel));
-  EXPECT_EQ(sku.kernel, "mhc_proj_n2_xf32_pbf16_t128");
+  EXPECT_EQ(sku.kernel, "mhc_proj_n2_xf32_pbf16_v4_t128");
   EXPECT_EQ(preKernel, "mhc_pre_n2_xf32_v4_t256");
-  std::string ptx;
-  for (size_t i = 0; i < kNumKernelImages; ++i)
-    if (std::string(kKernelImages[i].family) == "pre" &&
-        std::string(kKernelImages[i].arch) == "ptx")
-      ptx = reinterpret_cast<const char *>(kKernelImages[i].data);
-  ASSERT_FALSE(ptx.empty());
+  // C = 37: the element-wise kernels; likewise with Preference::portable.
+  ASSERT_TRUE(selectPreSku(pre(4, 37), {}, sku, preKernel));
+  EXPECT_EQ(sku.family, "pre-v1");
+  EXPECT_EQ(sku.kernel, "mhc_proj_n4_xbf16_pbf16_v1_t128");
+  EXPECT_EQ(preKernel, "mhc_pre_n4_xbf16_v1_t256");
+  Preference portable;
+  portable.portable = true;
+  ASSERT_TRUE(selectPreSku(pre(4, 4096), portable, sku, preKernel));
+  EXPECT_EQ(sku.family, "pre-v1");
+  auto ptxOf = [&](const std::string &family) {
+    for (size_t i = 0; i < kNumKernelImages; ++i)
+      if (family == kKernelImages[i].family &&
+          std::string(kKernelImages[i].arch) == "ptx")
+        return std::string(
+            reinterpret_cast<const char *>(kKernelImages[i].data));
+    return std::string();
+  };
   for (int64_t n = 1; n <= 8; ++n)
-    for (DType x : {DType::F32, DType::BF16})
-      for (DType p : {DType::F32, DType::BF16}) {
-        ASSERT_TRUE(selectPreSku(pre(n, 4096, x, p), {}, sku, preKernel));
-        EXPECT_NE(ptx.find(".entry " + sku.kernel + "("), std::string::npos)
-            << sku.kernel;
-        EXPECT_NE(ptx.find(".entry " + preKernel + "("), std::string::npos)
-            << preKernel;
-      }
+    for (int64_t c : {int64_t(37), int64_t(4096)})
+      for (DType x : {DType::F32, DType::BF16})
+        for (DType p : {DType::F32, DType::BF16}) {
+          ASSERT_TRUE(selectPreSku(pre(n, c, x, p), {}, sku, preKernel));
+          std::string ptx = ptxOf(sku.family);
+          ASSERT_FALSE(ptx.empty()) << sku.family;
+          EXPECT_NE(ptx.find(".entry " + sku.kernel + "("), std::string::npos)
+              << sku.kernel;
+          EXPECT_NE(ptx.find(".entry " + preKernel + "("), std::string::npos)
+              << preKernel;
+        }
 }
 
 class PreArgsTest : public ::testing::Test {
@@ -115,6 +127,12 @@ TEST_F(PreArgsTest, Validation) {
   a.x = at(0x100008);
   expectStatus(validatePreArgs(d, sku, a), StatusCode::InvalidArgument,
                "x must be 16-byte aligned");
+  Preference portable;
+  portable.portable = true;
+  Sku element;
+  ASSERT_TRUE(selectPreSku(d, portable, element, preKernel));
+  a.x = at(0x100002);
+  EXPECT_TRUE(validatePreArgs(d, element, a));
   a = saved;
   a.y = at(0x100000 + 64); // inside x
   expectStatus(validatePreArgs(d, sku, a), StatusCode::InvalidArgument,
@@ -157,7 +175,7 @@ TEST(PreCApi, ReportsErrorsWithReasons) {
             MHC_STATUS_INVALID_ARGUMENT);
   EXPECT_NE(std::string(mhc_last_error()).find("sinkhorn_init"),
             std::string::npos);
-  mhc_pre_descriptor_init(&d, 4, 36);
+  mhc_pre_descriptor_init(&d, 9, 64);
   EXPECT_EQ(mhc_pre_plan_select(nullptr, &d, nullptr, &plan),
             MHC_STATUS_UNSUPPORTED);
   mhc_pre_args_t args{};

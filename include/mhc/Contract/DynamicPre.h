@@ -62,6 +62,10 @@ struct ProjectionVariant {
   int64_t streams = 4;
   bool bf16Activation = true; ///< x bf16 (else f32)
   bool bf16Projection = true; ///< phi bf16 (else f32)
+  /// Elements of a row a thread loads at once: the step's run (8 bf16 or 4
+  /// for tf32) as one 16- or 8-byte access, which needs n C a multiple of
+  /// the step; or 1: element-wise, guarded loads (any C; `portable`).
+  int64_t vectorWidth = 8;
   int64_t threads = kProjectionThreads;
 };
 
@@ -69,18 +73,31 @@ inline constexpr const char kProjectionPrefix[] = "mhc_proj";
 
 inline const char *dtypeName(bool bf16) { return bf16 ? "bf16" : "f32"; }
 
-/// `mhc_proj_n<n>_x<f32|bf16>_p<f32|bf16>_t<threads>`.
+/// `mhc_proj_n<n>_x<f32|bf16>_p<f32|bf16>_v<V>_t<threads>`.
 inline std::string kernelName(const ProjectionVariant &v) {
   return std::string(kProjectionPrefix) + "_n" + std::to_string(v.streams) +
          "_x" + dtypeName(v.bf16Activation) + "_p" +
-         dtypeName(v.bf16Projection) + "_t" + std::to_string(v.threads);
+         dtypeName(v.bf16Projection) + "_v" + std::to_string(v.vectorWidth) +
+         "_t" + std::to_string(v.threads);
+}
+
+/// Whether the vector kernels (family "pre") take a shape: n C a multiple
+/// of the step and C of the pre's 16-byte vector; otherwise the portable
+/// ones ("pre-v1").
+constexpr bool vectorizedShape(int64_t streams, int64_t channels,
+                               bool bf16Activation, bool bf16Projection) {
+  return (streams * channels) %
+                 kStep(bf16Multiply(bf16Activation, bf16Projection)) ==
+             0 &&
+         channels % (bf16Activation ? 8 : 4) == 0;
 }
 
 namespace projection {
 enum ArgIndex : unsigned { X, Phi, Partials, NumArgs };
 
-/// x [B, n, C] (16-byte aligned), phi [n C, m] (element-aligned), the
-/// partials [splits, B, m + 1] f32 (the workspace; any contents).
+/// x [B, n, C] (aligned to the variant's run of elements), phi [n C, m]
+/// (element-aligned), the partials [splits, B, m + 1] f32 (the workspace;
+/// any contents).
 inline constexpr Arg kArgs[NumArgs] = {
     buffer("x", Element::Activation, Extent::Batch, Extent::Streams,
            Extent::Channels),
@@ -98,7 +115,8 @@ inline constexpr size_t kParameterCount = parameterCount(kArgs);
 inline int64_t splitsFor(int64_t batch, int64_t streams, int64_t channels,
                          bool bf16Mma, int64_t sms) {
   int64_t tiles = std::max<int64_t>(1, (batch + kTileTokens - 1) / kTileTokens);
-  int64_t steps = std::max<int64_t>(1, streams * channels / kStep(bf16Mma));
+  int64_t steps = std::max<int64_t>(
+      1, (streams * channels + kStep(bf16Mma) - 1) / kStep(bf16Mma));
   int64_t wanted = (2 * sms + tiles - 1) / tiles;
   return std::clamp<int64_t>(wanted, 1, std::min<int64_t>(64, std::max<int64_t>(1, steps / 8)));
 }
@@ -123,7 +141,8 @@ inline int64_t projectionBlocks(int64_t batch, int64_t splits) {
 struct PreVariant {
   int64_t streams = 4;
   bool bf16Activation = true;
-  /// Elements per vector access of x and y (16 bytes: 4 f32 or 8 bf16).
+  /// Elements per vector access of x and y (16 bytes: 4 f32 or 8 bf16; 1:
+  /// any C, element-aligned).
   int64_t vectorWidth = 8;
   int64_t threads = 256;
 };

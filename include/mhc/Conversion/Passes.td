@@ -67,9 +67,11 @@ def ConvertMHCToGPU : Pass<"convert-mhc-to-gpu", "::mlir::ModuleOp"> {
     (no atomics); then the pre kernel, which per group of 32 tokens sums
     the partials in slice order, computes r, the gates and Sinkhorn (one
     token per lane of warp 0, in registers) and writes h_pre, h_post, M and
-    y. n is at most 8, and n C a multiple of the projection's step (32 for
-    bf16, 16 for tf32) and C of the 16-byte vector: a static shape that is
-    not gets a diagnostic, a dynamic C a host-side `cf.assert`.
+    y. n is at most 8. The vector kernels need n C a multiple of the
+    projection's step (32 for bf16, 16 for tf32) and C of the 16-byte
+    vector: a static shape that is not gets a diagnostic, a dynamic C a
+    host-side `cf.assert`; `vector-width=1` gives element-wise kernels that
+    take any C.
 
     All other mhc ops are illegal: run `--mhc-decompose --mhc-fuse` first
     (an `mhc.coefficients` or `mhc.pre` outside a pre unit gets a

@@ -20,9 +20,10 @@ namespace mhc::runtime {
 
 /// The pre, as mhc.coefficients and mhc.pre describe it.
 struct PreDescriptor {
-  int64_t streams = 4;  ///< n, 1..8 on the GPU.
-  int64_t channels = 0; ///< C: n C a multiple of 32 (bf16 x and phi) or 16,
-                        ///< C of 8 (bf16 x) or 4 (f32 x).
+  int64_t streams = 4;  ///< n, 1..8.
+  int64_t channels = 0; ///< C >= 1 (the vector kernels where n C is a
+                        ///< multiple of 32 (bf16 x and phi) or 16, and C of
+                        ///< 8 (bf16 x) or 4; else the element-wise ones).
   int64_t maxBatch = 0; ///< Largest B a run may pass; 0 means no limit.
   DType activation = DType::BF16; ///< x and y.
   DType projection = DType::BF16; ///< phi.
@@ -35,11 +36,12 @@ struct PreDescriptor {
 
 /// Device pointers (row-major, contiguous) and the batch of one run.
 struct PreArgs {
-  const void *x = nullptr;     ///< [batch, n, C] of `activation`, 16-byte aligned
+  const void *x = nullptr;     ///< [batch, n, C] of `activation`, 16-byte
+                               ///< aligned for the vector kernels
   const void *phi = nullptr;   ///< [n C, n^2 + 2n] of `projection`
   const void *alpha = nullptr; ///< [3] f32 (pre, post, res scales)
   const void *bias = nullptr;  ///< [n^2 + 2n] f32
-  void *y = nullptr;           ///< [batch, C] of `activation`, 16-byte aligned
+  void *y = nullptr;           ///< [batch, C] of `activation`, likewise
   void *hPre = nullptr;        ///< [batch, n] f32
   void *hPost = nullptr;       ///< [batch, n] f32
   void *matrix = nullptr;      ///< [batch, n, n] f32 (M, as computed)
@@ -48,10 +50,10 @@ struct PreArgs {
 
 class PrePlan {
 public:
-  /// Builds a plan (heavy): Unsupported when no kernel covers the
-  /// descriptor (n > 8, a C the projection's steps or the vectors do not
-  /// divide), InvalidArgument for a malformed one, NoDevice without a GPU.
-  /// Of the preferences, `maxBlocks` applies (to the pre kernel).
+  /// Builds a plan (heavy): Unsupported for n > 8, InvalidArgument for a
+  /// malformed descriptor, NoDevice without a GPU. Of the preferences,
+  /// `portable` (the element-wise kernels: element-aligned x and y) and
+  /// `maxBlocks` (the pre kernel's grid) apply.
   static Status select(void *stream, const PreDescriptor &descriptor,
                        const Preference &preference,
                        std::unique_ptr<PrePlan> &plan);
@@ -87,8 +89,9 @@ private:
 };
 
 Status validatePreDescriptor(const PreDescriptor &descriptor);
-/// The kernels a descriptor maps to, without a device: family "pre", the
-/// projection's name in `sku.kernel`, the pre kernel's in `preKernel`.
+/// The kernels a descriptor maps to, without a device: family "pre" (vector
+/// accesses) or "pre-v1" (element-wise: any C, or Preference::portable),
+/// the projection's name in `sku.kernel`, the pre kernel's in `preKernel`.
 Status selectPreSku(const PreDescriptor &descriptor,
                     const Preference &preference, Sku &sku,
                     std::string &preKernel);

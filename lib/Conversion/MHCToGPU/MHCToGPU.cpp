@@ -266,10 +266,12 @@ struct ConvertMHCToGPUPass
   /// A diagnostic for the first mhc op the conversion has no kernel for:
   /// fused layers, pre units and posts are lowered.
   LogicalResult verifyLowerable() {
-    WalkResult result = getOperation()->walk([](Operation *op) {
+    ConvertMHCToGPUOptions options = loweringOptions();
+    WalkResult result = getOperation()->walk([&](Operation *op) {
       if (auto unit = dyn_cast<FusedPreOp>(op))
-        return failed(verifyPreUnitLowerable(unit)) ? WalkResult::interrupt()
-                                                    : WalkResult::advance();
+        return failed(verifyPreUnitLowerable(unit, optionsAt(op, options)))
+                   ? WalkResult::interrupt()
+                   : WalkResult::advance();
       if (!isa<MHCDialect>(op->getDialect()) ||
           isa<FusedLayerOp, FusedPreOp, PostOp>(op) ||
           isa<FusedLayerOp, FusedPreOp>(op->getParentOp()))

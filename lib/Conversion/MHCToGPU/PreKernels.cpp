@@ -47,9 +47,10 @@ PreShape PreShape::get(RankedTensorType x, RankedTensorType phi,
   shape.activation = x.getElementType();
   shape.projection = phi.getElementType();
   shape.threads = options.threadsPerBlock;
-  // 16 bytes of x per access (the projection needs rows of whole steps, so
-  // C is a multiple of it wherever the unit runs).
-  shape.vector = shape.activation.isBF16() ? 8 : 4;
+  shape.portable = options.vectorWidth == 1;
+  // 16 bytes of x per access (the vector projection needs rows of whole
+  // steps, so C is a multiple of it wherever those kernels run).
+  shape.vector = shape.portable ? 1 : shape.activation.isBF16() ? 8 : 4;
   return shape;
 }
 
@@ -58,6 +59,7 @@ dpre::ProjectionVariant PreShape::projectionVariant() const {
   v.streams = streams;
   v.bf16Activation = activation.isBF16();
   v.bf16Projection = projection.isBF16();
+  v.vectorWidth = portable ? 1 : bf16Multiply() ? 8 : 4;
   return v;
 }
 
@@ -280,7 +282,8 @@ gpu::GPUFuncOp mlir::mhc::gpu_lowering::getOrCreatePreKernel(
       });
 }
 
-LogicalResult mlir::mhc::gpu_lowering::verifyPreUnitLowerable(FusedPreOp op) {
+LogicalResult mlir::mhc::gpu_lowering::verifyPreUnitLowerable(
+    FusedPreOp op, const ConvertMHCToGPUOptions &options) {
   auto x = cast<RankedTensorType>(op.getX().getType());
   int64_t n = x.getDimSize(1), channels = x.getDimSize(2);
   if (n > dpre::kMaxStreams)
@@ -292,11 +295,12 @@ LogicalResult mlir::mhc::gpu_lowering::verifyPreUnitLowerable(FusedPreOp op) {
                                  op.getPhi().getType().getElementType().isBF16());
   int64_t step = dpre::kStep(bf16);
   int64_t vector = x.getElementType().isBF16() ? 8 : 4;
-  if (!ShapedType::isDynamic(channels) &&
+  if (options.vectorWidth != 1 && !ShapedType::isDynamic(channels) &&
       ((n * channels) % step != 0 || channels % vector != 0))
     return op.emitOpError()
            << "needs n * C to be a multiple of " << step << " and C of "
-           << vector << " on the GPU, got n = " << n << ", C = " << channels;
+           << vector << " for the vector kernels, got n = " << n
+           << ", C = " << channels << " (vector-width=1 takes any C)";
   return success();
 }
 
@@ -331,12 +335,12 @@ struct FusedPreToGPU : OpConversionPattern<FusedPreOp> {
     Value cDim = tensor::DimOp::create(b, x, 2);
     // The slices: the contract's rule for a GPU of 132 SMs (an H100's);
     // the runtime applies it with the device's count.
-    Value steps = arith::DivUIOp::create(
+    Value steps = arith::CeilDivUIOp::create(
         b, arith::MulIOp::create(b, cDim, arith::ConstantIndexOp::create(b, n)),
         arith::ConstantIndexOp::create(b, step));
-    if (ShapedType::isDynamic(channels)) {
-      // The projection covers whole steps: a C it cannot take stops the
-      // program with a message instead of dropping the row's tail.
+    if (ShapedType::isDynamic(channels) && !shape.portable) {
+      // The vector projection covers whole steps: a C it cannot take stops
+      // the program with a message instead of dropping the row's tail.
       auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v); };
       Value rest = arith::OrIOp::create(
           b,
@@ -349,7 +353,8 @@ struct FusedPreToGPU : OpConversionPattern<FusedPreOp> {
                            "mhc.fused_pre on the GPU needs n * C to be a "
                            "multiple of " +
                                std::to_string(step) + " and C of " +
-                               std::to_string(shape.vector));
+                               std::to_string(shape.vector) +
+                               " (vector-width=1 takes any C)");
     }
     Value splits = splitsFor(b, rows, steps);
     auto partialsType = MemRefType::get(

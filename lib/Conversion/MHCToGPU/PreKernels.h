@@ -30,7 +30,11 @@ struct PreShape {
   Type projection; // phi
   int64_t vector;  // elements per vector access of the pre kernel
   int64_t threads; // of the pre kernel
+  bool portable;   // element-wise, guarded accesses: any C
 
+  /// The kernels for x and phi under `options`: `vector-width=1` gives the
+  /// portable kernels (element-wise accesses, any C), anything else the
+  /// vector ones (16-byte accesses of x and y, rows of whole steps).
   static PreShape get(RankedTensorType x, RankedTensorType phi,
                       const ConvertMHCToGPUOptions &options);
   bool bf16Multiply() const {
@@ -49,9 +53,11 @@ gpu::GPUFuncOp getOrCreateProjectionKernel(ModuleOp module,
 gpu::GPUFuncOp getOrCreatePreKernel(ModuleOp module, const PreShape &shape,
                                     Location loc);
 
-/// Whether the kernels take the unit (n up to dpre::kMaxStreams, a static
-/// C whose rows are whole steps and vectors); a diagnostic if not.
-LogicalResult verifyPreUnitLowerable(FusedPreOp op);
+/// Whether the kernels take the unit (n up to dpre::kMaxStreams; for the
+/// vector kernels a static C whose rows are whole steps and vectors); a
+/// diagnostic if not.
+LogicalResult verifyPreUnitLowerable(FusedPreOp op,
+                                     const ConvertMHCToGPUOptions &options);
 
 /// Patterns that lower mhc.fused_pre to its two kernels and launches.
 void populatePreToGPUPatterns(RewritePatternSet &patterns,

@@ -62,12 +62,18 @@ private:
   SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> bRegs,
                          ArrayRef<Value> acc);
   void storePartial(Value split, Value row, Value col, Value value);
+  /// memref[row, col] if `valid` and col < `cols`, else 0 (the load reads
+  /// a clamped column).
+  Value guardedLoad(Value memref, Value row, Value col, Value cols,
+                    Value valid);
+  /// phi[r, col], 0 for r past n C (the last step's tail).
+  Value guardedRowLoad(Value r, Value col);
 
   const PreShape &shape;
   const int64_t n, m, tiles;
   const bool bf16Mma;
   const int64_t elements, step;
-  Value gid, tig, phi;
+  Value gid, tig, phi, width;
 };
 } // namespace
 
@@ -124,6 +130,8 @@ SmallVector<Value> ProjectionEmitter::bRegisters(Value k, int64_t s,
   }
   auto load = [&](int64_t e) -> Value {
     Value r = addi(k, index(e));
+    if (shape.portable)
+      return guardedRowLoad(r, readCol);
     return memref::LoadOp::create(b, phi, ValueRange{r, readCol});
   };
   SmallVector<Value> regs;
@@ -166,6 +174,29 @@ SmallVector<Value> ProjectionEmitter::mma(ArrayRef<Value> a,
   return out;
 }
 
+Value ProjectionEmitter::guardedLoad(Value memref, Value row, Value col,
+                                     Value cols, Value valid) {
+  Value inside = arith::AndIOp::create(b, valid, ult(col, cols));
+  Value last = arith::SubIOp::create(b, cols, index(1));
+  Value read = arith::MinUIOp::create(b, col, last);
+  Value v = memref::LoadOp::create(b, memref, ValueRange{row, read});
+  Type type = v.getType();
+  Value zero =
+      arith::ConstantOp::create(b, type, cast<TypedAttr>(b.getZeroAttr(type)));
+  return arith::SelectOp::create(b, inside, v, zero);
+}
+
+Value ProjectionEmitter::guardedRowLoad(Value r, Value col) {
+  Value inside = ult(r, width);
+  Value last = arith::SubIOp::create(b, width, index(1));
+  Value read = arith::MinUIOp::create(b, r, last);
+  Value v = memref::LoadOp::create(b, phi, ValueRange{read, col});
+  Type type = v.getType();
+  Value zero =
+      arith::ConstantOp::create(b, type, cast<TypedAttr>(b.getZeroAttr(type)));
+  return arith::SelectOp::create(b, inside, v, zero);
+}
+
 void ProjectionEmitter::storePartial(Value split, Value row, Value col,
                                      Value value) {
   memref::StoreOp::create(b, value, arg(proj::Partials),
@@ -191,7 +222,7 @@ void ProjectionEmitter::emit() {
       b, x, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
   Value channels = memref::DimOp::create(b, x, 2);
   Value splits = memref::DimOp::create(b, arg(proj::Partials), 0);
-  Value width = muli(channels, index(n));
+  width = muli(channels, index(n));
   gid = arith::DivUIOp::create(b, lane, index(4));
   tig = arith::RemUIOp::create(b, lane, index(4));
 
@@ -201,7 +232,7 @@ void ProjectionEmitter::emit() {
   Value block = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value tile = arith::RemUIOp::create(b, block, tileCount);
   Value split = arith::DivUIOp::create(b, block, tileCount);
-  Value steps = arith::DivUIOp::create(b, width, index(step));
+  Value steps = arith::CeilDivUIOp::create(b, width, index(step));
   Value perSplit = arith::CeilDivUIOp::create(b, steps, splits);
   Value first = muli(split, perSplit);
   Value last = arith::MinUIOp::create(b, steps, addi(first, perSplit));
@@ -231,9 +262,17 @@ void ProjectionEmitter::emit() {
       b, first, last, index(1), inits,
       [&](OpBuilder &, Location, Value s, ValueRange carried) {
         Value k = addi(muli(s, index(step)), run);
-        auto loadRow = [&](Value row, Value valid) {
-          Value v = loadAligned(xVec, xf, ValueRange{row, k});
-          return arith::SelectOp::create(b, valid, v, zeroX).getResult();
+        auto loadRow = [&](Value row, Value valid) -> Value {
+          if (!shape.portable) {
+            Value v = loadAligned(xVec, xf, ValueRange{row, k});
+            return arith::SelectOp::create(b, valid, v, zeroX);
+          }
+          // Element-wise: elements past the row (its last step) are zeros.
+          SmallVector<Value> elems;
+          for (int64_t e = 0; e < elements; ++e)
+            elems.push_back(guardedLoad(xf, row, addi(k, index(e)), width,
+                                        valid));
+          return vector::FromElementsOp::create(b, xVec, elems);
         };
         Value a0 = loadRow(read0, valid0);
         Value a1 = loadRow(read1, valid1);

@@ -6,10 +6,10 @@
 // blocks of 128 threads, then the pre over the groups of 32 tokens with the
 // conventions as scalars, and frees the partials.
 // CHECK-LABEL: func.func @pre_bf16
-// CHECK: cf.assert %{{.*}}, "mhc.fused_pre on the GPU needs n * C to be a multiple of 32 and C of 8"
+// CHECK: cf.assert %{{.*}}, "mhc.fused_pre on the GPU needs n * C to be a multiple of 32 and C of 8 (vector-width=1 takes any C)"
 // CHECK: %[[P:.*]] = memref.alloc(%[[S:.*]], %[[B:.*]]) : memref<?x?x25xf32>
 // CHECK: %[[G:.*]] = arith.muli %{{.*}}, %[[S]] : index
-// CHECK: gpu.launch_func @mhc_kernels::@mhc_proj_n4_xbf16_pbf16_t128 blocks in (%[[G]], %{{.*}}, %{{.*}}) threads in (%c128, {{.*}}) args(%{{.*}} : memref<?x4x?xbf16>, %{{.*}} : memref<?x24xbf16>, %[[P]] : memref<?x?x25xf32>)
+// CHECK: gpu.launch_func @mhc_kernels::@mhc_proj_n4_xbf16_pbf16_v8_t128 blocks in (%[[G]], %{{.*}}, %{{.*}}) threads in (%c128, {{.*}}) args(%{{.*}} : memref<?x4x?xbf16>, %{{.*}} : memref<?x24xbf16>, %[[P]] : memref<?x?x25xf32>)
 // CHECK: %[[Y:.*]] = memref.alloc(%{{.*}}) : memref<?x?xbf16>
 // CHECK: %[[HP:.*]] = memref.alloc(%[[B]]) : memref<?x4xf32>
 // CHECK: %[[HQ:.*]] = memref.alloc(%[[B]]) : memref<?x4xf32>
@@ -25,7 +25,7 @@
 // of its two rows per step (rows past B read as zeros), squares them into
 // the sums of squares, and feeds 2 steps x 3 column tiles of bf16
 // m16n8k16 mmas (6 per step), f32 accumulation.
-// CHECK: gpu.func @mhc_proj_n4_xbf16_pbf16_t128(%{{.*}}: memref<?x4x?xbf16>, %[[PHI:.*]]: memref<?x24xbf16>, %[[PART:.*]]: memref<?x?x25xf32>) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+// CHECK: gpu.func @mhc_proj_n4_xbf16_pbf16_v8_t128(%{{.*}}: memref<?x4x?xbf16>, %[[PHI:.*]]: memref<?x24xbf16>, %[[PART:.*]]: memref<?x?x25xf32>) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
 // CHECK: scf.if
 // CHECK: memref.collapse_shape %{{.*}} {{\[}}[0], [1, 2]] : memref<?x4x?xbf16> into memref<?x?xbf16>
 // CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, vector<8xf32>, vector<8xf32>)
@@ -66,9 +66,9 @@ func.func @pre_bf16(%x: tensor<?x4x?xbf16>, %phi: tensor<?x24xbf16>, %alpha: ten
 // nearest); a static C needs no assert. n = 2: m = 8, one column tile.
 // CHECK-LABEL: func.func @pre_tf32
 // CHECK-NOT: cf.assert
-// CHECK: gpu.launch_func @mhc_kernels::@mhc_proj_n2_xf32_pbf16_t128
+// CHECK: gpu.launch_func @mhc_kernels::@mhc_proj_n2_xf32_pbf16_v4_t128
 // CHECK: gpu.launch_func @mhc_kernels::@mhc_pre_n2_xf32_v4_t256
-// CHECK: gpu.func @mhc_proj_n2_xf32_pbf16_t128
+// CHECK: gpu.func @mhc_proj_n2_xf32_pbf16_v4_t128
 // CHECK: vector.load {{.*}} : memref<?x?xf32>, vector<4xf32>
 // CHECK: nvvm.convert.float.to.tf32 {{.*}} {rnd = #nvvm.fp_rnd_mode<rna>}
 // CHECK: arith.extf {{.*}} : bf16 to f32
@@ -85,10 +85,11 @@ func.func @pre_tf32(%x: tensor<?x2x64xf32>, %phi: tensor<128x8xbf16>, %alpha: te
 
 // -----
 
-// A static C the kernels cannot take: a diagnostic, not a wrong answer.
+// A static C the vector kernels cannot take: a diagnostic, not a wrong
+// answer (pre-portable.mlir: vector-width=1 takes it).
 func.func @pre_bad_channels(%x: tensor<?x4x37xbf16>, %phi: tensor<148x24xbf16>, %alpha: tensor<3xf32>,
                             %bias: tensor<24xf32>) -> tensor<?x37xbf16> {
-  // expected-error @+1 {{'mhc.fused_pre' op needs n * C to be a multiple of 32 and C of 8 on the GPU, got n = 4, C = 37}}
+  // expected-error @+1 {{'mhc.fused_pre' op needs n * C to be a multiple of 32 and C of 8 for the vector kernels, got n = 4, C = 37 (vector-width=1 takes any C)}}
   %hp, %hq, %m = mhc.coefficients %x, %phi, %alpha, %bias {eps = 1.0e-06 : f32}
       : tensor<?x4x37xbf16>, tensor<148x24xbf16>, tensor<3xf32>, tensor<24xf32>
         -> tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x4x4xf32>
