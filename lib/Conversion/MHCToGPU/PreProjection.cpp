@@ -17,7 +17,10 @@
 //
 // The B fragments take phi's rows at the same physical k (a permutation of
 // K within the step, the same for A and B, so the products are those of
-// the plain GEMM). Accumulation is f32 in a fixed order (the mma's, then
+// the plain GEMM). The portable kernels (`vector-width=1`) load the same
+// elements one at a time with guards, so any C works: elements past the
+// row (the last step's tail, ceil(n C / step) steps) and phi's rows past
+// n C read as zeros. Accumulation is f32 in a fixed order (the mma's, then
 // the steps in order); the partials of each slice go to their own place in
 // the workspace, so nothing is atomic and reruns give the same bits.
 //
