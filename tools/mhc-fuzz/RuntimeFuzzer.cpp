@@ -209,8 +209,11 @@ void fuzzDynamicPlans(FuzzedDataProvider &p) {
                      uint64_t(d.channels), s},
                     rows));
       CHECK(fits(a.x, rows) && a.x != a.y && a.hPre != a.hPost);
-      CHECK(reinterpret_cast<uintptr_t>(a.x) % 16 == 0 &&
-            reinterpret_cast<uintptr_t>(a.y) % 16 == 0);
+      // The vector kernels read x and write y 16 bytes at a time, the
+      // element-wise ones an element.
+      uint64_t align = sku.vectorWidth > 1 ? 16 : s;
+      CHECK(reinterpret_cast<uintptr_t>(a.x) % align == 0 &&
+            reinterpret_cast<uintptr_t>(a.y) % align == 0);
     }
   }
 }
