@@ -72,12 +72,8 @@ Status selectPostSku(const PostDescriptor &d, const Preference &preference,
 
 Status validatePostArgs(const PostDescriptor &d, const Sku &sku,
                         const PostArgs &a) {
-  if (a.batch < 0)
-    return invalid("batch must be >= 0, got " + std::to_string(a.batch));
-  if (d.maxBatch > 0 && a.batch > d.maxBatch)
-    return invalid("batch " + std::to_string(a.batch) +
-                   " exceeds the descriptor's maxBatch " +
-                   std::to_string(d.maxBatch));
+  if (Status s = validateBatch(a.batch, d.maxBatch); !s)
+    return s;
   if (a.batch == 0)
     return Status::ok();
   size_t act = dtypeSize(d.activation), sub = dtypeSize(d.sublayer);

@@ -88,12 +88,8 @@ Status selectPreSku(const PreDescriptor &d, const Preference &preference,
 
 Status validatePreArgs(const PreDescriptor &d, const Sku &sku,
                        const PreArgs &a) {
-  if (a.batch < 0)
-    return invalid("batch must be >= 0, got " + std::to_string(a.batch));
-  if (d.maxBatch > 0 && a.batch > d.maxBatch)
-    return invalid("batch " + std::to_string(a.batch) +
-                   " exceeds the descriptor's maxBatch " +
-                   std::to_string(d.maxBatch));
+  if (Status s = validateBatch(a.batch, d.maxBatch); !s)
+    return s;
   if (a.batch == 0)
     return Status::ok();
   size_t act = dtypeSize(d.activation), proj = dtypeSize(d.projection);

@@ -197,12 +197,8 @@ Status selectSku(const Descriptor &d, const Preference &preference, Sku &sku) {
 }
 
 Status validateArgs(const Descriptor &d, const Sku &sku, const Args &a) {
-  if (a.batch < 0)
-    return invalid("batch must be >= 0, got " + std::to_string(a.batch));
-  if (d.maxBatch > 0 && a.batch > d.maxBatch)
-    return invalid("batch " + std::to_string(a.batch) +
-                   " exceeds the descriptor's maxBatch " +
-                   std::to_string(d.maxBatch));
+  if (Status s = validateBatch(a.batch, d.maxBatch); !s)
+    return s;
   if (a.weightType != d.weight)
     return invalid("the weight dtype differs from the descriptor's");
   struct Pointer {

@@ -53,6 +53,17 @@ inline Status validateShape(int64_t streams, int64_t maxStreams,
   return Status::ok();
 }
 
+/// A run's batch: >= 0 and within the descriptor's maxBatch (0: no limit).
+inline Status validateBatch(int64_t batch, int64_t maxBatch) {
+  if (batch < 0)
+    return invalid("batch must be >= 0, got " + std::to_string(batch));
+  if (maxBatch > 0 && batch > maxBatch)
+    return invalid("batch " + std::to_string(batch) +
+                   " exceeds the descriptor's maxBatch " +
+                   std::to_string(maxBatch));
+  return Status::ok();
+}
+
 /// One past the last byte of [p, p + bytes), or UINTPTR_MAX where that
 /// passes the end of the address space.
 inline uintptr_t endOf(const void *p, size_t bytes) {
